@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Run warrantdesk locally: migrate, seed the demo data, print the demo logins, then run the task worker
+# (background) and the development server (until Ctrl-C / SIGTERM; stopping one stops both).
+# Used by `make run` and scripts/smoke-run.sh.
+#
+# Env:
+#   PORT                  server port (default 8000)
+#   HOST                  bind address (default 127.0.0.1)
+#   WARRANTDESK_VAR_DIR   data directory (SQLite db, generated secrets); settings default to ./var
+#   WARRANTDESK_PYTHON    interpreter with the requirements (default .venv/bin/python)
+#   DEBUG                 default 1 here (the dev server serves /static/ only with DEBUG on)
+#   SERVE_SKIP_SEED=1     skip seed_demo (data stays as it is)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+PORT=${PORT:-8000}
+HOST=${HOST:-127.0.0.1}
+PY=${WARRANTDESK_PYTHON:-$root/.venv/bin/python}
+export DEBUG=${DEBUG:-1}
+export PYTHONUNBUFFERED=1
+
+say() { echo "serve: $*" >&2; }
+die() { echo "serve: ERROR: $*" >&2; exit 1; }
+
+[ -x "$PY" ] || die "$PY not found: run 'make venv' first (or set WARRANTDESK_PYTHON)"
+[ -f manage.py ] || die "manage.py not found in $root"
+case "$PORT" in ''|*[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
+
+# Fail early and clearly when the port is taken.
+if ! "$PY" - "$HOST" "$PORT" <<'PYEOF'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind((sys.argv[1], int(sys.argv[2])))
+except OSError as e:
+    sys.exit(f"serve: ERROR: cannot listen on {sys.argv[1]}:{sys.argv[2]}: {e.strerror} (try PORT=...)")
+finally:
+    s.close()
+PYEOF
+then
+    exit 1
+fi
+
+if [ -n "${WARRANTDESK_VAR_DIR:-}" ]; then
+    mkdir -p "$WARRANTDESK_VAR_DIR"
+    say "data directory: $WARRANTDESK_VAR_DIR"
+fi
+
+say "applying migrations"
+"$PY" manage.py migrate --noinput
+if [ "${SERVE_SKIP_SEED:-0}" != 1 ]; then
+    say "seeding demo data"
+    "$PY" manage.py seed_demo
+fi
+
+url="http://$HOST:$PORT/"
+{
+    echo
+    echo "=================================================================="
+    echo "  warrantdesk is starting at  $url"
+    echo "  Stop with Ctrl-C."
+    echo "  Demo logins:"
+} >&2
+"$PY" manage.py seed_demo --print-logins >&2 || say "WARNING: 'seed_demo --print-logins' failed; no login table"
+echo "==================================================================" >&2
+echo >&2
+
+worker_pid=
+server_pid=
+cleanup() {
+    trap - EXIT INT TERM
+    local pids=()
+    [ -n "$server_pid" ] && pids+=("$server_pid")
+    [ -n "$worker_pid" ] && pids+=("$worker_pid")
+    [ "${#pids[@]}" -eq 0 ] && return
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do            # up to 10 s for a graceful stop
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'say "stopping"; exit 130' INT
+trap 'say "stopping"; exit 143' TERM
+
+"$PY" manage.py db_worker --no-reload --queue-name "*" &
+worker_pid=$!
+"$PY" manage.py runserver "$HOST:$PORT" --noreload &
+server_pid=$!
+
+# Whichever exits first ends the session; report which one.
+set +e
+wait -n "$server_pid" "$worker_pid"
+rc=$?
+set -e
+if ! kill -0 "$server_pid" 2>/dev/null; then
+    say "server exited (status $rc); stopping the worker"
+    server_pid=
+else
+    say "task worker exited (status $rc); stopping the server"
+    worker_pid=
+fi
+exit "$rc"
