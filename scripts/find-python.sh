@@ -54,6 +54,10 @@ for minor in 19 18 17 16 15 14 13 12; do
 done
 candidates+=(python3)
 
+if [ -n "${PYTHON:-}" ] && ! check "$PYTHON" >/dev/null; then
+    echo "find-python: PYTHON=$PYTHON is not a working Python >= 3.12; searching elsewhere" >&2
+fi
+
 for c in "${candidates[@]}"; do
     if check "$c"; then
         exit 0
