@@ -1,0 +1,89 @@
+"""Checks on an uploaded warrant document, by content and never by name."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from warrantdesk.exceptions import DomainError
+
+PDF_MAGIC = b"%PDF-"
+# What a wrong file usually is, by its first bytes, to make the refusal useful.
+KNOWN_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive or Office document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"{\\rtf": "an RTF document",
+    b"\xd0\xcf\x11\xe0": "an old Office document",
+}
+
+
+class UploadRejected(DomainError):
+    code = "upload_rejected"
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    display_name: str
+    sha256: str
+    size: int
+    content_type: str = "application/pdf"
+
+
+def _describe(head: bytes) -> str:
+    for magic, description in KNOWN_MAGIC.items():
+        if head.startswith(magic):
+            return description
+    if not head.strip():
+        return _("empty")
+    try:
+        head.decode("utf-8")
+        return _("text")
+    except UnicodeDecodeError:
+        return _("an unknown binary format")
+
+
+def check_display_name(raw: str) -> str:
+    """The client's file name is only ever shown, never used as a path; refuse path-like names."""
+    if any(ord(char) < 32 for char in raw) or "/" in raw or "\\" in raw or raw.strip() in {"", ".", ".."}:
+        raise UploadRejected(
+            _("The file name “%(name)s” contains a path or control characters. Rename the file and upload it again.")
+            % {"name": raw.encode("unicode_escape").decode()[:120]},
+            code="unsafe_file_name",
+        )
+    return raw.strip()[:255]
+
+
+def check_pdf_upload(upload: UploadedFile, *, max_bytes: int) -> CheckedUpload:
+    name = check_display_name(getattr(upload, "client_name", None) or upload.name or "")
+    if upload.size is not None and upload.size > max_bytes:
+        raise UploadRejected(
+            _("The file is %(size).1f MB; the limit is %(limit)d MB.")
+            % {"size": upload.size / 1_048_576, "limit": max_bytes // 1_048_576},
+            code="too_large",
+        )
+    upload.seek(0)
+    head = upload.read(1024)
+    # PDF readers accept the header anywhere in the first 1024 bytes; so do we.
+    if PDF_MAGIC not in head:
+        raise UploadRejected(
+            _("“%(name)s” is not a PDF: its content looks like %(kind)s. Only PDF documents are accepted.")
+            % {"name": name, "kind": _describe(head[:64])},
+            code="not_pdf",
+        )
+    digest = hashlib.sha256(head)
+    size = len(head)
+    for chunk in iter(lambda: upload.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise UploadRejected(
+                _("The file is larger than the limit of %(limit)d MB.") % {"limit": max_bytes // 1_048_576},
+                code="too_large",
+            )
+    upload.seek(0)
+    return CheckedUpload(display_name=name, sha256=digest.hexdigest(), size=size)

@@ -1,0 +1,219 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .workflow import OPEN, Status
+
+
+class Agency(models.Model):
+    class Kind(models.TextChoices):
+        PROSECUTION = "PROSECUTION", _("Prosecution")
+        POLICE = "POLICE", _("Police")
+        OTHER = "OTHER", _("Other")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.POLICE)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Investigator(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="investigators")
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    is_chief = models.BooleanField(_("chief investigator"), default=False)
+    certificate_pem = models.TextField(_("certificate (PEM)"), blank=True)
+    certificate_sha256 = models.CharField(_("certificate SHA-256"), max_length=64, blank=True, db_index=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["agency__name", "name"]
+        verbose_name = _("investigator")
+        verbose_name_plural = _("investigators")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.agency.code})"
+
+
+class ReferenceCounter(models.Model):
+    """Gap-free yearly numbering of internal references (WD-2026-000123)."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class WarrantQuerySet(models.QuerySet):
+    def overdue(self, now=None):
+        return self.filter(deadline__lt=now or timezone.now(), status__in=OPEN)
+
+
+class Warrant(models.Model):
+    class Kind(models.TextChoices):
+        ORDINARY = "ORDINARY", _("Ordinary")
+        EMERGENCY = "EMERGENCY", _("Emergency")
+
+    class Via(models.TextChoices):
+        PAPER = "PAPER", _("Paper")
+        FAX = "FAX", _("Fax")
+        EMAIL = "EMAIL", _("E-mail")
+        PORTAL = "PORTAL", _("Portal")
+        API = "API", _("API")
+
+    reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="warrants", verbose_name=_("agency"))
+    warrant_number = models.CharField(_("warrant number"), max_length=100)
+    court = models.CharField(_("court"), max_length=200)
+    case_number = models.CharField(_("case number"), max_length=100, blank=True)
+    legal_basis = models.CharField(_("legal basis"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORDINARY)
+    received_at = models.DateTimeField(_("received at"))
+    received_via = models.CharField(_("received via"), max_length=16, choices=Via.choices, default=Via.PORTAL)
+    deadline = models.DateTimeField(_("deadline"))
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    rooms = models.JSONField(_("rooms in scope"), default=list, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="warrants_logged", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = WarrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("warrant")
+        verbose_name_plural = _("warrants")
+        permissions = [
+            ("review_warrant", "Can approve or reject warrants"),
+            ("assign_warrant", "Can assign officers to warrants"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "deadline"], name="warrant_status_deadline"),
+            models.Index(fields=["agency", "received_at"], name="warrant_agency_received"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_start__lt=F("period_end")), name="warrant_period_ordered"),
+            # Four eyes, enforced by the database too: nobody approves a warrant they logged.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="warrant_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True, approved_at__isnull=True)
+                | Q(approved_by__isnull=False, approved_at__isnull=False),
+                name="warrant_approval_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Warrant #{self.pk} {self.reference}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests_app:warrant-detail", args=[self.pk])
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN and self.deadline < timezone.now()
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.kind == self.Kind.EMERGENCY
+
+
+class WarrantTarget(models.Model):
+    class Kind(models.TextChoices):
+        UID = "UID", _("Account ID")
+        PHONE = "PHONE", _("Phone number")
+        EMAIL = "EMAIL", _("E-mail address")
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.CASCADE, related_name="targets")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.UID)
+    identifier = models.CharField(_("identifier"), max_length=200)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["warrant", "kind", "identifier"], name="target_unique_per_warrant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.identifier}"
+
+
+def document_path(instance: "Document", filename: str) -> str:
+    # Server-made name: the client's file name is never used as a path.
+    return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.pdf"
+
+
+class Document(models.Model):
+    """An uploaded document: stored once under a server-made name, never edited."""
+
+    class Kind(models.TextChoices):
+        WARRANT = "WARRANT", _("Warrant")
+        SUPPORTING = "SUPPORTING", _("Supporting document")
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WARRANT)
+    file = models.FileField(upload_to=document_path, editable=False)
+    original_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64, editable=False)
+    size = models.PositiveBigIntegerField(editable=False)
+    content_type = models.CharField(max_length=100, editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        constraints = [
+            models.UniqueConstraint(fields=["warrant", "sha256"], name="document_once_per_warrant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Document #{self.pk} {self.original_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests_app:document-download", args=[self.pk])
+
+
+class WarrantEvent(models.Model):
+    """Append-only status history of a warrant (one row per move), as healthchecks' Flip."""
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.warrant_id}: {self.from_status or '∅'} → {self.to_status}"

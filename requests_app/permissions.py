@@ -1,0 +1,29 @@
+"""Per-case permissions: a role's model permission plus the case assigned (guardian object permission)."""
+
+from django.http import Http404
+
+from warrantdesk.audit import audit_record
+from warrantdesk.models import AuditAction
+
+VIEW = "requests_app.view_warrant"
+
+
+def can_view(user, warrant) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.has_perm(VIEW) or user.has_perm(VIEW, warrant)
+
+
+def can(user, permission: str, warrant) -> bool:
+    """May ``user`` do work needing ``permission`` on this particular case?"""
+    return can_view(user, warrant) and user.has_perm(permission)
+
+
+def deny(user, *, object_type: str, object_id, path: str = "") -> Http404:
+    """Record a refused access and return the 404 to raise: ids must leak nothing."""
+    audit_record(
+        action=AuditAction.ACCESS_DENIED,
+        actor=user,
+        details={"object_type": object_type, "object_id": str(object_id), "path": path[:300]},
+    )
+    return Http404("No such page.")

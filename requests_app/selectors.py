@@ -1,0 +1,68 @@
+"""Reads, always filtered by what the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user, get_users_with_perms
+
+from .models import Document, Warrant
+from .permissions import VIEW
+
+
+def warrant_list_visible_to(*, user) -> QuerySet[Warrant]:
+    """Warrants assigned to ``user`` (object permission) or all of them for administrators."""
+    if not user.is_authenticated or not user.is_active:
+        return Warrant.objects.none()
+    base = Warrant.objects.select_related("agency").annotate(target_count=Count("targets", distinct=True))
+    return get_objects_for_user(user, VIEW, klass=base, accept_global_perms=True, with_superuser=True)
+
+
+def warrant_list_filtered(
+    *,
+    user,
+    status: str = "",
+    agency_id: int | None = None,
+    deadline_before: dt.date | None = None,
+    overdue: bool = False,
+    emergency: bool = False,
+    search: str = "",
+) -> QuerySet[Warrant]:
+    warrants = warrant_list_visible_to(user=user)
+    if status:
+        warrants = warrants.filter(status=status)
+    if agency_id:
+        warrants = warrants.filter(agency_id=agency_id)
+    if deadline_before:
+        end = timezone.make_aware(dt.datetime.combine(deadline_before, dt.time.max))
+        warrants = warrants.filter(deadline__lte=end)
+    if overdue:
+        warrants = warrants.overdue()
+    if emergency:
+        warrants = warrants.filter(kind=Warrant.Kind.EMERGENCY)
+    if search:
+        warrants = warrants.filter(
+            Q(reference__icontains=search) | Q(warrant_number__icontains=search) | Q(case_number__icontains=search)
+        )
+    return warrants
+
+
+def warrant_get_visible(*, user, pk) -> Warrant | None:
+    try:
+        return warrant_list_visible_to(user=user).get(pk=pk)
+    except (Warrant.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def document_get_visible(*, user, pk) -> Document | None:
+    visible = warrant_list_visible_to(user=user).values("pk")
+    return Document.objects.select_related("warrant").filter(pk=pk, warrant__in=visible).first()
+
+
+def warrant_officers(*, warrant: Warrant) -> list:
+    return sorted(
+        get_users_with_perms(warrant, only_with_perms_in=["view_warrant"], with_group_users=False),
+        key=lambda user: user.get_username(),
+    )

@@ -1,0 +1,312 @@
+"""Every change to a warrant goes through one of these functions.
+
+Each takes the acting user, checks that this user may act on this case, and writes the change,
+its status-history row and its audit entry in one transaction: either all of it happens or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from warrantdesk.audit import audit_record
+from warrantdesk.exceptions import Conflict, DomainError
+from warrantdesk.models import AuditAction
+from warrantdesk.roles import Role
+
+from . import documents
+from .models import Agency, Document, ReferenceCounter, Warrant, WarrantEvent, WarrantTarget, document_path
+from .permissions import VIEW, can
+from .workflow import SYSTEM, FourEyesViolation, Status, check_transition
+
+
+@dataclass(frozen=True)
+class TargetInput:
+    kind: str
+    identifier: str
+
+
+def _next_reference(year: int) -> str:
+    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"WD-{year}-{counter.last:06d}"
+
+
+def _require(user, permission: str, warrant: Warrant | None = None) -> None:
+    allowed = user.has_perm(permission) if warrant is None else can(user, permission, warrant)
+    if not allowed:
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def warrant_register(
+    *,
+    actor,
+    agency: Agency,
+    warrant_number: str,
+    court: str,
+    legal_basis: str,
+    received_at: dt.datetime,
+    deadline: dt.datetime,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
+    targets: Iterable[TargetInput],
+    case_number: str = "",
+    kind: str = Warrant.Kind.ORDINARY,
+    received_via: str = Warrant.Via.PORTAL,
+    rooms: Iterable[str] = (),
+    notes: str = "",
+    upload: UploadedFile | None = None,
+) -> Warrant:
+    """Log an incoming warrant, with its document when one is given.
+
+    The officer who logs it is assigned to the case and, by the four-eyes rule, can never be the
+    one who approves it. A refused document refuses the whole warrant: nothing is stored.
+    """
+    _require(actor, "requests_app.add_warrant")
+    fields = {
+        "agency": agency,
+        "warrant_number": warrant_number,
+        "court": court,
+        "legal_basis": legal_basis,
+        "received_at": received_at,
+        "deadline": deadline,
+        "period_start": period_start,
+        "period_end": period_end,
+        "case_number": case_number,
+        "kind": kind,
+        "received_via": received_via,
+        "rooms": rooms,
+        "notes": notes,
+    }
+    if upload is None:
+        return _warrant_create(actor=actor, targets=targets, **fields)
+    checked = _check_upload(upload, actor=actor)
+    stored_name = default_storage.save(document_path(None, ""), upload)
+    try:
+        return _warrant_create(actor=actor, targets=targets, document=(checked, stored_name), **fields)
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _warrant_create(
+    *,
+    actor,
+    agency: Agency,
+    warrant_number: str,
+    court: str,
+    legal_basis: str,
+    received_at: dt.datetime,
+    deadline: dt.datetime,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
+    targets: Iterable[TargetInput],
+    case_number: str,
+    kind: str,
+    received_via: str,
+    rooms: Iterable[str],
+    notes: str,
+    document: tuple[documents.CheckedUpload, str] | None = None,
+) -> Warrant:
+    targets = list(dict.fromkeys(TargetInput(t.kind, t.identifier.strip()) for t in targets if t.identifier.strip()))
+    if not targets:
+        raise DomainError(_("A warrant must name at least one target."), code="no_targets")
+    if period_start >= period_end:
+        raise DomainError(_("The period must end after it starts."), code="bad_period")
+    warrant = Warrant.objects.create(
+        reference=_next_reference(timezone.localtime(received_at).year),
+        agency=agency,
+        warrant_number=warrant_number.strip(),
+        court=court.strip(),
+        case_number=case_number.strip(),
+        legal_basis=legal_basis.strip(),
+        kind=kind,
+        received_at=received_at,
+        received_via=received_via,
+        deadline=deadline,
+        period_start=period_start,
+        period_end=period_end,
+        rooms=sorted({room.strip() for room in rooms if room.strip()}),
+        notes=notes,
+        created_by=actor,
+    )
+    WarrantTarget.objects.bulk_create(
+        WarrantTarget(warrant=warrant, kind=target.kind, identifier=target.identifier) for target in targets
+    )
+    assign_perm("view_warrant", actor, warrant)
+    WarrantEvent.objects.create(warrant=warrant, from_status="", to_status=warrant.status, actor=actor)
+    audit_record(
+        action=AuditAction.WARRANT_CREATED,
+        actor=actor,
+        warrant=warrant,
+        obj=warrant,
+        details={"agency": agency.code, "kind": kind, "via": received_via, "targets": len(targets)},
+    )
+    if document is not None:
+        _document_create(warrant=warrant, checked=document[0], stored_name=document[1], actor=actor)
+    return warrant
+
+
+@transaction.atomic(durable=True)
+def warrant_assign(*, warrant: Warrant, user, actor) -> Warrant:
+    """Give an officer access to this one case (guardian object permission)."""
+    _require(actor, "requests_app.assign_warrant", warrant)
+    officer_roles = {Role.INTAKE_OFFICER.value, Role.REVIEWER.value, Role.ADMINISTRATOR.value}
+    if not user.is_active or not user.groups.filter(name__in=officer_roles).exists():
+        raise DomainError(_("Only active intake officers, reviewers and administrators can be assigned."))
+    assign_perm("view_warrant", user, warrant)
+    audit_record(
+        action=AuditAction.WARRANT_ASSIGNED,
+        actor=actor,
+        warrant=warrant,
+        obj=warrant,
+        details={"officer": user.get_username()},
+    )
+    return warrant
+
+
+def _check_upload(upload: UploadedFile, *, actor, warrant: Warrant | None = None) -> documents.CheckedUpload:
+    try:
+        return documents.check_pdf_upload(upload, max_bytes=settings.WARRANTDESK_MAX_UPLOAD_BYTES)
+    except documents.UploadRejected as refusal:
+        audit_record(
+            action=AuditAction.DOCUMENT_REFUSED,
+            actor=actor,
+            warrant=warrant,
+            details={"reason": refusal.code, "size": upload.size},
+        )
+        raise
+
+
+def document_upload(*, warrant: Warrant, upload: UploadedFile, actor, kind: str = Document.Kind.WARRANT) -> Document:
+    """Store a document of a case after checking it is a PDF within the size limit.
+
+    A refused file leaves nothing behind but the audit entry that records the refusal. The file is
+    written first and removed again if the database transaction does not commit.
+    """
+    _require(actor, "requests_app.add_document", warrant)
+    checked = _check_upload(upload, actor=actor, warrant=warrant)
+    stored_name = default_storage.save(document_path(None, ""), upload)
+    try:
+        return _document_record(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _document_record(*, warrant: Warrant, checked, stored_name: str, actor, kind: str) -> Document:
+    warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
+    if warrant.status not in {Status.RECEIVED, Status.SIGNATURE_FAILED, Status.VERIFIED}:
+        raise Conflict(
+            _("Documents can no longer be added: the warrant is “%(status)s”.")
+            % {"status": warrant.get_status_display()}
+        )
+    return _document_create(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+
+
+def _document_create(
+    *, warrant: Warrant, checked: documents.CheckedUpload, stored_name: str, actor, kind: str = Document.Kind.WARRANT
+) -> Document:
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                warrant=warrant,
+                kind=kind,
+                file=stored_name,
+                original_name=checked.display_name,
+                sha256=checked.sha256,
+                size=checked.size,
+                content_type=checked.content_type,
+                uploaded_by=actor,
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("This exact file is already attached to the warrant."), code="duplicate_document") from exc
+    audit_record(
+        action=AuditAction.DOCUMENT_UPLOADED,
+        actor=actor,
+        warrant=warrant,
+        obj=document,
+        details={"kind": kind, "sha256": checked.sha256, "size": checked.size},
+    )
+    return document
+
+
+@transaction.atomic(durable=True)
+def document_open(*, document: Document, actor):
+    """Open a stored document for download; every opening is audited."""
+    if not can(actor, VIEW, document.warrant) and not actor.has_perm(VIEW):
+        raise PermissionDenied
+    audit_record(
+        action=AuditAction.DOCUMENT_VIEWED,
+        actor=actor,
+        warrant=document.warrant,
+        obj=document,
+        details={"sha256": document.sha256},
+    )
+    return document.file.open("rb")
+
+
+def _transition(*, warrant: Warrant, to: str, actor, note: str = "", system: bool = False) -> Warrant:
+    warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
+    rule = check_transition(warrant.status, to)
+    if rule.by == SYSTEM and not system:
+        raise Conflict(_("This step is taken by warrantdesk itself, not by hand."), code="system_transition")
+    if not system:
+        _require(actor, rule.by, warrant)
+    if rule.four_eyes and actor is not None and actor.pk == warrant.created_by_id:
+        raise FourEyesViolation()
+    if rule.note_required and not note.strip():
+        raise DomainError(_("Please give a reason."), code="note_required")
+
+    now = timezone.now()
+    previous = warrant.status
+    warrant.status = to
+    fields = ["status"]
+    if to == Status.VERIFIED:
+        warrant.verified_at, fields = now, [*fields, "verified_at"]
+    elif to == Status.APPROVED and previous == Status.VERIFIED:
+        warrant.approved_by, warrant.approved_at = actor, now
+        fields += ["approved_by", "approved_at"]
+    elif to in {Status.CLOSED, Status.REJECTED}:
+        warrant.closed_at, fields = now, [*fields, "closed_at"]
+    warrant.save(update_fields=fields)
+    WarrantEvent.objects.create(warrant=warrant, from_status=previous, to_status=to, actor=actor, at=now, note=note)
+    audit_record(
+        action=AuditAction.WARRANT_TRANSITION,
+        actor=actor,
+        warrant=warrant,
+        obj=warrant,
+        details={"from": previous, "to": to, "note": note, "by": "system" if system else "user"},
+    )
+    return warrant
+
+
+@transaction.atomic(durable=True)
+def warrant_transition(*, warrant: Warrant, to: str, actor, note: str = "", system: bool = False) -> Warrant:
+    """Move a warrant along one edge of ``workflow.TRANSITIONS``.
+
+    ``system=True`` is for the application's own steps (signature check, export, notification),
+    taken on behalf of ``actor``; such steps cannot be triggered from a button or the API.
+    """
+    return _transition(warrant=warrant, to=to, actor=actor, note=note, system=system)
+
+
+def warrant_approve(*, warrant: Warrant, actor, note: str = "") -> Warrant:
+    return warrant_transition(warrant=warrant, to=Status.APPROVED, actor=actor, note=note)
+
+
+def warrant_reject(*, warrant: Warrant, actor, note: str) -> Warrant:
+    return warrant_transition(warrant=warrant, to=Status.REJECTED, actor=actor, note=note)

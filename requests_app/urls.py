@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "requests_app"
+
+urlpatterns = [
+    path("", views.warrant_list, name="warrant-list"),
+    path("new/", views.warrant_create, name="warrant-create"),
+    path("<int:pk>/", views.warrant_detail, name="warrant-detail"),
+    path("<int:pk>/transition/", views.warrant_transition, name="warrant-transition"),
+    path("<int:pk>/assign/", views.warrant_assign, name="warrant-assign"),
+    path("<int:pk>/documents/", views.document_upload, name="document-upload"),
+    path("documents/<int:pk>/download/", views.document_download, name="document-download"),
+]

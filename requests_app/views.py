@@ -1,0 +1,183 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from warrantdesk.exceptions import DomainError
+from warrantdesk.models import AuditEntry
+
+from . import selectors, services
+from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
+from .models import Agency, Warrant
+from .permissions import can, deny
+from .workflow import Status, manual_moves
+
+
+def _warrant_or_404(request: HttpRequest, pk) -> Warrant:
+    warrant = selectors.warrant_get_visible(user=request.user, pk=pk)
+    if warrant is None:
+        raise deny(request.user, object_type="warrant", object_id=pk, path=request.path)
+    return warrant
+
+
+@require_GET
+def warrant_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    agency_id = params.get("agency", "")
+    warrants = selectors.warrant_list_filtered(
+        user=request.user,
+        status=params.get("status", "") if params.get("status", "") in Status.values else "",
+        agency_id=int(agency_id) if agency_id.isdigit() else None,
+        deadline_before=parse_date(params.get("deadline_before", "") or "") if params.get("deadline_before") else None,
+        overdue=params.get("overdue") == "1",
+        emergency=params.get("emergency") == "1",
+        search=params.get("q", "").strip()[:100],
+    ).order_by(params.get("order") if params.get("order") in {"deadline", "-deadline", "-received_at"} else "deadline")
+    page = Paginator(warrants, 50).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "requests_app/warrant_list.html",
+        {
+            "page": page,
+            "statuses": Status.choices,
+            "agencies": Agency.objects.all(),
+            "filters": params,
+            "query": query.urlencode(),
+            "can_create": request.user.has_perm("requests_app.add_warrant"),
+            "now": timezone.now(),
+        },
+    )
+
+
+def warrant_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("requests_app.add_warrant"):
+        raise PermissionDenied
+    form = WarrantForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            warrant = services.warrant_register(actor=request.user, **form.service_kwargs())
+        except DomainError as refusal:
+            form.add_error(
+                "document" if refusal.code in {"not_pdf", "too_large", "unsafe_file_name"} else None, refusal.message
+            )
+        else:
+            messages.success(request, _("Warrant %(ref)s logged.") % {"ref": warrant.reference})
+            return redirect(warrant)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "requests_app/warrant_form.html", {"form": form}, status=status)
+
+
+def _move_options(user, warrant: Warrant) -> list[dict]:
+    options = []
+    for target, rule in manual_moves(warrant.status).items():
+        reason = ""
+        if not can(user, rule.by, warrant):
+            reason = _("Only a reviewer assigned to this case can do this.")
+        elif rule.four_eyes and user.pk == warrant.created_by_id:
+            reason = _("You logged this warrant; another reviewer must approve it (four-eyes rule).")
+        options.append({"to": target, "label": rule.label, "reason": reason, "note_required": rule.note_required})
+    return options
+
+
+@require_GET
+def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    timeline = AuditEntry.objects.filter(warrant_ref=warrant.reference).order_by("-seq")[:200]
+    return render(
+        request,
+        "requests_app/warrant_detail.html",
+        {
+            "warrant": warrant,
+            "targets": warrant.targets.all(),
+            "documents": warrant.documents.select_related("uploaded_by"),
+            "events": warrant.events.select_related("actor"),
+            "timeline": timeline,
+            "moves": _move_options(request.user, warrant),
+            "officers": selectors.warrant_officers(warrant=warrant),
+            "can_upload": can(request.user, "requests_app.add_document", warrant)
+            and warrant.status in {Status.RECEIVED, Status.SIGNATURE_FAILED, Status.VERIFIED},
+            "can_assign": can(request.user, "requests_app.assign_warrant", warrant),
+            "document_form": DocumentForm(),
+            "assign_form": AssignForm(),
+        },
+    )
+
+
+@require_POST
+def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["to"] not in Status.values:
+        messages.error(request, _("Unknown action."))
+        return redirect(warrant)
+    try:
+        warrant = services.warrant_transition(
+            warrant=warrant, to=form.cleaned_data["to"], actor=request.user, note=form.cleaned_data["note"]
+        )
+    except (DomainError, PermissionDenied) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+    else:
+        messages.success(request, _("Status is now “%(status)s”.") % {"status": warrant.get_status_display()})
+    return redirect(warrant)
+
+
+@require_POST
+def warrant_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    form = AssignForm(request.POST)
+    officer = None
+    if form.is_valid():
+        officer = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+    if officer is None:
+        messages.error(request, _("No such user."))
+        return redirect(warrant)
+    try:
+        services.warrant_assign(warrant=warrant, user=officer, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+    else:
+        messages.success(request, _("%(user)s now has access to this case.") % {"user": officer.get_username()})
+    return redirect(warrant)
+
+
+@require_POST
+def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a PDF file to upload."))
+        return redirect(warrant)
+    try:
+        document = services.document_upload(
+            warrant=warrant, upload=form.cleaned_data["file"], actor=request.user, kind=form.cleaned_data["kind"]
+        )
+    except (DomainError, PermissionDenied) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+    else:
+        messages.success(request, _("“%(name)s” uploaded.") % {"name": document.original_name})
+    return redirect(warrant)
+
+
+@require_GET
+def document_download(request: HttpRequest, pk: int) -> FileResponse:
+    document = selectors.document_get_visible(user=request.user, pk=pk)
+    if document is None:
+        raise deny(request.user, object_type="document", object_id=pk, path=request.path)
+    handle = services.document_open(document=document, actor=request.user)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{document.warrant.reference}-{document.pk}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response

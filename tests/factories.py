@@ -1,0 +1,68 @@
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from requests_app.management.commands.seed_demo import demo_pdf
+from requests_app.models import Agency, Investigator
+from warrantdesk.roles import Role
+
+PASSWORD = "correct horse battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=Role(extracted).value))
+        self.save()
+
+
+class AgencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agency
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"agency-{n}")
+    name = factory.Sequence(lambda n: f"Agency {n}")
+    kind = Agency.Kind.POLICE
+
+
+class InvestigatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Investigator
+
+    agency = factory.SubFactory(AgencyFactory)
+    name = factory.Sequence(lambda n: f"Investigator {n}")
+    is_chief = True
+
+
+def pdf_bytes(title: str = "Warrant") -> bytes:
+    return demo_pdf(title)
+
+
+def warrant_fields(agency, **overrides) -> dict:
+    now = timezone.now()
+    fields = {
+        "agency": agency,
+        "warrant_number": "2026-TEST-1",
+        "court": "Seoul Central District Court",
+        "case_number": "2026고단1",
+        "legal_basis": "Criminal Procedure Act art. 215",
+        "received_at": now - dt.timedelta(hours=2),
+        "deadline": now + dt.timedelta(days=7),
+        "period_start": now - dt.timedelta(days=30),
+        "period_end": now - dt.timedelta(days=1),
+    }
+    fields.update(overrides)
+    return fields

@@ -1,0 +1,33 @@
+from django.http.multipartparser import MultiPartParserError
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import DomainError
+from .uploads import NameKeepingMultiPartParser
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus domain refusals as 400/409 with a readable ``detail`` and a ``code``."""
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+    return drf_exception_handler(exc, context)
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, keeping the client's raw file name (see warrantdesk.uploads)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        try:
+            parser = NameKeepingMultiPartParser(
+                meta, stream, request.upload_handlers, parsers.get_encoding(parser_context)
+            )
+            data, files = parser.parse()
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
+        return parsers.DataAndFiles(data, files)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class WarrantdeskConfig(AppConfig):
+    name = "warrantdesk"
+    verbose_name = "warrantdesk"
+
+    def ready(self) -> None:
+        from . import roles, signals  # noqa: F401  (login/logout audit receivers)
+
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="warrantdesk-sync-roles")

@@ -1,0 +1,255 @@
+"""The tamper-evident audit log: writing entries and proving the chain intact.
+
+Every entry stores the previous entry's hash and its own hash, SHA-256 over a canonical JSON
+serialisation of the entry plus that previous hash. Editing a field breaks the entry's own hash;
+deleting, inserting or reordering entries breaks the links. Nothing secret and no non-target
+identity may be written here: details hold references, counts and reasons only.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditAction, AuditChainHead, AuditEntry
+
+GENESIS_HASH = "0" * 64
+
+# Filled by warrantdesk.middleware.RequestContextMiddleware for the duration of a request.
+request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_ip", default=None)
+
+
+def _timestamp(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_bytes(
+    *,
+    at: dt.datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    warrant_ref: str,
+    object_type: str,
+    object_id: str,
+    ip: str | None,
+    details: Any,
+    prev_hash: str,
+) -> bytes:
+    """The exact bytes that are hashed: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(
+        [
+            _timestamp(at),
+            actor_id,
+            actor_label,
+            action,
+            warrant_ref,
+            object_type,
+            object_id,
+            ip,
+            details,
+            prev_hash,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def entry_hash(**fields: Any) -> str:
+    return hashlib.sha256(canonical_bytes(**fields)).hexdigest()
+
+
+def audit_record(
+    *,
+    action: AuditAction | str,
+    actor=None,
+    actor_label: str | None = None,
+    warrant=None,
+    warrant_ref: str = "",
+    obj=None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Append one entry. Joins the caller's transaction so the entry commits with the action."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if warrant is not None:
+        warrant_ref = warrant.reference
+    fields = {
+        "at": timezone.now(),
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_label": actor_label if actor_label is not None else (actor.get_username() if actor else "system"),
+        "action": str(action),
+        "warrant_ref": warrant_ref,
+        "object_type": obj._meta.label_lower if obj is not None else "",
+        "object_id": str(obj.pk) if obj is not None else "",
+        "ip": ip or request_ip.get(),
+        # Round-trip through JSON so the stored value hashes exactly like the one read back.
+        "details": json.loads(json.dumps(details or {}, default=str)),
+    }
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first() or _recreate_head()
+        fields["prev_hash"] = head.hash
+        digest = entry_hash(**fields)
+        entry = AuditEntry.objects.create(seq=head.seq + 1, hash=digest, **fields)
+        head.seq, head.hash = entry.seq, digest
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+def _recreate_head() -> AuditChainHead:
+    """Only after a test-database flush: rebuild the head from the last entry (or the genesis)."""
+    last = AuditEntry.objects.order_by("-seq").first()
+    head, _created = AuditChainHead.objects.get_or_create(
+        pk=1, defaults={"seq": last.seq if last else 0, "hash": last.hash if last else GENESIS_HASH}
+    )
+    return AuditChainHead.objects.select_for_update().get(pk=head.pk)
+
+
+# --- verification -------------------------------------------------------------------------------
+
+_VERIFY_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "warrant_ref",
+    "object_type",
+    "object_id",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    kind: str  # edited | deleted | inserted | reordered | broken
+    message: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    count: int
+    head_hash: str
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _rows() -> Iterator[tuple]:
+    return AuditEntry.objects.order_by("seq").values_list(*_VERIFY_FIELDS).iterator(chunk_size=5000)
+
+
+def _content_ok(row: tuple) -> bool:
+    _seq, at, actor_id, actor_label, action, warrant_ref, object_type, object_id, ip, details, prev, digest = row
+    return (
+        hashlib.sha256(
+            canonical_bytes(
+                at=at,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                action=action,
+                warrant_ref=warrant_ref,
+                object_type=object_type,
+                object_id=object_id,
+                ip=ip,
+                details=details,
+                prev_hash=prev,
+            )
+        ).hexdigest()
+        == digest
+    )
+
+
+def verify_chain(rows: Iterable[tuple] | None = None) -> ChainReport:
+    """Walk the whole log once; on the first break, diagnose what kind of tampering it is."""
+    rows = list(rows) if rows is not None else None
+    source = rows if rows is not None else _rows()
+    expected_prev = GENESIS_HASH
+    count = 0
+    for row in source:
+        count += 1
+        if not _content_ok(row) or row[10] != expected_prev:
+            return ChainReport(count=count, head_hash=expected_prev, problem=_diagnose(rows))
+        expected_prev = row[11]
+    head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(seq=0, hash=GENESIS_HASH)
+    if head.hash != expected_prev:
+        if head.seq > count:
+            problem = ChainProblem(
+                count + 1,
+                "deleted",
+                f"the chain ends at entry #{count} but the head records entry #{head.seq}: "
+                "the last entries were deleted",
+            )
+        else:
+            problem = ChainProblem(
+                head.seq + 1,
+                "inserted",
+                f"entries after #{head.seq} were appended outside the application (inserted)",
+            )
+        return ChainReport(count=count, head_hash=expected_prev, problem=problem)
+    return ChainReport(count=count, head_hash=expected_prev, problem=None)
+
+
+def _diagnose(rows: list[tuple] | None) -> ChainProblem:
+    """Second, slower pass over the full log (only after a break) to name what happened."""
+    rows = rows if rows is not None else list(_rows())
+    head_seq = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    by_hash = {row[11]: index for index, row in enumerate(rows)}
+    expected_prev = GENESIS_HASH
+    for index, row in enumerate(rows):
+        seq, prev, digest = row[0], row[10], row[11]
+        label = f"entry #{seq} ({row[4]} at {_timestamp(row[1])})"
+        if not _content_ok(row):
+            skipped = index + 1 < len(rows) and rows[index + 1][10] == expected_prev
+            appended = index + 1 == len(rows) and head_seq == seq - 1
+            if skipped or appended:
+                return ChainProblem(seq, "inserted", f"{label} is not part of the chain (it was inserted)")
+            return ChainProblem(seq, "edited", f"{label}: its content no longer matches its hash (a field was edited)")
+        if prev != expected_prev:
+            parent = by_hash.get(prev)
+            if prev == GENESIS_HASH or parent is None:
+                previous_seq = rows[index - 1][0] if index else 0
+                if seq != previous_seq + 1:
+                    missing = f"#{previous_seq + 1}" + (f"..#{seq - 1}" if seq - 1 > previous_seq + 1 else "")
+                    return ChainProblem(seq, "deleted", f"{label}: entry {missing} before it is missing (deleted)")
+                return ChainProblem(
+                    seq, "deleted", f"{label}: the entry it links to is missing (an entry before it was deleted)"
+                )
+            if parent > index:
+                return ChainProblem(
+                    seq,
+                    "reordered",
+                    f"{label}: it links to entry #{rows[parent][0]}, which is stored after it (rows were reordered)",
+                )
+            # It links to an earlier entry, skipping the one stored just before it.
+            if index and rows[index - 1][10] == prev:
+                intruder = rows[index - 1][0]
+                return ChainProblem(
+                    intruder, "inserted", f"entry #{intruder} is not part of the chain (it was inserted before #{seq})"
+                )
+            if parent < index - 1:
+                return ChainProblem(
+                    seq,
+                    "reordered",
+                    f"{label}: it links to entry #{rows[parent][0]}, not to the entry stored before it "
+                    "(rows were reordered)",
+                )
+            return ChainProblem(seq, "broken", f"{label}: it does not link to the entry before it")
+        expected_prev = digest
+    return ChainProblem(0, "broken", "the chain is broken but the break could not be located")

@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "auth.login", _("Signed in")
+    LOGIN_FAILED = "auth.login_failed", _("Failed sign-in")
+    LOGOUT = "auth.logout", _("Signed out")
+    ACCESS_DENIED = "access.denied", _("Access denied")
+    WARRANT_CREATED = "warrant.created", _("Warrant logged")
+    WARRANT_ASSIGNED = "warrant.assigned", _("Officer assigned")
+    WARRANT_TRANSITION = "warrant.transition", _("Status changed")
+    DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
+    DOCUMENT_REFUSED = "document.refused", _("Upload refused")
+    DOCUMENT_VIEWED = "document.viewed", _("Document downloaded")
+    REGISTRY_CHANGED = "registry.changed", _("Registry changed")
+    ROLE_CHANGED = "role.changed", _("Role changed")
+    AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
+    AUDIT_VERIFIED = "audit.verified", _("Audit log verified")
+
+
+class AuditEntry(models.Model):
+    """One line of the append-only, hash-chained audit log.
+
+    ``hash`` is SHA-256 over the canonical serialisation of the entry including ``prev_hash``
+    (see warrantdesk/audit.py). ``seq`` is only the storage position; the order is proven by
+    the chain itself. Rows are never updated or deleted (a trigger refuses both on PostgreSQL).
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
+    warrant_ref = models.CharField(max_length=32, blank=True, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["actor", "at"], name="audit_actor_at")]
+
+    def __str__(self) -> str:
+        return f"Audit #{self.seq} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """The single row that serialises writers and remembers the last entry of the chain.
+
+    Writers lock it with SELECT ... FOR UPDATE, so two concurrent writers can never both link to
+    the same predecessor; comparing it with the last entry also reveals deleted tail entries.
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="audit_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"Audit head #{self.seq}"

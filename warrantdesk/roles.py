@@ -1,0 +1,75 @@
+"""Roles are Django groups with model-level permissions; cases are granted per object (guardian).
+
+A permission on a warrant needs both: the role's model permission (what kind of work a person
+does) and the object permission ``view_warrant`` on that warrant (that the case is assigned to
+them). Administrators hold ``view_warrant`` globally and so see every case.
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import Group, Permission
+
+
+class Role(StrEnum):
+    INTAKE_OFFICER = "Intake officer"
+    REVIEWER = "Reviewer"
+    AUDITOR = "Auditor"
+    ADMINISTRATOR = "Administrator"
+
+
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.INTAKE_OFFICER: (
+        "requests_app.add_warrant",
+        "requests_app.assign_warrant",
+        "requests_app.add_document",
+        "requests_app.view_agency",
+    ),
+    Role.REVIEWER: (
+        "requests_app.review_warrant",
+        "requests_app.view_agency",
+    ),
+    Role.AUDITOR: ("warrantdesk.view_auditentry",),
+    Role.ADMINISTRATOR: (
+        "requests_app.view_warrant",
+        "requests_app.add_warrant",
+        "requests_app.assign_warrant",
+        "requests_app.add_document",
+        "requests_app.review_warrant",
+        "requests_app.view_agency",
+        "requests_app.add_agency",
+        "requests_app.change_agency",
+        "requests_app.view_investigator",
+        "requests_app.add_investigator",
+        "requests_app.change_investigator",
+        "warrantdesk.view_auditentry",
+    ),
+}
+
+
+def sync_roles() -> None:
+    """Create the role groups and give them exactly their permissions (idempotent)."""
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        permissions = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(permissions)
+
+
+def sync_roles_after_migrate(**kwargs) -> None:
+    # post_migrate fires once per app; the groups can be built once every permission exists.
+    try:
+        sync_roles()
+    except Permission.DoesNotExist:
+        pass
+
+
+def user_roles(user) -> set[Role]:
+    if not user.is_authenticated:
+        return set()
+    names = {group.name for group in user.groups.all()}
+    roles = {role for role in Role if role.value in names}
+    if user.is_superuser:
+        roles.add(Role.ADMINISTRATOR)
+    return roles

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from requests_app import api as requests_api
+
+from . import api_views, views
+
+router = DefaultRouter()
+router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
+router.register("documents", requests_api.DocumentViewSet, basename="document")
+router.register("agencies", requests_api.AgencyViewSet, basename="agency")
+router.register("audit", api_views.AuditEntryViewSet, basename="audit")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("warrants/", include("requests_app.urls")),
+    path("audit/", views.audit_log, name="audit-log"),
+    path("audit/export.csv", views.audit_export, name="audit-export"),
+    path("audit/verify/", views.audit_verify, name="audit-verify"),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,117 @@
+import csv
+import json
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_POST
+
+from requests_app.permissions import deny
+
+from . import audit, selectors
+from .models import AuditAction
+
+AUDIT_PERMISSION = "warrantdesk.view_auditentry"
+
+
+def _auditor_only(request: HttpRequest) -> None:
+    if not request.user.has_perm(AUDIT_PERMISSION):
+        raise deny(request.user, object_type="audit", object_id="", path=request.path)
+
+
+def _filters(request: HttpRequest) -> dict:
+    params = request.GET
+    return {
+        "actor": params.get("actor", "").strip()[:150],
+        "action": params.get("action", "") if params.get("action", "") in AuditAction.values else "",
+        "warrant_ref": params.get("warrant", "").strip()[:32],
+        "since": parse_date(params.get("since", "") or "") if params.get("since") else None,
+        "until": parse_date(params.get("until", "") or "") if params.get("until") else None,
+    }
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("requests_app:warrant-list")
+
+
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    _auditor_only(request)
+    entries = selectors.audit_entries_filtered(**_filters(request)).select_related("actor")
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "warrantdesk/audit_log.html",
+        {"page": page, "actions": AuditAction.choices, "filters": request.GET, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    _auditor_only(request)
+    filters = _filters(request)
+    audit.audit_record(
+        action=AuditAction.AUDIT_EXPORTED,
+        actor=request.user,
+        details={key: str(value) for key, value in filters.items() if value},
+    )
+    entries = selectors.audit_entries_filtered(**filters).order_by("seq")
+    writer = csv.writer(_Echo())
+    header = [
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "warrant",
+        "object_type",
+        "object_id",
+        "ip",
+        "details",
+        "prev_hash",
+        "hash",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for entry in entries.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    entry.seq,
+                    entry.at.isoformat(),
+                    entry.actor_label,
+                    entry.action,
+                    entry.warrant_ref,
+                    entry.object_type,
+                    entry.object_id,
+                    entry.ip or "",
+                    json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                    entry.prev_hash,
+                    entry.hash,
+                ]
+            )
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
+
+
+@require_POST
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    _auditor_only(request)
+    report = audit.verify_chain()
+    audit.audit_record(
+        action=AuditAction.AUDIT_VERIFIED,
+        actor=request.user,
+        details={"ok": report.ok, "count": report.count, "problem": report.problem.kind if report.problem else ""},
+    )
+    return render(request, "warrantdesk/audit_verify.html", {"report": report})
