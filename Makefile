@@ -38,6 +38,13 @@ help:
 venv: $(STAMP)
 
 # Rebuilt when requirements.txt is newer than the stamp, or the interpreter is gone or too old.
+VENV_OK := $(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/null)
+ifneq ($(VENV_OK),True)
+$(STAMP): FORCE
+endif
+FORCE:
+.PHONY: FORCE
+
 $(STAMP): requirements.txt
 	@py="$$(scripts/find-python.sh)"
 	if [ -e $(VENV) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
@@ -46,7 +53,7 @@ $(STAMP): requirements.txt
 	echo "venv: installing requirements.txt (log: $(VENV)/pip.log)"
 	if ! $(PY) -m pip install --disable-pip-version-check -r requirements.txt >$(VENV)/pip.log 2>&1; then
 	    echo "venv: pip install FAILED; last lines of $(VENV)/pip.log:" >&2
-	    grep -v 'is ignored: it is neither a file nor a directory' $(VENV)/pip.log | tail -n 40 >&2
+	    grep -v -e 'is ignored: it is neither a file nor a directory' -e '^Requirement already satisfied' $(VENV)/pip.log | tail -n 40 >&2
 	    exit 1
 	fi
 	touch $(STAMP)
@@ -108,9 +115,9 @@ bench: sysdeps-run venv
 
 # --- Cleaning --------------------------------------------------------------------------------------
 clean:
-	rm -rf .pytest_cache .ruff_cache test-results staticfiles htmlcov .coverage
+	@rm -rf .pytest_cache .ruff_cache test-results staticfiles htmlcov .coverage
 	find . -path ./.venv -prune -o -path ./.git -prune -o -type d -name __pycache__ -print0 | xargs -0r rm -rf
-	@echo "clean: kept .venv and var/ (var/ holds the demo database and generated secrets; remove it by hand)"
+	echo "clean: removed caches and test artefacts; kept .venv and var/ (demo database, generated secrets)"
 
 distclean: clean
 	rm -rf $(VENV)
