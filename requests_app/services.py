@@ -214,7 +214,11 @@ def _document_record(*, warrant: Warrant, checked, stored_name: str, actor, kind
             _("Documents can no longer be added: the warrant is “%(status)s”.")
             % {"status": warrant.get_status_display()}
         )
-    return _document_create(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+    document = _document_create(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+    if kind == Document.Kind.WARRANT and warrant.status != Status.RECEIVED:
+        # A new warrant document voids any earlier signature verdict: it must be checked again.
+        _transition(warrant=warrant, to=Status.RECEIVED, actor=actor, note=_("New warrant document"), system=True)
+    return document
 
 
 def _document_create(
