@@ -49,7 +49,7 @@ if [ -n "${WARRANTDESK_VAR_DIR:-}" ]; then
 fi
 
 say "applying migrations"
-"$PY" manage.py migrate --noinput
+"$PY" manage.py migrate --noinput -v 0
 if [ "${SERVE_SKIP_SEED:-0}" != 1 ]; then
     say "seeding demo data"
     "$PY" manage.py seed_demo
@@ -61,7 +61,6 @@ url="http://$HOST:$PORT/"
     echo "=================================================================="
     echo "  warrantdesk is starting at  $url"
     echo "  Stop with Ctrl-C."
-    echo "  Demo logins:"
 } >&2
 "$PY" manage.py seed_demo --print-logins >&2 || say "WARNING: 'seed_demo --print-logins' failed; no login table"
 echo "==================================================================" >&2

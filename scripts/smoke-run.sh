@@ -60,6 +60,7 @@ import os, sys, time, urllib.error, urllib.request
 url, timeout, pid = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 deadline = time.monotonic() + timeout
 last = "no answer"
+server_errors = 0  # a server that answers 5xx several times in a row will not get better by waiting
 while time.monotonic() < deadline:
     try:
         os.kill(pid, 0)
@@ -72,6 +73,9 @@ while time.monotonic() < deadline:
             last = f"HTTP {r.status}"
     except urllib.error.HTTPError as e:
         last = f"HTTP {e.code}"
+        server_errors = server_errors + 1 if e.code >= 500 else 0
+        if server_errors >= 5:
+            sys.exit(f"{url} answered {last} {server_errors} times in a row")
     except (urllib.error.URLError, OSError) as e:
         last = str(getattr(e, "reason", e))
     time.sleep(0.5)
