@@ -9,6 +9,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from warrantdesk.api import LoggedIn
+
 from . import selectors, services
 from .models import Agency, Warrant
 from .permissions import deny
@@ -35,6 +37,7 @@ def _not_found(request: Request, object_type: str, pk) -> NotFound:
 class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Warrants assigned to the caller (all of them for administrators)."""
 
+    permission_classes = [LoggedIn]
     queryset = Warrant.objects.none()  # replaced per request; keeps the schema generator happy
 
     def get_queryset(self):
@@ -131,6 +134,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class DocumentViewSet(viewsets.GenericViewSet):
+    permission_classes = [LoggedIn]
     queryset = Warrant.objects.none()
     serializer_class = DocumentSerializer
 
@@ -150,5 +154,6 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
 
 class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [LoggedIn]
     queryset = Agency.objects.filter(active=True)
     serializer_class = AgencySerializer

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .audit import audit_record
 from .models import AuditAction, AuditEntry
@@ -45,3 +47,38 @@ class AuditedAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Who holds which role is security-relevant: every change of a user is audited."""
+
+    def save_related(self, request, form, formsets, change):
+        before = sorted(form.instance.groups.values_list("name", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(form.instance.groups.values_list("name", flat=True))
+        audit_record(
+            action=AuditAction.ROLE_CHANGED,
+            actor=request.user,
+            obj=form.instance,
+            details={
+                "op": "change" if change else "add",
+                "user": form.instance.get_username(),
+                "fields": sorted(form.changed_data),
+                "roles_before": before,
+                "roles_after": after,
+                "superuser": form.instance.is_superuser,
+                "active": form.instance.is_active,
+            },
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            action=AuditAction.ROLE_CHANGED, actor=request.user, obj=obj, details={"op": "delete", "user": obj.username}
+        )
+        super().delete_model(request, obj)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, AuditedUserAdmin)

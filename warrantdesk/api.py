@@ -2,8 +2,8 @@ from django.http.multipartparser import MultiPartParserError
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
+from .api_permissions import DenyAll, LoggedIn  # noqa: F401  (re-exported)
 from .exceptions import DomainError
 from .uploads import NameKeepingMultiPartParser
 
@@ -12,6 +12,8 @@ def exception_handler(exc, context):
     """DRF's handler, plus domain refusals as 400/409 with a readable ``detail`` and a ``code``."""
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+    from rest_framework.views import exception_handler as drf_exception_handler  # import cycle via settings
+
     return drf_exception_handler(exc, context)
 
 

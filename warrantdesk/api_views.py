@@ -3,6 +3,7 @@ from rest_framework import mixins, serializers, viewsets
 from requests_app.permissions import deny
 
 from . import selectors
+from .api import LoggedIn
 from .models import AuditAction, AuditEntry
 from .views import AUDIT_PERMISSION
 
@@ -31,6 +32,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 class AuditEntryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The audit log, newest first, for auditors. Filters: actor, action, warrant."""
 
+    permission_classes = [LoggedIn]
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.none()
 

@@ -5,6 +5,7 @@ does) and the object permission ``view_warrant`` on that warrant (that the case 
 them). Administrators hold ``view_warrant`` globally and so see every case.
 """
 
+import contextlib
 from enum import StrEnum
 
 from django.contrib.auth.models import Group, Permission
@@ -59,10 +60,8 @@ def sync_roles() -> None:
 
 def sync_roles_after_migrate(**kwargs) -> None:
     # post_migrate fires once per app; the groups can be built once every permission exists.
-    try:
+    with contextlib.suppress(Permission.DoesNotExist):
         sync_roles()
-    except Permission.DoesNotExist:
-        pass
 
 
 def user_roles(user) -> set[Role]:

@@ -3,13 +3,20 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework import routers
 
 from requests_app import api as requests_api
 
 from . import api_views, views
+from .api import LoggedIn
 
-router = DefaultRouter()
+
+class Router(routers.DefaultRouter):
+    class APIRootView(routers.APIRootView):
+        permission_classes = [LoggedIn]
+
+
+router = Router()
 router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
 router.register("documents", requests_api.DocumentViewSet, basename="document")
 router.register("agencies", requests_api.AgencyViewSet, basename="agency")
