@@ -1,0 +1,423 @@
+"""warrantdesk benchmarks: `make bench` (or `.venv/bin/python bench/run.py [--help]`).
+
+Runs on a fresh, throw-away database (SQLite in a temporary data directory, or a separate
+`warrantdesk_bench` database on the PostgreSQL server named by BENCH_DATABASE_URL), never on the
+developer's data. Prints each figure with its goal; a missed goal is printed as FAIL but the exit
+status stays 0: benchmarks report, they do not fail the build. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB_NAME = "warrantdesk_bench"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--audit-entries", type=int, default=100_000, help="audit chain length (default 100,000)")
+    parser.add_argument("--warrants", type=int, default=10_000, help="warrants in the big list (default 10,000)")
+    parser.add_argument("--appends", type=int, default=1_000, help="audit_record calls timed (default 1,000)")
+    parser.add_argument("--requests", type=int, default=20, help="requests timed per URL (default 20)")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one verify_chain() run")
+    parser.add_argument("--only", choices=["audit", "list"], help="run one benchmark only")
+    return parser.parse_args(argv)
+
+
+# --- environment: must be settled before Django is imported -------------------------------------
+
+
+def prepare_environment() -> tuple[Path, bool]:
+    """A private data directory and database for this run; returns (data dir, is it temporary)."""
+    keep = bool(os.environ.get("BENCH_KEEP"))
+    var_dir = Path(tempfile.mkdtemp(prefix="warrantdesk-bench-"))
+    os.environ["WARRANTDESK_VAR_DIR"] = str(var_dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "warrantdesk.settings"
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("MAIL_BACKEND", "locmem")
+    # The developer's DATABASE_URL is never used: PostgreSQL only through BENCH_DATABASE_URL, and
+    # even then on a database of its own (created and dropped by the bench).
+    os.environ.pop("DATABASE_URL", None)
+    if url := os.environ.get("BENCH_DATABASE_URL"):
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("SECURE_COOKIES", "0")
+    sys.path.insert(0, str(ROOT))
+    return var_dir, not keep
+
+
+def setup_database() -> str | None:
+    """Migrate the fresh database quietly; on PostgreSQL create warrantdesk_bench first.
+
+    Returns the original database name to restore (PostgreSQL) or None (SQLite file in the temp dir).
+    """
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        call_command("migrate", verbosity=0, interactive=False)
+        return None
+    original = settings.DATABASES["default"]["NAME"]
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = BENCH_DB_NAME
+    # Creates (or clobbers) warrantdesk_bench, migrates it and switches the connection to it.
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    return original
+
+
+def teardown_database(original: str | None, *, keep: bool) -> None:
+    from django.db import connection
+
+    if original is not None and not keep:
+        connection.creation.destroy_test_db(original, verbosity=0)
+
+
+# --- reporting ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str
+    value: str
+    extra: str = ""
+    goal: str = ""
+    ok: bool | None = None  # None: no goal to meet
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        say(f"  -> {format_row(row)}")
+
+    def print(self) -> None:
+        print()
+        print("=" * 136)
+        print("warrantdesk benchmark results")
+        print("=" * 136)
+        for row in self.rows:
+            print(format_row(row))
+        met = sum(1 for row in self.rows if row.ok)
+        failed = sum(1 for row in self.rows if row.ok is False)
+        print("-" * 136)
+        print(f"goals: {met} OK, {failed} FAIL (exit status stays 0: benchmarks never fail the build)")
+        for note in self.notes:
+            print(f"note: {note}")
+
+
+def format_row(row: Row) -> str:
+    verdict = "" if row.ok is None else ("OK" if row.ok else "FAIL")
+    return f"  {(row.label + ' ').ljust(50, '.')} {row.value:>9}  {row.extra:<38} {row.goal:<31} {verdict}".rstrip()
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def median_time(func: Callable[[], object], runs: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), times
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds >= 0.01 else f"{seconds * 1000:.2f} ms"
+
+
+def machine_lines() -> list[str]:
+    import django
+    from django.db import connection
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("select sqlite_version()")
+            database = f"SQLite {cursor.fetchone()[0]} (file in a temporary directory, WAL)"
+        else:
+            cursor.execute("show server_version")
+            database = f"{connection.vendor} {cursor.fetchone()[0]} (database {connection.settings_dict['NAME']})"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return [
+        f"machine : {platform.node()}  {usable} CPUs usable (nproc)  {cpu}  load average {load}",
+        f"python  : {platform.python_implementation()} {platform.python_version()}  Django {django.get_version()}",
+        f"database: {database}",
+    ]
+
+
+# --- 1. audit chain -------------------------------------------------------------------------------
+
+
+def bench_audit(args: argparse.Namespace, report: Report, people: dict) -> None:
+    from django.core.management import call_command
+
+    from bench import fixtures
+    from warrantdesk.audit import audit_record, verify_chain
+    from warrantdesk.models import AuditAction, AuditEntry
+
+    n = args.audit_entries
+    say(f"\n[1] audit chain: building {n:,} entries (hashes in chain order, bulk insert) ...")
+    started = time.perf_counter()
+    fixtures.audit_chain(n - AuditEntry.objects.count(), people)
+    fixtures.settle()
+    say(f"    built in {time.perf_counter() - started:.1f} s")
+
+    result = verify_chain()
+    if not result.ok:
+        report.notes.append(f"audit chain is BROKEN ({result.problem}); verification figures are meaningless")
+        report.add(Row(f"audit verify {result.count:,} entries", "BROKEN", goal="<= 1 s", ok=False))
+        return
+    count = result.count
+    verify, runs = median_time(verify_chain, 3)
+    report.add(
+        Row(
+            f"audit verify_chain() {count:,} entries",
+            f"{verify:.2f} s",
+            f"{count / verify:,.0f} entries/s",
+            goal_for(count),
+            ok=verify * 100_000 / count <= 1.0,
+        )
+    )
+    report.notes.append(f"verify_chain() runs: {', '.join(f'{t:.2f} s' for t in runs)}")
+
+    def command() -> str:
+        out = io.StringIO()
+        call_command("verify_audit_log", stdout=out)
+        return out.getvalue()
+
+    command_time, _runs = median_time(command, 3)
+    output = command().strip()
+    if not output.startswith("OK"):
+        report.notes.append(f"verify_audit_log did not report OK: {output}")
+    report.add(
+        Row(
+            f"manage.py verify_audit_log {count:,} entries",
+            f"{command_time:.2f} s",
+            f"{count / command_time:,.0f} entries/s",
+            goal_for(count),
+            ok=command_time * 100_000 / count <= 1.0 and output.startswith("OK"),
+        )
+    )
+
+    if args.profile:
+        profile_verify(report)
+
+    officer = people["officer.kim"]
+
+    def append() -> None:
+        audit_record(
+            action=AuditAction.DOCUMENT_VIEWED,
+            actor=officer,
+            warrant_ref="WD-2026-000042",
+            details={"sha256": "ab" * 32},
+            ip="10.20.3.4",
+        )
+
+    append_time, _runs = median_time(append, args.appends)
+    report.add(
+        Row(
+            f"audit_record() one append (median of {args.appends:,})",
+            ms(append_time),
+            f"{1 / append_time:,.0f}/s on a {count:,} chain",
+            "no goal set (every action)",
+        )
+    )
+    after = verify_chain()
+    if not after.ok or after.count != count + args.appends:
+        report.notes.append(f"chain after the appends is not valid: {after}")
+    else:
+        report.notes.append(f"chain still verifies after the appends: {after.count:,} entries OK")
+
+
+def goal_for(count: int) -> str:
+    # The goal is stated for 100,000 entries; other lengths are held to the same rate.
+    return "goal <= 1 s" if count == 100_000 else f"goal <= {count / 100_000:.2f} s (1 s/100k)"
+
+
+def profile_verify(report: Report) -> None:
+    from warrantdesk.audit import verify_chain
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    verify_chain()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
+    say("\n    cProfile of one verify_chain() run (sorted by own time):")
+    for line in out.getvalue().splitlines():
+        if line.strip():
+            say("    " + line)
+
+
+# --- 2. warrant list ------------------------------------------------------------------------------
+
+URLS = [
+    # label, user, path
+    ("API list, officer (object perms), page 1 of 50", "officer.kim", "/api/v1/warrants/"),
+    ("API list, admin (global perm), page 1 of 50", "admin", "/api/v1/warrants/"),
+    ("API list ?status=RECEIVED&overdue=1, officer", "officer.kim", "/api/v1/warrants/?status=RECEIVED&overdue=1"),
+    ("API list, officer, last page", "officer.kim", "/api/v1/warrants/?page=last"),
+    ("web /warrants/, officer", "officer.kim", "/warrants/"),
+    ("web /warrants/, admin", "admin", "/warrants/"),
+]
+
+
+@dataclass
+class Measured:
+    median: float  # seconds per request
+    queries: int  # SQL queries in one request (-1: the request failed)
+    answer: str  # what came back, to show the request did real work
+    db_time: float = 0.0  # seconds spent in SQL during the counted request
+    slowest: tuple[float, str] = (0.0, "")  # the slowest query of the counted request
+
+
+def measure_urls(people: dict, runs: int) -> dict[str, Measured]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    clients = {}
+    results = {}
+    for label, username, path in URLS:
+        if username not in clients:
+            clients[username] = Client()
+            clients[username].force_login(people[username])
+        client = clients[username]
+        accept = "application/json" if path.startswith("/api/") else "text/html"
+        response = client.get(path, HTTP_ACCEPT=accept)  # also the warm-up
+        if response.status_code != 200:
+            results[label] = Measured(float("nan"), -1, f"HTTP {response.status_code}")
+            continue
+        if path.startswith("/api/"):
+            data = response.json()
+            answer = f"{len(data['results'])} of {data['count']:,} warrants"
+        else:
+            answer = f"{len(response.content) // 1024} KiB of HTML"
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path, HTTP_ACCEPT=accept)
+        # Read now: the next request's request_started signal empties the query log it reads.
+        queries = [(float(query["time"]), query["sql"]) for query in captured.captured_queries]
+        elapsed, _times = median_time(
+            lambda client=client, path=path, accept=accept: client.get(path, HTTP_ACCEPT=accept), runs
+        )
+        results[label] = Measured(
+            elapsed, len(queries), answer, sum(t for t, _sql in queries), max(queries, default=(0.0, ""))
+        )
+    return results
+
+
+def bench_list(args: argparse.Namespace, report: Report, people: dict) -> None:
+    from bench import fixtures
+    from requests_app.models import Warrant
+
+    agency_list = fixtures.agencies()
+    kwargs = {"officer": people["officer.kim"], "reviewer": people["reviewer.park"], "agency_list": agency_list}
+    small_count = 10
+    say(f"\n[2] warrant list: {small_count} warrants ...")
+    fixtures.warrants(small_count - Warrant.objects.count(), **kwargs)
+    fixtures.settle()
+    before = measure_urls(people, args.requests)
+
+    say(f"    adding warrants up to {args.warrants:,} (bulk insert, 1-3 targets, officer object permission) ...")
+    started = time.perf_counter()
+    total = fixtures.warrants(args.warrants - Warrant.objects.count(), **kwargs)
+    fixtures.settle()
+    say(f"    {total:,} warrants in {time.perf_counter() - started:.1f} s; measuring ...")
+    after = measure_urls(people, args.requests)
+
+    for label, _username, _path in URLS:
+        small, big = before[label], after[label]
+        if big.queries < 0 or small.queries < 0:
+            report.add(Row(label, "error", f"{small.answer} / {big.answer}", "goal: queries constant", ok=False))
+            continue
+        report.add(
+            Row(
+                label,
+                ms(big.median),
+                f"{big.queries} queries; at {small_count}: {small.queries} q, {ms(small.median)}",
+                f"goal: same queries at {small_count} & {total:,}",
+                ok=big.queries == small.queries,
+            )
+        )
+        slow_time, slow_sql = big.slowest
+        report.notes.append(
+            f"{label}: {big.answer}; SQL {ms(big.db_time)} of the request, slowest query {ms(slow_time)}: "
+            f"{shorten(slow_sql)}"
+        )
+
+
+def shorten(sql: str, width: int = 170) -> str:
+    """The query's shape: what it selects from and its WHERE clause, whitespace squeezed, cut to ``width``."""
+    sql = " ".join(sql.split()).replace('"', "")
+    head, _sep, rest = sql.partition(" FROM ")
+    table = rest.split(" ", 1)[0]
+    _before, where, condition = rest.partition(" WHERE ")
+    shape = f"{'COUNT(*) ' if 'COUNT(*)' in head else ''}FROM {table}" + (f" … WHERE {condition}" if where else "")
+    return shape if len(shape) <= width else shape[: width - 1] + "…"
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    var_dir, temporary = prepare_environment()
+
+    import django
+
+    django.setup()
+
+    from bench import fixtures
+
+    begun = time.perf_counter()
+    original_db = setup_database()
+    report = Report()
+    try:
+        for line in machine_lines():
+            say(line)
+        say(f"data    : {var_dir}" + ("" if temporary else "  (kept: BENCH_KEEP is set)"))
+        people = fixtures.users()
+        if args.only in (None, "audit"):
+            bench_audit(args, report, people)
+        if args.only in (None, "list"):
+            bench_list(args, report, people)
+    finally:
+        teardown_database(original_db, keep=not temporary)
+        if temporary:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    report.notes.append(f"whole run {time.perf_counter() - begun:.0f} s; load average at the end {load}")
+    report.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
