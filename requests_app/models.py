@@ -137,6 +137,11 @@ class Warrant(models.Model):
         return reverse("requests_app:warrant-detail", args=[self.pk])
 
     @property
+    def is_open(self) -> bool:
+        """The agency is still waiting for an answer: the deadline matters."""
+        return self.status in OPEN
+
+    @property
     def is_overdue(self) -> bool:
         return self.status in OPEN and self.deadline < timezone.now()
 

@@ -26,7 +26,7 @@ from warrantdesk.roles import Role
 
 from . import documents
 from .models import Agency, Document, ReferenceCounter, Warrant, WarrantEvent, WarrantTarget, document_path
-from .permissions import VIEW, can
+from .permissions import can, can_view
 from .workflow import SYSTEM, FourEyesViolation, Status, check_transition
 
 
@@ -251,7 +251,7 @@ def _document_create(
 @transaction.atomic(durable=True)
 def document_open(*, document: Document, actor):
     """Open a stored document for download; every opening is audited."""
-    if not can(actor, VIEW, document.warrant) and not actor.has_perm(VIEW):
+    if not can_view(actor, document.warrant):
         raise PermissionDenied
     audit_record(
         action=AuditAction.DOCUMENT_VIEWED,

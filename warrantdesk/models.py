@@ -1,6 +1,22 @@
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class CanonicalJSONEncoder(json.JSONEncoder):
+    """Sorted keys whatever the caller asks; anything not JSON-native becomes its string.
+
+    Used for ``AuditEntry.details`` so every write through the ORM stores the canonical text
+    that the chain hashes (see warrantdesk.audit.details_text)."""
+
+    def __init__(self, **kwargs):
+        kwargs["sort_keys"] = True
+        super().__init__(**kwargs)
+
+    def default(self, o):
+        return str(o)
 
 
 class AuditAction(models.TextChoices):
@@ -39,7 +55,7 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=CanonicalJSONEncoder)
     prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
 

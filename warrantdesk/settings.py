@@ -218,6 +218,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["warrantdesk.api_permissions.LoggedIn"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",  # no CDN: the favicon too comes from the sidecar package
 }
 
 LOGGING = {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
 
@@ -12,6 +13,8 @@ from .api import LoggedIn
 
 
 class Router(routers.DefaultRouter):
+    include_format_suffixes = False  # one representation (JSON): no ".json" twins of every route
+
     class APIRootView(routers.APIRootView):
         permission_classes = [LoggedIn]
 
@@ -26,7 +29,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language can be chosen on the login page too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("warrants/", include("requests_app.urls")),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),

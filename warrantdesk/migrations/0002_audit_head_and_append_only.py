@@ -29,7 +29,7 @@ def create_head(apps, schema_editor):
 
 def add_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY_SQL)
+        schema_editor.execute(APPEND_ONLY_SQL, params=None)  # no params: the "%" in RAISE is not a placeholder
 
 
 def drop_trigger(apps, schema_editor):
