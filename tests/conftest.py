@@ -4,13 +4,39 @@ legal_officer logs warrants, reviewer is assigned to review them, outsider has t
 the legal team but no case assigned, auditor reads the log, admin sees everything.
 """
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
+from django.utils import translation
 
 from requests_app import services
 from requests_app.services import TargetInput
 from tests.factories import AgencyFactory, UserFactory, pdf_bytes, warrant_fields
 from warrantdesk.roles import Role
+
+LOCALE_DIR = Path(django_settings.BASE_DIR) / "locale"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite: test in a database file, as `make run` does, not in the shared in-memory database.
+
+    Threads sharing the in-memory database fail at once with "database table is locked"; with a
+    file they queue for the write lock as production does (IMMEDIATE transactions, 30 s timeout).
+    """
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (scripts/postgres.sh start)")
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +46,14 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.WARRANTDESK_MAX_UPLOAD_BYTES = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """LocaleMiddleware leaves the last request's language active in the thread: start each test in English."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -84,3 +118,21 @@ def warrant(legal_officer, reviewer, agency, pdf_upload):
     )
     services.warrant_assign(warrant=warrant, user=reviewer, actor=legal_officer)
     return warrant
+
+
+@pytest.fixture
+def officer_reviewer(db):
+    """Both intake officer and reviewer: may log warrants and review others' cases, never approve their own."""
+    user = UserFactory(username="grace", role=Role.INTAKE_OFFICER)
+    user.groups.add(Group.objects.get(name=Role.REVIEWER.value))
+    return user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Compile locale/*.po once when a .mo is missing or stale (the Makefile does this for `make run`)."""
+    for po_file in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/django.po")):
+        mo_file = po_file.with_suffix(".mo")
+        if not mo_file.exists() or mo_file.stat().st_mtime < po_file.stat().st_mtime:
+            call_command("compilemessages", ignore_patterns=[".venv", "var"], verbosity=0)
+            break

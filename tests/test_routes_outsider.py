@@ -1,0 +1,243 @@
+"""An outsider learns nothing about cases not assigned to them: every route with a pk answers 404.
+
+The routes are collected from the URL resolver, so a route added later is covered without
+anyone having to remember this test.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from guardian.models import UserObjectPermission
+
+from requests_app.models import Document, Warrant, WarrantEvent, WarrantTarget
+from tests.factories import pdf_bytes
+from tests.helpers import client_for
+from warrantdesk.models import AuditAction, AuditEntry
+
+SENTINEL_PK = 987654321
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name", for reverse()
+    kwargs: tuple[str, ...]  # the named groups of the whole pattern, e.g. ("pk",) or ("pk", "format")
+
+    @property
+    def id(self) -> str:
+        return self.name + (".json" if "format" in self.kwargs else "")
+
+    def url(self, pk: int) -> str:
+        kwargs = {"pk": pk}
+        if "format" in self.kwargs:
+            kwargs["format"] = "json"
+        return reverse(self.name, kwargs=kwargs)
+
+    @property
+    def owner(self) -> str:
+        """Whose pk the route takes: the path segment just before the pk says it."""
+        segments = self.url(SENTINEL_PK).split("/")
+        index = next(i for i, segment in enumerate(segments) if segment.split(".")[0] == str(SENTINEL_PK))
+        return {"warrants": "warrant", "documents": "document"}.get(segments[index - 1], segments[index - 1])
+
+
+def _walk(patterns, namespace: str = "", groups: tuple[str, ...] = ()):
+    for pattern in patterns:
+        found = groups + tuple(pattern.pattern.regex.groupindex)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, inner, found)
+        elif isinstance(pattern, URLPattern):
+            yield Route(f"{namespace}{pattern.name}" if pattern.name else "", found)
+
+
+def routes_with_pk() -> list[Route]:
+    unique = {route.id: route for route in _walk(get_resolver().url_patterns) if "pk" in route.kwargs}
+    return sorted(unique.values(), key=lambda route: route.id)
+
+
+ROUTES = routes_with_pk()
+POST_PAYLOAD = {"to": "REJECTED", "note": "Not ours", "username": "charlie", "kind": "SUPPORTING"}
+
+
+def state() -> dict:
+    """Everything an outsider's request could change."""
+    return {
+        "warrants": list(Warrant.objects.values_list("pk", "status", "approved_by_id", "closed_at")),
+        "documents": Document.objects.count(),
+        "events": WarrantEvent.objects.count(),
+        "targets": WarrantTarget.objects.count(),
+        "object_permissions": UserObjectPermission.objects.count(),
+    }
+
+
+def pk_for(route: Route, warrant: Warrant) -> int:
+    owners = {"warrant": warrant.pk, "document": warrant.documents.get().pk}
+    assert route.owner in owners, f"{route.id}: teach this test whose pk '{route.owner}' is"
+    return owners[route.owner]
+
+
+def test_the_route_list_covers_web_api_and_document_downloads():
+    names = {route.id for route in ROUTES}
+
+    assert {
+        "requests_app:warrant-detail",
+        "requests_app:warrant-transition",
+        "requests_app:warrant-assign",
+        "requests_app:document-upload",
+        "requests_app:document-download",
+        "warrant-detail",
+        "warrant-documents",
+        "warrant-transitions",
+        "warrant-events",
+        "warrant-officers",
+        "document-download",
+    } <= names
+    assert all(route.name for route in ROUTES), "every route with a pk needs a name to be tested"
+    assert {route.owner for route in ROUTES} == {"warrant", "document"}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])
+def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(route, warrant, legal_officer, outsider):
+    url = route.url(pk_for(route, warrant))
+    officer = client_for(legal_officer)
+    answers_to_officer = {"GET": officer.get(url).status_code, "POST": officer.post(url).status_code}
+    intruder = client_for(outsider)
+    before = state()
+    denials_before = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).count()
+
+    answers_to_outsider = {
+        "GET": intruder.get(url).status_code,
+        "POST": intruder.post(
+            url, {**POST_PAYLOAD, "file": SimpleUploadedFile("x.pdf", pdf_bytes("Intruder"), "application/pdf")}
+        ).status_code,
+    }
+
+    # The route is real: the assigned officer reaches the case (405 only for a method the route lacks).
+    assert all(code in {200, 302, 400, 405} for code in answers_to_officer.values()), answers_to_officer
+    assert set(answers_to_officer.values()) != {405}
+    # The outsider gets 404 wherever the officer is let in; 405 only where everyone gets it, whatever the pk.
+    expected = {method: 405 if code == 405 else 404 for method, code in answers_to_officer.items()}
+    assert answers_to_outsider == expected
+    assert state() == before
+    denials = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).order_by("seq")[denials_before:]
+    assert [(entry.actor, entry.details["path"]) for entry in denials] == [
+        (outsider, url) for code in answers_to_outsider.values() if code == 404
+    ]
+
+
+def test_an_outsider_sees_no_warrant_in_the_web_list(warrant, outsider):
+    response = client_for(outsider).get(reverse("requests_app:warrant-list"))
+
+    assert response.status_code == 200
+    assert list(response.context["page"].object_list) == []
+    assert warrant.reference not in response.content.decode()
+
+
+def test_an_outsider_sees_no_warrant_in_the_api_list(warrant, outsider):
+    response = client_for(outsider).get("/api/v1/warrants/")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_the_assigned_officer_does_see_the_warrant_in_both_lists(warrant, reviewer):
+    client = client_for(reviewer)
+
+    web = client.get(reverse("requests_app:warrant-list"))
+    api = client.get("/api/v1/warrants/")
+
+    assert [item.pk for item in web.context["page"].object_list] == [warrant.pk]
+    assert [item["reference"] for item in api.json()["results"]] == [warrant.reference]
+
+
+def test_a_warrant_pk_that_does_not_exist_answers_like_one_the_user_may_not_see(warrant, outsider):
+    client = client_for(outsider)
+
+    hidden_url = reverse("requests_app:warrant-detail", args=[warrant.pk])
+    missing_url = reverse("requests_app:warrant-detail", args=[warrant.pk + 1000])
+
+    hidden = client.get(hidden_url)
+    missing = client.get(missing_url)
+
+    assert hidden.status_code == missing.status_code == 404
+    # The pages differ only by their own address (the language switcher links back to it) and CSRF tokens.
+    assert page_without(hidden, hidden_url) == page_without(missing, missing_url)
+
+
+def page_without(response, url: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", response.content.decode().replace(url, ""))
+
+
+# --- anonymous visitors --------------------------------------------------------------------------
+
+WEB_ROUTES = [route for route in ROUTES if ":" in route.name]
+API_ROUTES = [route for route in ROUTES if ":" not in route.name]
+
+
+@pytest.mark.parametrize("route", WEB_ROUTES, ids=[route.id for route in WEB_ROUTES])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_anonymous_visitor_is_sent_to_the_login_page(route, method, client, warrant):
+    url = route.url(pk_for(route, warrant))
+
+    response = getattr(client, method)(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") + "?next=")
+
+
+@pytest.mark.parametrize("route", API_ROUTES, ids=[route.id for route in API_ROUTES])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_anonymous_api_client_is_refused(route, method, client, warrant):
+    url = route.url(pk_for(route, warrant))
+
+    response = getattr(client, method)(url)
+
+    assert response.status_code in {401, 403}
+    assert "reference" not in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/warrants/", "/warrants/new/", "/audit/", "/audit/export.csv"])
+def test_anonymous_visitors_are_sent_to_the_login_page_from_pages_without_pk(url, client):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/warrants/", "/api/v1/audit/", "/api/v1/agencies/"])
+def test_anonymous_api_clients_are_refused_on_lists(url, client):
+    response = client.get(url)
+
+    assert response.status_code in {401, 403}
+
+
+# --- the audit log is for auditors only ----------------------------------------------------------
+
+AUDIT_PAGES = [("get", "/audit/"), ("get", "/audit/export.csv"), ("get", "/api/v1/audit/"), ("post", "/audit/verify/")]
+
+
+@pytest.mark.parametrize(("method", "url"), AUDIT_PAGES, ids=[url for _method, url in AUDIT_PAGES])
+@pytest.mark.parametrize("persona", ["legal_officer", "reviewer", "outsider"])
+def test_the_audit_log_is_404_for_anyone_but_auditors(method, url, persona, request):
+    user = request.getfixturevalue(persona)
+    exports_before = AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED).count()
+
+    response = getattr(client_for(user), method)(url)
+
+    assert response.status_code == 404
+    denial = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).latest("seq")
+    assert (denial.actor, denial.details["path"]) == (user, url)
+    assert AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED).count() == exports_before
+
+
+@pytest.mark.parametrize(("method", "url"), AUDIT_PAGES, ids=[url for _method, url in AUDIT_PAGES])
+@pytest.mark.parametrize("persona", ["auditor", "admin_user"])
+def test_auditors_and_administrators_can_open_the_audit_log(method, url, persona, request):
+    user = request.getfixturevalue(persona)
+
+    response = getattr(client_for(user), method)(url)
+
+    assert response.status_code == 200
