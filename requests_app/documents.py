@@ -52,7 +52,7 @@ def check_display_name(raw: str) -> str:
     if any(ord(char) < 32 for char in raw) or "/" in raw or "\\" in raw or raw.strip() in {"", ".", ".."}:
         raise UploadRejected(
             _("The file name “%(name)s” contains a path or control characters. Rename the file and upload it again.")
-            % {"name": raw.encode("unicode_escape").decode()[:120]},
+            % {"name": "".join(char if ord(char) >= 32 else "?" for char in raw)[:120]},
             code="unsafe_file_name",
         )
     return raw.strip()[:255]
@@ -62,8 +62,8 @@ def check_pdf_upload(upload: UploadedFile, *, max_bytes: int) -> CheckedUpload:
     name = check_display_name(getattr(upload, "client_name", None) or upload.name or "")
     if upload.size is not None and upload.size > max_bytes:
         raise UploadRejected(
-            _("The file is %(size).1f MB; the limit is %(limit)d MB.")
-            % {"size": upload.size / 1_048_576, "limit": max_bytes // 1_048_576},
+            _("The file is %(size)s bytes; the limit is %(limit)d MB (%(limit_bytes)s bytes).")
+            % {"size": f"{upload.size:,}", "limit": max_bytes // 1_048_576, "limit_bytes": f"{max_bytes:,}"},
             code="too_large",
         )
     upload.seek(0)

@@ -266,6 +266,9 @@ def _diagnose(rows: list[tuple] | None) -> ChainProblem:
         if prev != expected_prev:
             parent = by_hash.get(prev)
             if prev == GENESIS_HASH or parent is None:
+                if index + 1 < len(rows) and rows[index + 1][10] == expected_prev:
+                    # The next entry links straight past this one: it was slipped in.
+                    return ChainProblem(seq, "inserted", f"{label} is not part of the chain (it was inserted)")
                 previous_seq = rows[index - 1][0] if index else 0
                 if seq != previous_seq + 1:
                     missing = f"#{previous_seq + 1}" + (f"..#{seq - 1}" if seq - 1 > previous_seq + 1 else "")
@@ -279,7 +282,8 @@ def _diagnose(rows: list[tuple] | None) -> ChainProblem:
                     "reordered",
                     f"{label}: it links to entry #{rows[parent][0]}, which is stored after it (rows were reordered)",
                 )
-            # It links to an earlier entry, skipping the one stored just before it.
+            # It links to an earlier entry, skipping the one stored just before it. (Two entries with
+            # one predecessor need the UNIQUE constraint on prev_hash dropped first.)
             if index and rows[index - 1][10] == prev:
                 intruder = rows[index - 1][0]
                 return ChainProblem(
