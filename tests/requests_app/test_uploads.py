@@ -53,7 +53,12 @@ REFUSALS = {
         "“notes.pdf” is not a PDF: its content looks like text. Only PDF documents are accepted.",
         "not_pdf",
     ),
-    "oversized": Refusal("big.pdf", ONE_AND_A_HALF_MIB, "The file is 1,572,873 bytes; the limit is 1 MB (1,048,576 bytes).", "too_large"),
+    "oversized": Refusal(
+        "big.pdf",
+        ONE_AND_A_HALF_MIB,
+        "The file is 1,572,873 bytes; the limit is 1 MB (1,048,576 bytes).",
+        "too_large",
+    ),
     "dot-dot-slash": Refusal(
         "../../etc/passwd.pdf",
         pdf_bytes("Traversal"),
