@@ -11,16 +11,22 @@ from rest_framework.response import Response
 
 from warrantdesk.api import LoggedIn
 
-from . import selectors, services
-from .models import Agency, Warrant
+from . import registry, selectors, services
+from .models import Agency, Investigator, SignatureCheck, Warrant
 from .permissions import deny
 from .serializers import (
     AgencySerializer,
     AssignSerializer,
+    CertificateInputSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     EventSerializer,
+    InvestigatorCreateSerializer,
+    InvestigatorSerializer,
+    InvestigatorUpdateSerializer,
+    SignatureCheckSerializer,
     TransitionSerializer,
+    TrustAnchorSerializer,
     WarrantCreateSerializer,
     WarrantDetailSerializer,
     WarrantListSerializer,
@@ -83,7 +89,10 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         fields = dict(serializer.validated_data)
         targets = [TargetInput(t["kind"], t["identifier"]) for t in fields.pop("targets")]
         upload = fields.pop("document", None)
-        warrant = services.warrant_register(actor=request.user, targets=targets, upload=upload, **fields)
+        signature = fields.pop("signature", None)
+        warrant = services.warrant_register(
+            actor=request.user, targets=targets, upload=upload, signature_upload=signature, **fields
+        )
         warrant = selectors.warrant_get_visible(user=request.user, pk=warrant.pk)
         return Response(WarrantDetailSerializer(warrant).data, status=status.HTTP_201_CREATED)
 
@@ -101,9 +110,25 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             warrant=warrant,
             upload=serializer.validated_data["file"],
             kind=serializer.validated_data["kind"],
+            signature_upload=serializer.validated_data.get("signature"),
             actor=request.user,
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: SignatureCheckSerializer(many=True), 202: DocumentSerializer},
+        description="GET: every signature check of this warrant's documents, newest first. "
+        "POST: check the current warrant document again (in the background), e.g. after a registry change.",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="signature-checks")
+    def signature_checks(self, request: Request, pk=None) -> Response:
+        warrant = self.get_object()
+        if request.method == "POST":
+            document = services.warrant_recheck_signature(warrant=warrant, actor=request.user)
+            return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+        checks = SignatureCheck.objects.filter(document__warrant=warrant).select_related("investigator", "checked_by")
+        return Response(SignatureCheckSerializer(checks, many=True).data)
 
     @extend_schema(request=TransitionSerializer, responses={200: WarrantDetailSerializer})
     @action(detail=True, methods=["post"])
@@ -153,7 +178,93 @@ class DocumentViewSet(viewsets.GenericViewSet):
         )
 
 
+def _registry_admin(request: Request) -> bool:
+    return request.user.has_perm("requests_app.change_agency")
+
+
 class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Agencies (everyone signed in may list them); administrators manage them and their anchors."""
+
     permission_classes = [LoggedIn]
     queryset = Agency.objects.filter(active=True)
     serializer_class = AgencySerializer
+
+    def get_object(self) -> Agency:
+        agency = Agency.objects.filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
+        if agency is None or not _registry_admin(self.request):
+            raise _not_found(self.request, "agency", self.kwargs["pk"])
+        return agency
+
+    @extend_schema(request=AgencySerializer, responses={201: AgencySerializer})
+    def create(self, request: Request) -> Response:
+        serializer = AgencySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        agency = registry.agency_save(actor=request.user, **serializer.validated_data)
+        return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: AgencySerializer})
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(AgencySerializer(self.get_object()).data)
+
+    @extend_schema(request=CertificateInputSerializer, responses={200: TrustAnchorSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def anchors(self, request: Request, pk=None) -> Response:
+        """GET: the agency's trust anchors. POST: add CA certificate(s) (PEM bundle or DER)."""
+        agency = self.get_object()
+        if request.method == "POST":
+            serializer = CertificateInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            added = registry.anchor_add(agency=agency, certificate=serializer.certificate_bytes(), actor=request.user)
+            return Response(TrustAnchorSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(TrustAnchorSerializer(agency.anchors.all(), many=True).data)
+
+
+class InvestigatorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The registry of investigators, for administrators."""
+
+    permission_classes = [LoggedIn]
+    serializer_class = InvestigatorSerializer
+    queryset = Investigator.objects.none()
+
+    def get_queryset(self):
+        if not _registry_admin(self.request):
+            raise _not_found(self.request, "investigator", self.kwargs.get("pk", ""))
+        return Investigator.objects.select_related("agency").order_by("agency__code", "name")
+
+    def get_object(self) -> Investigator:
+        investigator = (
+            self.get_queryset().filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
+        )
+        if investigator is None:
+            raise _not_found(self.request, "investigator", self.kwargs["pk"])
+        return investigator
+
+    @extend_schema(request=InvestigatorCreateSerializer, responses={201: InvestigatorSerializer})
+    def create(self, request: Request) -> Response:
+        self.get_queryset()
+        serializer = InvestigatorCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        investigator = registry.investigator_register(
+            agency=data["agency"],
+            certificate=serializer.certificate_bytes(),
+            name=data["name"],
+            title=data["title"],
+            is_chief=data["is_chief"],
+            actor=request.user,
+        )
+        return Response(InvestigatorSerializer(investigator).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: InvestigatorSerializer})
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(InvestigatorSerializer(self.get_object()).data)
+
+    @extend_schema(request=InvestigatorUpdateSerializer, responses={200: InvestigatorSerializer})
+    def partial_update(self, request: Request, pk=None) -> Response:
+        investigator = self.get_object()
+        serializer = InvestigatorUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        investigator = registry.investigator_update(
+            investigator=investigator, actor=request.user, **serializer.validated_data
+        )
+        return Response(InvestigatorSerializer(investigator).data)

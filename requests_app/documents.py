@@ -87,3 +87,20 @@ def check_pdf_upload(upload: UploadedFile, *, max_bytes: int) -> CheckedUpload:
             )
     upload.seek(0)
     return CheckedUpload(display_name=name, sha256=digest.hexdigest(), size=size)
+
+
+MAX_SIGNATURE_BYTES = 1024 * 1024
+
+
+def check_signature_upload(upload: UploadedFile) -> str:
+    """A detached signature is stored as sent (size-limited) and judged by the signature check,
+    which records a malformed one with its reason; returns its SHA-256."""
+    name = check_display_name(getattr(upload, "client_name", None) or upload.name or "")
+    if upload.size is not None and upload.size > MAX_SIGNATURE_BYTES:
+        raise UploadRejected(_("The signature file “%(name)s” is larger than 1 MB.") % {"name": name}, code="too_large")
+    upload.seek(0)
+    data = upload.read(MAX_SIGNATURE_BYTES + 1)
+    upload.seek(0)
+    if not data:
+        raise UploadRejected(_("The signature file “%(name)s” is empty.") % {"name": name}, code="empty_signature")
+    return hashlib.sha256(data).hexdigest()

@@ -24,6 +24,12 @@ class WarrantForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
         help_text=_("The signed warrant as received. PDF only."),
     )
+    signature = forms.FileField(
+        label=_("Detached signature (.p7s)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".p7s,application/pkcs7-signature"}),
+        help_text=_("Only if the agency signed outside the PDF."),
+    )
 
     class Meta:
         model = Warrant
@@ -84,12 +90,24 @@ class WarrantForm(forms.ModelForm):
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         fields = {name: data[name] for name in self.Meta.fields}
-        return {**fields, "targets": data["targets"], "rooms": data["rooms_text"], "upload": data["document"]}
+        return {
+            **fields,
+            "targets": data["targets"],
+            "rooms": data["rooms_text"],
+            "upload": data["document"],
+            "signature_upload": data["signature"],
+        }
 
 
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Document.Kind.choices, initial=Document.Kind.WARRANT)
     file = forms.FileField(label=_("PDF file"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
+    signature = forms.FileField(
+        label=_("Detached signature (.p7s)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".p7s,application/pkcs7-signature"}),
+        help_text=_("Only if the agency signed outside the PDF."),
+    )
 
 
 class TransitionForm(forms.Form):

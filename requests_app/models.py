@@ -31,19 +31,51 @@ class Agency(models.Model):
         return self.name
 
 
+class TrustAnchor(models.Model):
+    """A CA certificate (root or intermediate) accepted for one agency's signatures."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="anchors", verbose_name=_("agency"))
+    subject = models.CharField(_("subject"), max_length=500, editable=False)
+    certificate_pem = models.TextField(_("certificate (PEM)"))
+    certificate_sha256 = models.CharField(_("certificate SHA-256"), max_length=64, editable=False)
+    not_after = models.DateTimeField(_("valid until"), editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["agency__name", "subject"]
+        verbose_name = _("trust anchor")
+        verbose_name_plural = _("trust anchors")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "certificate_sha256"], name="anchor_once_per_agency"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code}: {self.subject}"
+
+
 class Investigator(models.Model):
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="investigators")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="investigators", verbose_name=_("agency"))
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("title"), max_length=200, blank=True)
     is_chief = models.BooleanField(_("chief investigator"), default=False)
     certificate_pem = models.TextField(_("certificate (PEM)"), blank=True)
     certificate_sha256 = models.CharField(_("certificate SHA-256"), max_length=64, blank=True, db_index=True)
+    certificate_subject = models.CharField(_("certificate subject"), max_length=500, blank=True, editable=False)
+    certificate_not_after = models.DateTimeField(_("certificate valid until"), null=True, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["agency__name", "name"]
         verbose_name = _("investigator")
         verbose_name_plural = _("investigators")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate_sha256"],
+                condition=~Q(certificate_sha256=""),
+                name="investigator_certificate_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.agency.code})"
@@ -175,6 +207,10 @@ def document_path(instance: "Document", filename: str) -> str:
     return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.pdf"
 
 
+def signature_path(instance: "Document", filename: str) -> str:
+    return f"signatures/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.p7s"
+
+
 class Document(models.Model):
     """An uploaded document: stored once under a server-made name, never edited."""
 
@@ -185,6 +221,9 @@ class Document(models.Model):
     warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WARRANT)
     file = models.FileField(upload_to=document_path, editable=False)
+    # A detached CMS signature (.p7s) over the PDF, for agencies that sign outside the PDF.
+    signature_file = models.FileField(upload_to=signature_path, blank=True, editable=False)
+    signature_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     original_name = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(max_length=64, editable=False)
     size = models.PositiveBigIntegerField(editable=False)
@@ -222,3 +261,52 @@ class WarrantEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.warrant_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class SignatureOutcome(models.TextChoices):
+    VALID = "VALID", _("Valid chief-investigator signature")
+    UNSIGNED = "UNSIGNED", _("Not signed")
+    TAMPERED = "TAMPERED", _("Tampered or invalid signature")
+    MODIFIED = "MODIFIED", _("Modified after signing")
+    UNTRUSTED = "UNTRUSTED", _("Untrusted certificate chain")
+    EXPIRED = "EXPIRED", _("Certificate expired or not yet valid")
+    REVOKED = "REVOKED", _("Certificate revoked")
+    UNKNOWN_SIGNER = "UNKNOWN_SIGNER", _("Unknown signer")
+    NOT_CHIEF = "NOT_CHIEF", _("Signer is not a chief investigator")
+    OTHER_AGENCY = "OTHER_AGENCY", _("Signer belongs to another agency")
+    MALFORMED = "MALFORMED", _("Malformed signature or unreadable PDF")
+    PENDING = "PENDING", _("Check in progress")
+
+
+class SignatureCheck(models.Model):
+    """One verification of one document against the registry as it was then. Never edited:
+    a re-check after a registry change adds a new row."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="signature_checks")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=SignatureOutcome.choices)
+    signer_subject = models.CharField(_("signer"), max_length=500, blank=True)
+    signer_fingerprint = models.CharField(_("certificate SHA-256"), max_length=64, blank=True)
+    signing_time = models.DateTimeField(_("signing time claimed"), null=True, blank=True)
+    timestamp = models.DateTimeField(_("trusted timestamp"), null=True, blank=True)
+    validated_at = models.DateTimeField(_("validated as of"), null=True, blank=True)
+    investigator = models.ForeignKey(
+        Investigator, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("investigator")
+    )
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    signatures = models.JSONField(default=list, blank=True)  # per-signature findings, for the record
+    revocation_checked = models.BooleanField(_("revocation checked"), default=False)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-checked_at", "-pk"]
+        verbose_name = _("signature check")
+        verbose_name_plural = _("signature checks")
+        indexes = [models.Index(fields=["document", "-checked_at"], name="sigcheck_document_latest")]
+
+    def __str__(self) -> str:
+        return f"Signature check #{self.pk} {self.outcome}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.outcome == SignatureOutcome.VALID

@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Agency, Document, Warrant, WarrantEvent, WarrantTarget
+from .models import Agency, Document, Investigator, SignatureCheck, TrustAnchor, Warrant, WarrantEvent, WarrantTarget
 from .workflow import Status
 
 
@@ -8,6 +9,93 @@ class AgencySerializer(serializers.ModelSerializer):
     class Meta:
         model = Agency
         fields = ["id", "code", "name", "kind", "contact_email", "active"]
+        read_only_fields = ["id", "active"]
+
+
+class TrustAnchorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrustAnchor
+        fields = ["id", "subject", "certificate_sha256", "not_after", "active", "added_at", "certificate_pem"]
+
+
+class CertificateInputSerializer(serializers.Serializer):
+    """A certificate as an uploaded file (PEM or DER) or as PEM text."""
+
+    certificate = serializers.FileField(required=False)
+    certificate_pem = serializers.CharField(required=False, allow_blank=False)
+
+    def validate(self, data):
+        if not data.get("certificate") and not data.get("certificate_pem"):
+            raise serializers.ValidationError("Send the certificate as a file (certificate) or PEM (certificate_pem).")
+        return data
+
+    def certificate_bytes(self) -> bytes:
+        upload = self.validated_data.get("certificate")
+        return upload.read() if upload else self.validated_data["certificate_pem"].encode()
+
+
+class InvestigatorSerializer(serializers.ModelSerializer):
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Investigator
+        fields = [
+            "id",
+            "agency",
+            "name",
+            "title",
+            "is_chief",
+            "active",
+            "certificate_subject",
+            "certificate_sha256",
+            "certificate_not_after",
+        ]
+        read_only_fields = fields
+
+
+class InvestigatorCreateSerializer(CertificateInputSerializer):
+    agency = serializers.SlugRelatedField(slug_field="code", queryset=Agency.objects.all())
+    name = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    is_chief = serializers.BooleanField(default=False)
+
+
+class InvestigatorUpdateSerializer(serializers.Serializer):
+    is_chief = serializers.BooleanField(required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class SignatureCheckSerializer(serializers.ModelSerializer):
+    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    explanation = serializers.SerializerMethodField()
+    investigator = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    checked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SignatureCheck
+        fields = [
+            "id",
+            "document",
+            "outcome",
+            "outcome_display",
+            "explanation",
+            "signer_subject",
+            "signer_fingerprint",
+            "signing_time",
+            "timestamp",
+            "validated_at",
+            "investigator",
+            "reasons",
+            "revocation_checked",
+            "signatures",
+            "checked_by",
+            "checked_at",
+        ]
+
+    def get_explanation(self, check: SignatureCheck) -> str:
+        from .verification import EXPLANATIONS
+
+        return str(EXPLANATIONS[check.outcome])
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -75,9 +163,14 @@ class WarrantDetailSerializer(WarrantListSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
+    signature = serializers.SerializerMethodField(help_text="The latest check of the current warrant document.")
+    gate = serializers.SerializerMethodField(help_text="Why approval/export is blocked; empty when allowed.")
+
     class Meta(WarrantListSerializer.Meta):
         fields = [
             *WarrantListSerializer.Meta.fields,
+            "signature",
+            "gate",
             "legal_basis",
             "received_via",
             "period_start",
@@ -93,6 +186,22 @@ class WarrantDetailSerializer(WarrantListSerializer):
             "approved_at",
             "closed_at",
         ]
+
+    @extend_schema_field(SignatureCheckSerializer(allow_null=True))
+    def get_signature(self, warrant: Warrant):
+        check = _signature_of(warrant)
+        return SignatureCheckSerializer(check).data if check else None
+
+    def get_gate(self, warrant: Warrant) -> str:
+        from .services import signature_gate
+
+        return signature_gate(warrant)
+
+
+def _signature_of(warrant: Warrant):
+    from .services import current_warrant_document, latest_signature_check
+
+    return latest_signature_check(current_warrant_document(warrant))
 
 
 class WarrantCreateSerializer(serializers.Serializer):
@@ -113,6 +222,7 @@ class WarrantCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     targets = TargetSerializer(many=True, allow_empty=False)
     document = serializers.FileField(required=False, help_text="The warrant document (PDF).")
+    signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
 
     def validate(self, data):
         if data["period_start"] >= data["period_end"]:
@@ -122,6 +232,7 @@ class WarrantCreateSerializer(serializers.Serializer):
 
 class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
     kind = serializers.ChoiceField(choices=Document.Kind.choices, default=Document.Kind.WARRANT)
 
 

@@ -24,8 +24,18 @@ from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 from warrantdesk.roles import Role
 
-from . import documents
-from .models import Agency, Document, ReferenceCounter, Warrant, WarrantEvent, WarrantTarget, document_path
+from . import documents, verification
+from .models import (
+    Agency,
+    Document,
+    ReferenceCounter,
+    SignatureCheck,
+    Warrant,
+    WarrantEvent,
+    WarrantTarget,
+    document_path,
+    signature_path,
+)
 from .permissions import can, can_view
 from .workflow import SYSTEM, FourEyesViolation, Status, check_transition
 
@@ -67,11 +77,13 @@ def warrant_register(
     rooms: Iterable[str] = (),
     notes: str = "",
     upload: UploadedFile | None = None,
+    signature_upload: UploadedFile | None = None,
 ) -> Warrant:
-    """Log an incoming warrant, with its document when one is given.
+    """Log an incoming warrant, with its document (and a detached .p7s signature) when given.
 
     The officer who logs it is assigned to the case and, by the four-eyes rule, can never be the
-    one who approves it. A refused document refuses the whole warrant: nothing is stored.
+    one who approves it. A refused file refuses the whole warrant: nothing is stored. The
+    document's signature is checked in the background as soon as the warrant is committed.
     """
     _require(actor, "requests_app.add_warrant")
     fields = {
@@ -91,12 +103,11 @@ def warrant_register(
     }
     if upload is None:
         return _warrant_create(actor=actor, targets=targets, **fields)
-    checked = _check_upload(upload, actor=actor)
-    stored_name = default_storage.save(document_path(None, ""), upload)
+    staged = _stage(upload, signature_upload, actor=actor)
     try:
-        return _warrant_create(actor=actor, targets=targets, document=(checked, stored_name), **fields)
+        return _warrant_create(actor=actor, targets=targets, document=staged, **fields)
     except BaseException:
-        default_storage.delete(stored_name)
+        staged.discard()
         raise
 
 
@@ -118,7 +129,7 @@ def _warrant_create(
     received_via: str,
     rooms: Iterable[str],
     notes: str,
-    document: tuple[documents.CheckedUpload, str] | None = None,
+    document: StagedUpload | None = None,
 ) -> Warrant:
     targets = list(dict.fromkeys(TargetInput(t.kind, t.identifier.strip()) for t in targets if t.identifier.strip()))
     if not targets:
@@ -155,7 +166,7 @@ def _warrant_create(
         details={"agency": agency.code, "kind": kind, "via": received_via, "targets": len(targets)},
     )
     if document is not None:
-        _document_create(warrant=warrant, checked=document[0], stored_name=document[1], actor=actor)
+        _document_create(warrant=warrant, staged=document, actor=actor)
     return warrant
 
 
@@ -177,9 +188,27 @@ def warrant_assign(*, warrant: Warrant, user, actor) -> Warrant:
     return warrant
 
 
-def _check_upload(upload: UploadedFile, *, actor, warrant: Warrant | None = None) -> documents.CheckedUpload:
+@dataclass
+class StagedUpload:
+    """Checked files already written to storage, not yet recorded; discarded if recording fails."""
+
+    checked: documents.CheckedUpload
+    stored_name: str
+    signature_name: str = ""
+    signature_sha256: str = ""
+
+    def discard(self) -> None:
+        for name in (self.stored_name, self.signature_name):
+            if name:
+                default_storage.delete(name)
+
+
+def _stage(
+    upload: UploadedFile, signature_upload: UploadedFile | None, *, actor, warrant: Warrant | None = None
+) -> StagedUpload:
     try:
-        return documents.check_pdf_upload(upload, max_bytes=settings.WARRANTDESK_MAX_UPLOAD_BYTES)
+        checked = documents.check_pdf_upload(upload, max_bytes=settings.WARRANTDESK_MAX_UPLOAD_BYTES)
+        signature_sha256 = documents.check_signature_upload(signature_upload) if signature_upload else ""
     except documents.UploadRejected as refusal:
         audit_record(
             action=AuditAction.DOCUMENT_REFUSED,
@@ -188,48 +217,61 @@ def _check_upload(upload: UploadedFile, *, actor, warrant: Warrant | None = None
             details={"reason": refusal.code, "size": upload.size},
         )
         raise
+    staged = StagedUpload(checked, default_storage.save(document_path(None, ""), upload))
+    if signature_upload:
+        staged.signature_name = default_storage.save(signature_path(None, ""), signature_upload)
+        staged.signature_sha256 = signature_sha256
+    return staged
 
 
-def document_upload(*, warrant: Warrant, upload: UploadedFile, actor, kind: str = Document.Kind.WARRANT) -> Document:
+def document_upload(
+    *,
+    warrant: Warrant,
+    upload: UploadedFile,
+    actor,
+    kind: str = Document.Kind.WARRANT,
+    signature_upload: UploadedFile | None = None,
+) -> Document:
     """Store a document of a case after checking it is a PDF within the size limit.
 
     A refused file leaves nothing behind but the audit entry that records the refusal. The file is
-    written first and removed again if the database transaction does not commit.
+    written first and removed again if the database transaction does not commit. A new warrant
+    document sends the warrant back to "received" and is checked in the background.
     """
     _require(actor, "requests_app.add_document", warrant)
-    checked = _check_upload(upload, actor=actor, warrant=warrant)
-    stored_name = default_storage.save(document_path(None, ""), upload)
+    staged = _stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
-        return _document_record(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+        return _document_record(warrant=warrant, staged=staged, actor=actor, kind=kind)
     except BaseException:
-        default_storage.delete(stored_name)
+        staged.discard()
         raise
 
 
 @transaction.atomic(durable=True)
-def _document_record(*, warrant: Warrant, checked, stored_name: str, actor, kind: str) -> Document:
+def _document_record(*, warrant: Warrant, staged: StagedUpload, actor, kind: str) -> Document:
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
     if warrant.status not in {Status.RECEIVED, Status.SIGNATURE_FAILED, Status.VERIFIED}:
         raise Conflict(
             _("Documents can no longer be added: the warrant is “%(status)s”.")
             % {"status": warrant.get_status_display()}
         )
-    document = _document_create(warrant=warrant, checked=checked, stored_name=stored_name, actor=actor, kind=kind)
+    document = _document_create(warrant=warrant, staged=staged, actor=actor, kind=kind)
     if kind == Document.Kind.WARRANT and warrant.status != Status.RECEIVED:
         # A new warrant document voids any earlier signature verdict: it must be checked again.
         _transition(warrant=warrant, to=Status.RECEIVED, actor=actor, note=_("New warrant document"), system=True)
     return document
 
 
-def _document_create(
-    *, warrant: Warrant, checked: documents.CheckedUpload, stored_name: str, actor, kind: str = Document.Kind.WARRANT
-) -> Document:
+def _document_create(*, warrant: Warrant, staged: StagedUpload, actor, kind: str = Document.Kind.WARRANT) -> Document:
+    checked = staged.checked
     try:
         with transaction.atomic():
             document = Document.objects.create(
                 warrant=warrant,
                 kind=kind,
-                file=stored_name,
+                file=staged.stored_name,
+                signature_file=staged.signature_name,
+                signature_sha256=staged.signature_sha256,
                 original_name=checked.display_name,
                 sha256=checked.sha256,
                 size=checked.size,
@@ -243,8 +285,127 @@ def _document_create(
         actor=actor,
         warrant=warrant,
         obj=document,
-        details={"kind": kind, "sha256": checked.sha256, "size": checked.size},
+        details={
+            "kind": kind,
+            "sha256": checked.sha256,
+            "size": checked.size,
+            **({"signature_sha256": staged.signature_sha256} if staged.signature_name else {}),
+        },
     )
+    if kind == Document.Kind.WARRANT:
+        _schedule_signature_check(document, actor)
+    return document
+
+
+def _schedule_signature_check(document: Document, actor) -> None:
+    from .tasks import check_document_signature
+
+    actor_id = actor.pk if actor is not None else None
+    transaction.on_commit(lambda: check_document_signature.enqueue(document.pk, actor_id))
+
+
+def current_warrant_document(warrant: Warrant) -> Document | None:
+    return warrant.documents.filter(kind=Document.Kind.WARRANT).order_by("-uploaded_at", "-pk").first()
+
+
+def latest_signature_check(document: Document | None) -> SignatureCheck | None:
+    if document is None:
+        return None
+    return document.signature_checks.select_related("investigator").order_by("-checked_at", "-pk").first()
+
+
+def signature_gate(warrant: Warrant) -> str:
+    """Why the warrant may not be approved, exported or revealed from; "" when it may."""
+    document = current_warrant_document(warrant)
+    if document is None:
+        return str(_("No warrant document has been uploaded."))
+    check = latest_signature_check(document)
+    if check is None:
+        return str(_("The signature of the current document has not been checked yet."))
+    if not check.is_valid:
+        return str(
+            _("The current document has no valid chief-investigator signature: %(outcome)s.")
+            % {"outcome": check.get_outcome_display()}
+        )
+    return ""
+
+
+def document_check_signature(*, document: Document, actor=None) -> SignatureCheck:
+    """Verify a document's signature now and store the verdict as a new row (old ones stay).
+
+    When the document is its warrant's current one and the warrant is still being verified, the
+    warrant moves to verified or signature_failed accordingly. Verification uses the registry as it
+    is now and the warrant's recorded receipt time (or a trusted timestamp), never the signer's
+    claimed signing time.
+    """
+    warrant = document.warrant
+    with document.file.open("rb") as handle:
+        pdf = handle.read()
+    detached = None
+    if document.signature_file:
+        with document.signature_file.open("rb") as handle:
+            detached = handle.read()
+    verdict = verification.judge_document(
+        pdf, agency=warrant.agency, at=warrant.received_at, detached_signature=detached
+    )
+    return _signature_check_record(document=document, verdict=verdict, actor=actor)
+
+
+@transaction.atomic(durable=True)
+def _signature_check_record(*, document: Document, verdict: verification.Verdict, actor) -> SignatureCheck:
+    warrant = Warrant.objects.select_for_update().get(pk=document.warrant_id)
+    finding = verdict.finding
+    signer = finding.signer if finding else None
+    check = SignatureCheck.objects.create(
+        document=document,
+        outcome=verdict.outcome,
+        signer_subject=signer.subject[:500] if signer else "",
+        signer_fingerprint=signer.fingerprint if signer else "",
+        signing_time=finding.signing_time if finding else None,
+        timestamp=finding.timestamp if finding else None,
+        validated_at=finding.validated_at if finding else None,
+        investigator=verdict.investigator,
+        reasons=verdict.reasons,
+        signatures=verdict.findings,
+        revocation_checked=bool(finding and finding.revocation_info),
+        checked_by=actor,
+    )
+    audit_record(
+        action=AuditAction.SIGNATURE_CHECKED,
+        actor=actor,
+        actor_label=None if actor is not None else "system",
+        warrant=warrant,
+        obj=check,
+        details={
+            "document": document.pk,
+            "outcome": verdict.outcome,
+            "signer_sha256": check.signer_fingerprint,
+            "investigator": verdict.investigator.pk if verdict.investigator else None,
+        },
+    )
+    if document == current_warrant_document(warrant) and warrant.status in {
+        Status.RECEIVED,
+        Status.SIGNATURE_FAILED,
+        Status.VERIFIED,
+    }:
+        target = Status.VERIFIED if verdict.is_valid else Status.SIGNATURE_FAILED
+        if warrant.status != target:
+            _transition(warrant=warrant, to=target, actor=actor, note=check.get_outcome_display(), system=True)
+    return check
+
+
+def warrant_recheck_signature(*, warrant: Warrant, actor) -> Document:
+    """Check the current document again, e.g. after the registry changed; runs in the background."""
+    if not (can(actor, "requests_app.add_document", warrant) or can(actor, "requests_app.review_warrant", warrant)):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    document = current_warrant_document(warrant)
+    if document is None:
+        raise Conflict(_("No warrant document has been uploaded."), code="no_document")
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.SIGNATURE_RECHECK_REQUESTED, actor=actor, warrant=warrant, obj=document, details={}
+        )
+        _schedule_signature_check(document, actor)
     return document
 
 
@@ -274,6 +435,8 @@ def _transition(*, warrant: Warrant, to: str, actor, note: str = "", system: boo
         raise FourEyesViolation()
     if rule.note_required and not note.strip():
         raise DomainError(_("Please give a reason."), code="note_required")
+    if to in {Status.APPROVED, Status.EXPORTING} and (reason := signature_gate(warrant)):
+        raise Conflict(reason, code="signature_gate")
 
     now = timezone.now()
     previous = warrant.status

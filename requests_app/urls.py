@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:pk>/", views.warrant_detail, name="warrant-detail"),
     path("<int:pk>/transition/", views.warrant_transition, name="warrant-transition"),
     path("<int:pk>/assign/", views.warrant_assign, name="warrant-assign"),
+    path("<int:pk>/signature/", views.warrant_signature, name="warrant-signature"),
+    path("<int:pk>/recheck/", views.warrant_recheck, name="warrant-recheck"),
     path("<int:pk>/documents/", views.document_upload, name="document-upload"),
     path("documents/<int:pk>/download/", views.document_download, name="document-download"),
 ]

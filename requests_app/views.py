@@ -14,8 +14,9 @@ from warrantdesk.models import AuditEntry
 
 from . import selectors, services
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
-from .models import Agency, Warrant
+from .models import Agency, SignatureCheck, Warrant
 from .permissions import can, deny
+from .verification import EXPLANATIONS
 from .workflow import Status, manual_moves
 
 
@@ -83,8 +84,52 @@ def _move_options(user, warrant: Warrant) -> list[dict]:
             reason = _("Only a reviewer assigned to this case can do this.")
         elif rule.four_eyes and user.pk == warrant.created_by_id:
             reason = _("You logged this warrant; another reviewer must approve it (four-eyes rule).")
+        elif target == Status.APPROVED:
+            reason = services.signature_gate(warrant)
         options.append({"to": target, "label": rule.label, "reason": reason, "note_required": rule.note_required})
     return options
+
+
+def _signature_context(user, warrant: Warrant) -> dict:
+    document = services.current_warrant_document(warrant)
+    checks = list(
+        SignatureCheck.objects.filter(document__warrant=warrant)
+        .select_related("document", "investigator", "checked_by")
+        .order_by("-checked_at", "-pk")[:20]
+    )
+    latest = next((check for check in checks if check.document_id == getattr(document, "pk", None)), None)
+    return {
+        "current_document": document,
+        "signature": latest,
+        "signature_pending": document is not None and latest is None,
+        "signature_explanation": EXPLANATIONS[latest.outcome] if latest else "",
+        "earlier_checks": [check for check in checks if check is not latest],
+        "can_recheck": can(user, "requests_app.add_document", warrant)
+        or can(user, "requests_app.review_warrant", warrant),
+    }
+
+
+@require_GET
+def warrant_signature(request: HttpRequest, pk: int) -> HttpResponse:
+    """The signature panel alone, polled by the detail page while a check runs."""
+    warrant = _warrant_or_404(request, pk)
+    context = {"warrant": warrant, **_signature_context(request.user, warrant)}
+    response = render(request, "requests_app/_signature_panel.html", context)
+    if not context["signature_pending"] and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"  # the verdict may have changed the status and the actions: reload
+    return response
+
+
+@require_POST
+def warrant_recheck(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    try:
+        services.warrant_recheck_signature(warrant=warrant, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+    else:
+        messages.success(request, _("The signature is being checked again."))
+    return redirect(warrant)
 
 
 @require_GET
@@ -95,6 +140,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "requests_app/warrant_detail.html",
         {
+            **_signature_context(request.user, warrant),
             "warrant": warrant,
             "targets": warrant.targets.all(),
             "documents": warrant.documents.select_related("uploaded_by"),
@@ -157,7 +203,11 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(warrant)
     try:
         document = services.document_upload(
-            warrant=warrant, upload=form.cleaned_data["file"], actor=request.user, kind=form.cleaned_data["kind"]
+            warrant=warrant,
+            upload=form.cleaned_data["file"],
+            signature_upload=form.cleaned_data["signature"],
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
         )
     except (DomainError, PermissionDenied) as refusal:
         messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))

@@ -51,6 +51,7 @@ TRANSITIONS: dict[Status, dict[Status, Rule]] = {
         Status.REJECTED: Rule(REVIEW, _("Reject"), note_required=True),
     },
     Status.SIGNATURE_FAILED: {
+        Status.VERIFIED: Rule(SYSTEM, _("Signature verified on re-check")),
         Status.RECEIVED: Rule(SYSTEM, _("New document received")),
         Status.REJECTED: Rule(REVIEW, _("Reject"), note_required=True),
     },
@@ -58,6 +59,7 @@ TRANSITIONS: dict[Status, dict[Status, Rule]] = {
         Status.APPROVED: Rule(REVIEW, _("Approve"), four_eyes=True),
         Status.REJECTED: Rule(REVIEW, _("Reject"), note_required=True),
         Status.RECEIVED: Rule(SYSTEM, _("New document received")),
+        Status.SIGNATURE_FAILED: Rule(SYSTEM, _("Signature failed on re-check")),
     },
     Status.APPROVED: {
         Status.EXPORTING: Rule(SYSTEM, _("Export started")),

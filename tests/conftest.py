@@ -44,7 +44,9 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    # Like production before the worker picks a task up: enqueued, not run. Tests that need the
+    # background work done use the `immediate_tasks` fixture or run the real db_worker.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     settings.WARRANTDESK_MAX_UPLOAD_BYTES = 1024 * 1024
 
 
@@ -136,3 +138,9 @@ def _compiled_translations():
         if not mo_file.exists() or mo_file.stat().st_mtime < po_file.stat().st_mtime:
             call_command("compilemessages", ignore_patterns=[".venv", "var"], verbosity=0)
             break
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Run background tasks at once, when the enqueuing transaction commits."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -77,3 +77,28 @@ def api_create_fields(agency, **overrides) -> dict:
     }
     fields.update(overrides)
     return fields
+
+
+def record_valid_signature(warrant):
+    """Arrange: a valid chief-investigator verdict on the warrant's current document.
+
+    For tests whose subject is the workflow, not the cryptography (that is tested with real
+    signatures in test_signatures.py and test_signature_flow.py)."""
+    from requests_app.models import SignatureCheck, SignatureOutcome
+    from requests_app.services import current_warrant_document
+
+    return SignatureCheck.objects.create(
+        document=current_warrant_document(warrant),
+        outcome=SignatureOutcome.VALID,
+        signer_subject="CN=Arranged chief investigator",
+        reasons=["Arranged by the test."],
+    )
+
+
+def verify_signature(warrant, *, actor):
+    """Arrange the verdict, then let the system move the warrant to verified as the check would."""
+    from requests_app import services
+    from requests_app.workflow import Status
+
+    record_valid_signature(warrant)
+    return services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=actor, system=True)

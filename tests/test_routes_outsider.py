@@ -12,8 +12,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from guardian.models import UserObjectPermission
 
-from requests_app.models import Document, Warrant, WarrantEvent, WarrantTarget
-from tests.factories import pdf_bytes
+from requests_app.models import (
+    Document,
+    Investigator,
+    SignatureCheck,
+    TrustAnchor,
+    Warrant,
+    WarrantEvent,
+    WarrantTarget,
+)
+from tests.factories import InvestigatorFactory, pdf_bytes
 from tests.helpers import client_for
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -70,13 +78,26 @@ def state() -> dict:
         "events": WarrantEvent.objects.count(),
         "targets": WarrantTarget.objects.count(),
         "object_permissions": UserObjectPermission.objects.count(),
+        "registry": (TrustAnchor.objects.count(), list(Investigator.objects.values_list("pk", "is_chief", "active"))),
+        "signature_checks": SignatureCheck.objects.count(),
     }
 
 
 def pk_for(route: Route, warrant: Warrant) -> int:
-    owners = {"warrant": warrant.pk, "document": warrant.documents.get().pk}
+    owners = {
+        "warrant": warrant.pk,
+        "document": warrant.documents.get().pk,
+        "agencies": warrant.agency.pk,
+        "investigators": (
+            Investigator.objects.filter(agency=warrant.agency).first() or InvestigatorFactory(agency=warrant.agency)
+        ).pk,
+    }
     assert route.owner in owners, f"{route.id}: teach this test whose pk '{route.owner}' is"
     return owners[route.owner]
+
+
+# Case routes are for the officers assigned to the case; registry routes for administrators.
+REGISTRY_OWNERS = {"agencies", "investigators"}
 
 
 def test_the_route_list_covers_web_api_and_document_downloads():
@@ -96,13 +117,15 @@ def test_the_route_list_covers_web_api_and_document_downloads():
         "document-download",
     } <= names
     assert all(route.name for route in ROUTES), "every route with a pk needs a name to be tested"
-    assert {route.owner for route in ROUTES} == {"warrant", "document"}
+    assert {route.owner for route in ROUTES} == {"warrant", "document"} | REGISTRY_OWNERS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])
-def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(route, warrant, legal_officer, outsider):
+def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(
+    route, warrant, legal_officer, admin_user, outsider
+):
     url = route.url(pk_for(route, warrant))
-    officer = client_for(legal_officer)
+    officer = client_for(admin_user if route.owner in REGISTRY_OWNERS else legal_officer)
     answers_to_officer = {"GET": officer.get(url).status_code, "POST": officer.post(url).status_code}
     intruder = client_for(outsider)
     before = state()
@@ -116,7 +139,7 @@ def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(route
     }
 
     # The route is real: the assigned officer reaches the case (405 only for a method the route lacks).
-    assert all(code in {200, 302, 400, 405} for code in answers_to_officer.values()), answers_to_officer
+    assert all(code in {200, 202, 302, 400, 405} for code in answers_to_officer.values()), answers_to_officer
     assert set(answers_to_officer.values()) != {405}
     # The outsider gets 404 wherever the officer is let in; 405 only where everyone gets it, whatever the pk.
     expected = {method: 405 if code == 405 else 404 for method, code in answers_to_officer.items()}

@@ -30,6 +30,8 @@ class AuditAction(models.TextChoices):
     DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
     DOCUMENT_REFUSED = "document.refused", _("Upload refused")
     DOCUMENT_VIEWED = "document.viewed", _("Document downloaded")
+    SIGNATURE_CHECKED = "signature.checked", _("Signature checked")
+    SIGNATURE_RECHECK_REQUESTED = "signature.recheck", _("Signature re-check requested")
     REGISTRY_CHANGED = "registry.changed", _("Registry changed")
     ROLE_CHANGED = "role.changed", _("Role changed")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")

@@ -23,6 +23,7 @@ router = Router()
 router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
 router.register("documents", requests_api.DocumentViewSet, basename="document")
 router.register("agencies", requests_api.AgencyViewSet, basename="agency")
+router.register("investigators", requests_api.InvestigatorViewSet, basename="investigator")
 router.register("audit", api_views.AuditEntryViewSet, basename="audit")
 
 urlpatterns = [

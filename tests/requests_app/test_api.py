@@ -16,7 +16,7 @@ from requests_app.models import Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
 from tests.factories import AgencyFactory, pdf_bytes, warrant_fields
-from tests.helpers import api_create_fields, client_for
+from tests.helpers import api_create_fields, client_for, verify_signature
 from warrantdesk.models import AuditAction, AuditEntry
 
 
@@ -134,7 +134,7 @@ def test_approving_ones_own_warrant_through_the_api_is_a_409(officer_reviewer, a
     warrant = services.warrant_register(
         actor=officer_reviewer, targets=[TargetInput("UID", "target-1")], upload=pdf_upload(), **warrant_fields(agency)
     )
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=officer_reviewer, system=True)
+    verify_signature(warrant, actor=officer_reviewer)
 
     response = client_for(officer_reviewer).post(
         f"/api/v1/warrants/{warrant.pk}/transitions/", {"to": "APPROVED"}, content_type="application/json"
@@ -150,7 +150,7 @@ def test_approving_ones_own_warrant_through_the_api_is_a_409(officer_reviewer, a
 
 
 def test_an_assigned_reviewer_approves_through_the_api(warrant, legal_officer, reviewer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     response = client_for(reviewer).post(
         f"/api/v1/warrants/{warrant.pk}/transitions/",

@@ -24,6 +24,7 @@ from tests.helpers import (
     client_for,
     multipart_body,
     stored_files,
+    verify_signature,
     web_form_fields,
 )
 from warrantdesk.models import AuditAction, AuditEntry
@@ -330,7 +331,7 @@ def test_an_assigned_officer_downloads_the_same_bytes_as_an_attachment_and_it_is
 
 
 def test_a_new_warrant_document_sends_a_verified_warrant_back_to_received(warrant, legal_officer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     response = client_for(legal_officer).post(
         f"/api/v1/warrants/{warrant.pk}/documents/",
@@ -350,7 +351,7 @@ def test_a_new_warrant_document_sends_a_verified_warrant_back_to_received(warran
 
 
 def test_a_supporting_document_leaves_a_verified_warrant_verified(warrant, legal_officer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     client_for(legal_officer).post(
         f"/api/v1/warrants/{warrant.pk}/documents/",
@@ -363,7 +364,7 @@ def test_a_supporting_document_leaves_a_verified_warrant_verified(warrant, legal
 
 
 def test_no_document_can_be_added_once_the_warrant_is_approved(warrant, legal_officer, reviewer, settings):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
     services.warrant_approve(warrant=warrant, actor=reviewer)
     before = stored_state(settings)
 

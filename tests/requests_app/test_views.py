@@ -14,7 +14,7 @@ from requests_app.models import Warrant, WarrantTarget
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
 from tests.factories import AgencyFactory, pdf_bytes, warrant_fields
-from tests.helpers import client_for, web_form_fields
+from tests.helpers import client_for, verify_signature, web_form_fields
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -170,7 +170,7 @@ def test_a_reviewer_cannot_open_the_form_to_log_a_warrant(reviewer):
 
 
 def test_the_case_page_shows_documents_history_and_timeline(warrant, reviewer, legal_officer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
     document = warrant.documents.get()
 
     response = client_for(reviewer).get(warrant.get_absolute_url())
@@ -207,7 +207,7 @@ def test_for_the_officer_who_logged_it_approve_is_shown_disabled_with_the_four_e
     warrant = services.warrant_register(
         actor=officer_reviewer, targets=[TargetInput("UID", "target-1")], upload=pdf_upload(), **warrant_fields(agency)
     )
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=officer_reviewer, system=True)
+    verify_signature(warrant, actor=officer_reviewer)
 
     response = client_for(officer_reviewer).get(warrant.get_absolute_url())
 
@@ -219,7 +219,7 @@ def test_for_the_officer_who_logged_it_approve_is_shown_disabled_with_the_four_e
 
 
 def test_for_an_assigned_reviewer_approve_is_enabled(warrant, legal_officer, reviewer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     response = client_for(reviewer).get(warrant.get_absolute_url())
 
@@ -229,7 +229,7 @@ def test_for_an_assigned_reviewer_approve_is_enabled(warrant, legal_officer, rev
 
 
 def test_approving_from_the_case_page_says_the_new_status(warrant, legal_officer, reviewer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     response = client_for(reviewer).post(
         reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "APPROVED"}, follow=True

@@ -12,6 +12,7 @@ from requests_app.models import Warrant, WarrantEvent
 from requests_app.services import TargetInput
 from requests_app.workflow import SYSTEM, TRANSITIONS, FourEyesViolation, Status, TransitionNotAllowed
 from tests.factories import warrant_fields
+from tests.helpers import record_valid_signature, verify_signature
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -49,6 +50,8 @@ def put_in_status(warrant: Warrant, status: Status, *, approver) -> Warrant:
         approved_at=at if status in PAST_APPROVAL else None,
         closed_at=at if status in {Status.CLOSED, Status.REJECTED} else None,
     )
+    if status in PAST_VERIFICATION:
+        record_valid_signature(warrant)
     warrant.refresh_from_db()
     return warrant
 
@@ -158,7 +161,7 @@ def test_rejection_keeps_the_reason_in_history_and_closes_the_case(warrant, revi
 def test_signature_verification_records_when_it_happened(warrant, legal_officer, time_machine):
     time_machine.move_to(FROZEN_AT, tick=False)
 
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
 
     warrant.refresh_from_db()
     assert warrant.verified_at == FROZEN_AT
@@ -166,7 +169,7 @@ def test_signature_verification_records_when_it_happened(warrant, legal_officer,
 
 
 def test_approval_records_the_approver_and_when(warrant, legal_officer, reviewer, time_machine):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
     time_machine.move_to(FROZEN_AT, tick=False)
 
     services.warrant_approve(warrant=warrant, actor=reviewer)
@@ -194,7 +197,7 @@ def own_verified_warrant(officer_reviewer, agency, pdf_upload):
     warrant = services.warrant_register(
         actor=officer_reviewer, targets=[TargetInput("UID", "target-1")], upload=pdf_upload(), **warrant_fields(agency)
     )
-    return services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=officer_reviewer, system=True)
+    return verify_signature(warrant, actor=officer_reviewer)
 
 
 def test_the_officer_who_logged_a_warrant_cannot_approve_it_even_as_a_reviewer(own_verified_warrant, officer_reviewer):
@@ -229,7 +232,7 @@ def test_the_database_refuses_an_approval_by_the_officer_who_logged_the_warrant(
 
 
 def test_a_reviewer_not_assigned_to_the_case_cannot_approve_it(warrant, legal_officer, second_reviewer):
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
     before = snapshot(warrant)
 
     with pytest.raises(PermissionDenied):

@@ -14,11 +14,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from requests_app import services
 from requests_app.models import Warrant
 from requests_app.workflow import Status
 from tests.factories import PASSWORD, pdf_bytes
-from tests.helpers import client_for, web_form_fields
+from tests.helpers import client_for, verify_signature, web_form_fields
 from warrantdesk.admin import AuditEntryAdmin
 from warrantdesk.audit import audit_record, entry_hash, verify_chain
 from warrantdesk.models import AuditAction, AuditChainHead, AuditEntry
@@ -57,7 +56,7 @@ def test_the_chain_verifies_after_a_realistic_day_of_work(legal_officer, reviewe
         {"kind": "SUPPORTING", "file": SimpleUploadedFile("letter.pdf", pdf_bytes("Letter"))},
     )
     download = alice.get(reverse("requests_app:document-download", args=[warrant.documents.latest("pk").pk]))
-    services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=legal_officer, system=True)
+    verify_signature(warrant, actor=legal_officer)
     logged_in("bob").post(reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "APPROVED"})
     audrey = logged_in("audrey")
     log_page = audrey.get(reverse("audit-log"))

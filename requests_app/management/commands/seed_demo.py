@@ -4,21 +4,28 @@ Idempotent: running it again changes nothing that is already there.
 """
 
 import datetime as dt
+import hashlib
+from contextlib import nullcontext
+from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
-from requests_app import services
+from requests_app import demo_pki, registry, services
 from requests_app.models import Agency, Investigator, Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
 from warrantdesk.roles import Role, sync_roles
 
 DEMO_PASSWORD = "warrantdesk-demo"
+NO_BACKGROUND_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 
 USERS = [
     # username, full name, role, is_superuser
@@ -104,67 +111,72 @@ class Command(BaseCommand):
             users[username] = user
         return users
 
-    @transaction.atomic
     def seed_registry(self) -> dict:
+        """Agencies with a demo CA each, and their investigators registered by certificate."""
+        directory = Path(settings.VAR_DIR) / "demo-pki"
         agencies = {}
         for code, name, kind, email in AGENCIES:
-            agencies[code], _created = Agency.objects.get_or_create(
-                code=code, defaults={"name": name, "kind": kind, "contact_email": email}
-            )
-        for code, name, title, chief in INVESTIGATORS:
-            Investigator.objects.get_or_create(
-                agency=agencies[code], name=name, defaults={"title": title, "is_chief": chief}
-            )
+            agency = registry.agency_save(code=code, name=name, kind=kind, contact_email=email, actor=None)
+            people = [row for row in INVESTIGATORS if row[0] == code]
+            chief = next(row for row in people if row[3])
+            ordinary = next(row for row in people if not row[3])
+            keys = demo_pki.agency_pki(directory, code, name, chief[1], ordinary[1])
+            registry.anchor_add(agency=agency, certificate=keys.root.pem, actor=None)
+            for (_code, person, title, is_chief), identity in ((chief, keys.chief), (ordinary, keys.investigator)):
+                fingerprint = hashlib.sha256(identity.cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+                if not Investigator.objects.filter(certificate_sha256=fingerprint).exists():
+                    registry.investigator_register(
+                        agency=agency, certificate=identity.pem, name=person, title=title, is_chief=is_chief, actor=None
+                    )
+            agencies[code] = (agency, keys)
         return agencies
 
     def seed_warrants(self, users: dict, agencies: dict) -> None:
         now = timezone.now()
         kim, lee, park = users["officer.kim"], users["officer.lee"], users["reviewer.park"]
         plans = [
-            # warrant number, agency, kind, days to deadline, final status, logged by
-            ("2026-압수-1041", "scdpo", Warrant.Kind.ORDINARY, 9, Status.RECEIVED, kim),
-            ("2026-압수-1077", "scdpo", Warrant.Kind.EMERGENCY, 1, Status.VERIFIED, kim),
-            ("KNPA-2026-0388", "knpa-cyber", Warrant.Kind.ORDINARY, -2, Status.SIGNATURE_FAILED, lee),
-            ("KNPA-2026-0412", "knpa-cyber", Warrant.Kind.ORDINARY, 5, Status.APPROVED, lee),
-            ("2026-압수-0990", "scdpo", Warrant.Kind.ORDINARY, 3, Status.REJECTED, kim),
+            # warrant number, agency, kind, days to deadline, final status, logged by, signed by the chief?
+            ("2026-압수-1041", "scdpo", Warrant.Kind.ORDINARY, 9, Status.RECEIVED, kim, True),
+            ("2026-압수-1077", "scdpo", Warrant.Kind.EMERGENCY, 1, Status.VERIFIED, kim, True),
+            ("KNPA-2026-0388", "knpa-cyber", Warrant.Kind.ORDINARY, -2, Status.SIGNATURE_FAILED, lee, False),
+            ("KNPA-2026-0412", "knpa-cyber", Warrant.Kind.ORDINARY, 5, Status.APPROVED, lee, True),
+            ("2026-압수-0990", "scdpo", Warrant.Kind.ORDINARY, 3, Status.REJECTED, kim, True),
         ]
-        for index, (number, code, kind, days, final, officer) in enumerate(plans):
-            if Warrant.objects.filter(agency=agencies[code], warrant_number=number).exists():
+        for index, (number, code, kind, days, final, officer, by_chief) in enumerate(plans):
+            agency, keys = agencies[code]
+            if Warrant.objects.filter(agency=agency, warrant_number=number).exists():
                 continue
             received = now - dt.timedelta(days=6 - index, hours=index)
-            warrant = services.warrant_register(
-                actor=officer,
-                agency=agencies[code],
-                warrant_number=number,
-                court="Seoul Central District Court" if code == "scdpo" else "Suwon District Court",
-                case_number=f"2026고단{3100 + index}",
-                legal_basis="Criminal Procedure Act art. 215; Protection of Communications Secrets Act art. 13",
-                kind=kind,
-                received_at=received,
-                received_via=Warrant.Via.PORTAL,
-                deadline=now + dt.timedelta(days=days),
-                period_start=received - dt.timedelta(days=90),
-                period_end=received - dt.timedelta(days=1),
-                targets=[
-                    TargetInput("UID", f"user-{1000 + index}"),
-                    TargetInput("PHONE", f"010-55{index}0-12{index}4"),
-                ],
-                upload=SimpleUploadedFile(f"{number}.pdf", demo_pdf(f"Warrant {number}"), "application/pdf"),
-            )
+            signer = keys.chief if by_chief else keys.investigator
+            pdf = demo_pki.sign_pdf(demo_pdf(f"Warrant {number}"), signer, keys.root)
+            # The first warrant's check is left to the task worker that `make run` starts, so the
+            # demo shows it happen; the others are checked here, right away.
+            background = final == Status.RECEIVED
+            with nullcontext() if background else override_settings(TASKS=NO_BACKGROUND_TASKS):
+                warrant = services.warrant_register(
+                    actor=officer,
+                    agency=agency,
+                    warrant_number=number,
+                    court="Seoul Central District Court" if code == "scdpo" else "Suwon District Court",
+                    case_number=f"2026고단{3100 + index}",
+                    legal_basis="Criminal Procedure Act art. 215; Protection of Communications Secrets Act art. 13",
+                    kind=kind,
+                    received_at=received,
+                    received_via=Warrant.Via.PORTAL,
+                    deadline=now + dt.timedelta(days=days),
+                    period_start=received - dt.timedelta(days=90),
+                    period_end=received - dt.timedelta(days=1),
+                    targets=[
+                        TargetInput("UID", f"user-{1000 + index}"),
+                        TargetInput("PHONE", f"010-55{index}0-12{index}4"),
+                    ],
+                    upload=SimpleUploadedFile(f"{number}.pdf", pdf, "application/pdf"),
+                )
             services.warrant_assign(warrant=warrant, user=park, actor=officer)
-            self.advance(warrant, final, officer=officer, reviewer=park)
-
-    def advance(self, warrant: Warrant, final: str, *, officer, reviewer) -> None:
-        note = "Demo data"
-        if final == Status.SIGNATURE_FAILED:
-            services.warrant_transition(
-                warrant=warrant, to=Status.SIGNATURE_FAILED, actor=officer, system=True, note="Demo: unsigned document"
-            )
-            return
-        if final == Status.REJECTED:
-            services.warrant_reject(warrant=warrant, actor=reviewer, note="Demo: outside the operator's service")
-            return
-        if final in {Status.VERIFIED, Status.APPROVED}:
-            services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=officer, system=True, note=note)
-        if final == Status.APPROVED:
-            services.warrant_approve(warrant=warrant, actor=reviewer, note=note)
+            if background:
+                continue
+            services.document_check_signature(document=services.current_warrant_document(warrant), actor=officer)
+            if final == Status.APPROVED:
+                services.warrant_approve(warrant=warrant, actor=park, note="Demo: scope and signature in order")
+            elif final == Status.REJECTED:
+                services.warrant_reject(warrant=warrant, actor=park, note="Demo: outside the operator's service")

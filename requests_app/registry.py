@@ -1,0 +1,173 @@
+"""The registry of who may sign warrants: agencies, their trust anchors and their investigators.
+
+Every change is audited in the same transaction. ``actor=None`` means the operator at the command
+line (``manage.py register_agency`` / ``register_investigator``), who already holds the server.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from warrantdesk.audit import audit_record
+from warrantdesk.exceptions import DomainError
+from warrantdesk.models import AuditAction
+
+from . import signatures
+from .models import Agency, Investigator, TrustAnchor
+
+
+def _require(actor, permission: str) -> None:
+    if actor is not None and not actor.has_perm(permission):
+        raise PermissionDenied(_("Only administrators can change the registry of signers."))
+
+
+def _audit(actor, obj, **details) -> None:
+    audit_record(
+        action=AuditAction.REGISTRY_CHANGED,
+        actor=actor,
+        actor_label=None if actor is not None else f"cli:{getpass.getuser()}",
+        obj=obj,
+        details=details,
+    )
+
+
+def _parse(data: bytes) -> list[signatures.CertificateInfo]:
+    try:
+        certificates = signatures.load_certificates(data)
+    except ValueError as exc:
+        raise DomainError(_("This is not a certificate in PEM or DER form: %(error)s") % {"error": exc}) from exc
+    if not certificates:
+        raise DomainError(_("The file holds no certificate."))
+    return certificates
+
+
+@transaction.atomic
+def agency_save(*, code: str, name: str, actor, kind: str = Agency.Kind.POLICE, contact_email: str = "") -> Agency:
+    """Create the agency, or update its name, kind and contact when the code exists."""
+    _require(actor, "requests_app.change_agency")
+    agency, created = Agency.objects.get_or_create(
+        code=code, defaults={"name": name, "kind": kind, "contact_email": contact_email}
+    )
+    if not created and (agency.name, agency.kind, agency.contact_email) != (name, kind, contact_email):
+        agency.name, agency.kind, agency.contact_email = name, kind, contact_email
+        agency.save(update_fields=["name", "kind", "contact_email"])
+    elif not created:
+        return agency
+    _audit(actor, agency, op="agency.add" if created else "agency.change", code=code)
+    return agency
+
+
+def anchor_certificates_check(certificate: bytes) -> list[signatures.CertificateInfo]:
+    """The CA certificates in a PEM bundle or DER file; DomainError for anything else."""
+    certificates = _parse(certificate)
+    for info in certificates:
+        if not info.is_ca:
+            raise DomainError(
+                _("“%(subject)s” is not a CA certificate; register it as an investigator instead.")
+                % {"subject": info.subject}
+            )
+    return certificates
+
+
+@transaction.atomic
+def anchor_add(*, agency: Agency, certificate: bytes, actor) -> list[TrustAnchor]:
+    """Accept the CA certificate(s) in ``certificate`` (PEM bundle or DER) for this agency."""
+    _require(actor, "requests_app.change_agency")
+    added = []
+    for info in anchor_certificates_check(certificate):
+        anchor, created = TrustAnchor.objects.get_or_create(
+            agency=agency,
+            certificate_sha256=info.fingerprint,
+            defaults={"subject": info.subject[:500], "certificate_pem": info.pem, "not_after": info.not_after},
+        )
+        if not created and not anchor.active:
+            anchor.active = True
+            anchor.save(update_fields=["active"])
+            created = True
+        if created:
+            _audit(actor, anchor, op="anchor.add", agency=agency.code, sha256=info.fingerprint, subject=info.subject)
+        added.append(anchor)
+    return added
+
+
+@transaction.atomic
+def anchor_deactivate(*, anchor: TrustAnchor, actor) -> TrustAnchor:
+    _require(actor, "requests_app.change_agency")
+    if anchor.active:
+        anchor.active = False
+        anchor.save(update_fields=["active"])
+        _audit(actor, anchor, op="anchor.deactivate", agency=anchor.agency.code, sha256=anchor.certificate_sha256)
+    return anchor
+
+
+def agency_anchor_certificates(agency: Agency) -> list[bytes]:
+    return [
+        anchor.certificate_pem.encode()
+        for anchor in TrustAnchor.objects.filter(agency=agency, active=True).only("certificate_pem")
+    ]
+
+
+def investigator_certificate_check(*, agency: Agency, certificate: bytes) -> signatures.CertificateInfo:
+    """The certificate an investigator of ``agency`` may be registered with; DomainError if not."""
+    info = _parse(certificate)[0]
+    if info.is_ca:
+        raise DomainError(_("“%(subject)s” is a CA certificate; add it as a trust anchor.") % {"subject": info.subject})
+    anchors = agency_anchor_certificates(agency)
+    if not anchors:
+        raise DomainError(
+            _("Agency %(code)s has no trust anchors yet; add its CA certificates first.") % {"code": agency.code}
+        )
+    if not signatures.chains_to(info.pem.encode(), anchors, at=timezone.now()):
+        raise DomainError(
+            _("The certificate of “%(subject)s” does not chain to any trust anchor of %(code)s.")
+            % {"subject": info.subject, "code": agency.code}
+        )
+    existing = Investigator.objects.filter(certificate_sha256=info.fingerprint).exclude(agency=agency).first()
+    if existing is not None:
+        raise DomainError(_("This certificate is already registered to %(agency)s.") % {"agency": existing.agency.name})
+    return info
+
+
+@transaction.atomic
+def investigator_register(
+    *, agency: Agency, certificate: bytes, name: str, actor, title: str = "", is_chief: bool = False
+) -> Investigator:
+    """Register an investigator by certificate; it must chain to one of the agency's anchors now."""
+    _require(actor, "requests_app.add_investigator")
+    info = investigator_certificate_check(agency=agency, certificate=certificate)
+    existing = Investigator.objects.filter(certificate_sha256=info.fingerprint).first()
+    investigator = existing or Investigator(agency=agency, certificate_sha256=info.fingerprint)
+    investigator.name, investigator.title, investigator.is_chief = name, title, is_chief
+    investigator.certificate_pem, investigator.certificate_subject = info.pem, info.subject[:500]
+    investigator.certificate_not_after, investigator.active = info.not_after, True
+    investigator.save()
+    _audit(
+        actor,
+        investigator,
+        op="investigator.change" if existing else "investigator.add",
+        agency=agency.code,
+        chief=is_chief,
+        sha256=info.fingerprint,
+    )
+    return investigator
+
+
+@transaction.atomic
+def investigator_update(
+    *, investigator: Investigator, actor, is_chief: bool | None = None, active: bool | None = None
+) -> Investigator:
+    _require(actor, "requests_app.change_investigator")
+    changed = {}
+    if is_chief is not None and is_chief != investigator.is_chief:
+        investigator.is_chief = changed["chief"] = is_chief
+    if active is not None and active != investigator.active:
+        investigator.active = changed["active"] = active
+    if changed:
+        investigator.save(update_fields=["is_chief", "active"])
+        _audit(actor, investigator, op="investigator.change", agency=investigator.agency.code, **changed)
+    return investigator
