@@ -24,6 +24,7 @@ from .serializers import (
     InvestigatorCreateSerializer,
     InvestigatorSerializer,
     InvestigatorUpdateSerializer,
+    ScopeSerializer,
     SignatureCheckSerializer,
     TransitionSerializer,
     TrustAnchorSerializer,
@@ -138,6 +139,46 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer.is_valid(raise_exception=True)
         services.warrant_transition(warrant=warrant, actor=request.user, **serializer.validated_data)
         return Response(WarrantDetailSerializer(selectors.warrant_get_visible(user=request.user, pk=pk)).data)
+
+    @extend_schema(
+        responses={200: ScopeSerializer},
+        description="What the warrant covers: rooms, messages, participants (counts only for non-targets), "
+        "and target identifiers that match no account.",
+    )
+    @action(detail=True, methods=["get"])
+    def scope(self, request: Request, pk=None) -> Response:
+        from disclosure.scope import warrant_scope
+
+        scope = warrant_scope(self.get_object())
+        return Response(
+            {
+                "period_start": scope.warrant.period_start,
+                "period_end": scope.warrant.period_end,
+                "counts": {
+                    "rooms": len(scope.rooms),
+                    "messages": scope.message_count,
+                    "participants": len(scope.participant_ids),
+                    "targets": len(scope.target_accounts),
+                    "non_targets": len(scope.non_target_ids),
+                },
+                "targets": [
+                    {"kind": target.kind, "identifier": target.identifier, "account": account.uid}
+                    for target, account in scope.matched
+                ],
+                "unmatched": [{"kind": target.kind, "identifier": target.identifier} for target in scope.unmatched],
+                "rooms": [
+                    {
+                        "room": item.room.external_id,
+                        "title": item.room.title,
+                        "kind": item.room.kind,
+                        "intervals": [{"start": i.start, "end": i.end} for i in item.intervals],
+                        "messages": item.messages,
+                        "participants": len(item.participants),
+                    }
+                    for item in scope.rooms
+                ],
+            }
+        )
 
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -243,3 +243,34 @@ class TransitionSerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
+
+
+class _ScopeTargetSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    identifier = serializers.CharField()
+    account = serializers.CharField(required=False)
+
+
+class _ScopeIntervalSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class _ScopeRoomSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    intervals = _ScopeIntervalSerializer(many=True)
+    messages = serializers.IntegerField()
+    participants = serializers.IntegerField()
+
+
+class ScopeSerializer(serializers.Serializer):
+    """Documentation of the scope preview (the response is built by the view)."""
+
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    targets = _ScopeTargetSerializer(many=True)
+    unmatched = _ScopeTargetSerializer(many=True)
+    rooms = _ScopeRoomSerializer(many=True)
