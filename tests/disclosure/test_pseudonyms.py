@@ -1,0 +1,106 @@
+"""The pseudonym module, without a database."""
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from disclosure.pseudonyms import (
+    InvalidPseudonym,
+    pseudonymise,
+    reidentify,
+    unwrap_key,
+    wrap_key,
+)
+
+KEY_A = bytes(range(64))
+KEY_B = bytes(range(1, 65))
+WARRANT_A, WARRANT_B = "WD-2026-000001", "WD-2026-000002"
+
+
+def test_a_pseudonym_round_trips_to_the_identifier():
+    token = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+
+    assert reidentify(token, scope=WARRANT_A, keys={"a1": KEY_A}) == "user-4711"
+
+
+def test_the_same_person_in_the_same_warrant_gets_the_same_pseudonym():
+    first = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+    again = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+
+    assert first == again
+    assert first != pseudonymise("user-4712", scope=WARRANT_A, key_id="a1", key=KEY_A)
+
+
+def test_different_warrants_give_unlinkable_pseudonyms():
+    in_a = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+    in_b = pseudonymise("user-4711", scope=WARRANT_B, key_id="b1", key=KEY_B)
+    same_key_other_scope = pseudonymise("user-4711", scope=WARRANT_B, key_id="a1", key=KEY_A)
+
+    assert len({in_a.split(".")[2], in_b.split(".")[2], same_key_other_scope.split(".")[2]}) == 3
+
+
+def test_a_tampered_token_is_refused():
+    token = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+    last = token[-1]
+    tampered = token[:-1] + ("a" if last != "a" else "b")
+
+    with pytest.raises(InvalidPseudonym, match="altered"):
+        reidentify(tampered, scope=WARRANT_A, keys={"a1": KEY_A})
+
+
+def test_an_unknown_key_id_is_refused():
+    token = pseudonymise("user-4711", scope=WARRANT_B, key_id="b1", key=KEY_B)
+
+    with pytest.raises(InvalidPseudonym, match="not made with this warrant's key"):
+        reidentify(token, scope=WARRANT_A, keys={"a1": KEY_A})
+
+
+def test_a_token_of_another_warrant_under_a_reused_key_id_is_refused():
+    token = pseudonymise("user-4711", scope=WARRANT_B, key_id="a1", key=KEY_B)
+
+    with pytest.raises(InvalidPseudonym, match="another warrant"):
+        reidentify(token, scope=WARRANT_A, keys={"a1": KEY_A})
+
+
+def test_the_wrong_scope_is_refused_even_with_the_right_key():
+    token = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+
+    with pytest.raises(InvalidPseudonym):
+        reidentify(token, scope=WARRANT_B, keys={"a1": KEY_A})
+
+
+@pytest.mark.parametrize("junk", ["", "hello", "p2.a1.abcd", "p1.a1.!!!!", "p1.a1"])
+def test_junk_is_refused_with_a_reason(junk):
+    with pytest.raises(InvalidPseudonym) as refusal:
+        reidentify(junk, scope=WARRANT_A, keys={"a1": KEY_A})
+
+    assert refusal.value.reason
+
+
+def test_keys_rotate_like_secret_key_fallbacks():
+    old = pseudonymise("user-4711", scope=WARRANT_A, key_id="old", key=KEY_B)
+
+    assert reidentify(old, scope=WARRANT_A, keys={"new": KEY_A, "old": KEY_B}) == "user-4711"
+
+
+def test_a_known_answer_pins_the_format():
+    token = pseudonymise("user-4711", scope=WARRANT_A, key_id="a1", key=KEY_A)
+
+    assert token == "p1.a1." + token.split(".")[2]
+    assert token.split(".")[2] == (pseudonymise("user-4711", scope=WARRANT_A, key_id="zz", key=KEY_A).split(".")[2]), (
+        "the key id is a label, not an input to the cipher"
+    )
+    assert token == KNOWN_ANSWER
+
+
+KNOWN_ANSWER = "p1.a1.xuqaed6mleoutnpsalqs3hol2nr6wicpwb6rf5on"
+
+
+def test_wrapped_keys_open_only_with_the_kek_and_the_same_warrant():
+    kek, other_kek = bytes(32), bytes([1]) * 32
+    wrapped = wrap_key(KEY_A, kek=kek, associated_data=WARRANT_A)
+
+    assert unwrap_key(wrapped, kek=kek, associated_data=WARRANT_A) == KEY_A
+    with pytest.raises(InvalidTag):
+        unwrap_key(wrapped, kek=other_kek, associated_data=WARRANT_A)
+    with pytest.raises(InvalidTag):
+        unwrap_key(wrapped, kek=kek, associated_data=WARRANT_B)
