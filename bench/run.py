@@ -34,7 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--appends", type=int, default=1_000, help="audit_record calls timed (default 1,000)")
     parser.add_argument("--requests", type=int, default=20, help="requests timed per URL (default 20)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one verify_chain() run")
-    parser.add_argument("--only", choices=["audit", "list"], help="run one benchmark only")
+    parser.add_argument("--signature-runs", type=int, default=30, help="runs timed per signature figure (default 30)")
+    parser.add_argument("--only", choices=["audit", "list", "signatures"], help="run one benchmark only")
     return parser.parse_args(argv)
 
 
@@ -384,6 +385,61 @@ def shorten(sql: str, width: int = 170) -> str:
     return shape if len(shape) <= width else shape[: width - 1] + "…"
 
 
+# --- 3. signature check ---------------------------------------------------------------------------
+
+
+def signature_full_check(people: dict) -> Callable[[bytes], object] | None:
+    """Hook: the whole check of an uploaded warrant document (signature check, registry look-up,
+    stored result), as a callable taking the signed PDF bytes; None until the Django layer exists.
+
+    It runs on the bench database: register agency A's anchors and its chief investigator from
+    ``tests.pki.pki()`` here, create one warrant received at ``pki.RECEIPT``, and return a function
+    that runs the services' check of that warrant's document for the given bytes.
+    """
+    return None
+
+
+def bench_signatures(args: argparse.Namespace, report: Report, people: dict) -> None:
+    from bench.signatures import GOAL_FACTOR, bench_signature_check
+
+    full_check = signature_full_check(people)
+    say("\n[3] signature check: 1-page and 50-page warrants signed by a chief investigator (test PKI) ...")
+    figures = bench_signature_check(full_check, runs=args.signature_runs)
+    goal = f"goal <= {GOAL_FACTOR:.0f}x bare pyHanko"
+    for figure in figures:
+        bare = f"bare pyHanko {ms(figure.bare)}"
+        if figure.full is not None:
+            report.add(
+                Row(
+                    f"signature check (whole), {figure.label}",
+                    ms(figure.full),
+                    f"{bare} = {figure.full / figure.bare:.2f}x",
+                    goal,
+                    ok=figure.ok,
+                )
+            )
+        report.add(
+            Row(
+                f"signature check verify_pdf, {figure.label}",
+                ms(figure.pure),
+                f"{bare} = {figure.pure / figure.bare:.2f}x",
+                goal if figure.full is None else "",
+                ok=figure.ok if figure.full is None else None,
+            )
+        )
+        if figure.outcome != "VALID":
+            report.notes.append(f"signature check, {figure.label}: outcome {figure.outcome}, figures meaningless")
+    if full_check is None:
+        report.notes.append(
+            "signature check: only the pure part (verify_pdf) is measured so far; the whole check with the "
+            "registry look-up and the stored result plugs in at bench/run.py signature_full_check()"
+        )
+    report.notes.append(
+        f"signature check: medians of {args.signature_runs} runs; documents "
+        + ", ".join(f"{figure.label} {figure.size // 1024} KiB" for figure in figures)
+    )
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -409,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_audit(args, report, people)
         if args.only in (None, "list"):
             bench_list(args, report, people)
+        if args.only in (None, "signatures"):
+            bench_signatures(args, report, people)
     finally:
         teardown_database(original_db, keep=not temporary)
         if temporary:
