@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import datetime as dt
 import io
 import os
 import platform
@@ -396,7 +397,42 @@ def signature_full_check(people: dict) -> Callable[[bytes], object] | None:
     ``tests.pki.pki()`` here, create one warrant received at ``pki.RECEIPT``, and return a function
     that runs the services' check of that warrant's document for the given bytes.
     """
-    return None
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from requests_app import registry, services, verification
+    from requests_app.services import TargetInput
+    from tests import pki
+
+    ca = pki.pki()
+    officer = people["officer.kim"]
+    agency = registry.agency_save(code="bench-agency-a", name="Bench Agency A", actor=None)
+    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
+    registry.investigator_register(
+        agency=agency, certificate=ca.chief_a.pem, name="Bench chief", is_chief=True, actor=None
+    )
+    warrant = services.warrant_register(
+        actor=officer,
+        agency=agency,
+        warrant_number="BENCH-SIG-1",
+        court="Bench court",
+        legal_basis="Bench",
+        received_at=pki.RECEIPT,
+        deadline=pki.RECEIPT + dt.timedelta(days=7),
+        period_start=pki.RECEIPT - dt.timedelta(days=30),
+        period_end=pki.RECEIPT,
+        targets=[TargetInput("UID", "bench-target")],
+        upload=SimpleUploadedFile("w.pdf", pki.make_pdf(), "application/pdf"),
+    )
+    document = services.current_warrant_document(warrant)
+
+    def full_check(pdf: bytes) -> object:
+        # What document_check_signature does after reading the file: the registry look-up inside
+        # judge_document, then the stored row, its audit entry and the warrant's move.
+        verdict = verification.judge_document(pdf, agency=agency, at=warrant.received_at)
+        check = services._signature_check_record(document=document, verdict=verdict, actor=officer)
+        return check.outcome
+
+    return full_check
 
 
 def bench_signatures(args: argparse.Namespace, report: Report, people: dict) -> None:
