@@ -34,9 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warrants", type=int, default=10_000, help="warrants in the big list (default 10,000)")
     parser.add_argument("--appends", type=int, default=1_000, help="audit_record calls timed (default 1,000)")
     parser.add_argument("--requests", type=int, default=20, help="requests timed per URL (default 20)")
-    parser.add_argument("--profile", action="store_true", help="also cProfile one verify_chain() run")
+    parser.add_argument(
+        "--profile", action="store_true", help="also cProfile one verify_chain() run; EXPLAIN the scope queries"
+    )
     parser.add_argument("--signature-runs", type=int, default=30, help="runs timed per signature figure (default 30)")
-    parser.add_argument("--only", choices=["audit", "list", "signatures"], help="run one benchmark only")
+    parser.add_argument("--messages", type=int, default=1_000_000, help="generated messages (default 1,000,000)")
+    parser.add_argument(
+        "--only", choices=["audit", "list", "signatures", "conversations"], help="run one benchmark only"
+    )
     return parser.parse_args(argv)
 
 
@@ -503,6 +508,10 @@ def main(argv: list[str] | None = None) -> int:
             bench_list(args, report, people)
         if args.only in (None, "signatures"):
             bench_signatures(args, report, people)
+        if args.only in (None, "conversations"):
+            from bench.conversations import bench_conversations
+
+            bench_conversations(args, report, people)
     finally:
         teardown_database(original_db, keep=not temporary)
         if temporary:
