@@ -1,6 +1,7 @@
 """The operator's conversation store, as warrantdesk reads it. Read-only for the legal team: rows
 come from the importer (``manage.py import_chat``) or the generator, never from a form."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -108,3 +109,138 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message #{self.pk} in {self.room_id}"
+
+
+class CaseKey(models.Model):
+    """A warrant's pseudonym key, stored only wrapped under the KEK (warrant reference as associated
+    data). Destroying it (``wrapped`` emptied) makes every pseudonym of the warrant irreversible."""
+
+    warrant = models.OneToOneField("requests_app.Warrant", on_delete=models.PROTECT, related_name="case_key")
+    key_id = models.CharField(max_length=16, unique=True)
+    kek_id = models.CharField(max_length=16)
+    wrapped = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    destroyed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(destroyed_at__isnull=True) | Q(wrapped=b""), name="casekey_destroyed_means_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case key {self.key_id} of warrant {self.warrant_id}"
+
+
+def package_path(instance: "Export", filename: str) -> str:
+    return f"exports/{instance.warrant.reference}/{filename}"
+
+
+class Export(models.Model):
+    """One attempt at building a warrant's disclosure package. A failed attempt stays, with its reason;
+    a retry is a new row. ``package`` is set only when the complete file has been published."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", _("Queued")
+        RUNNING = "RUNNING", _("Running")
+        READY = "READY", _("Ready")
+        FAILED = "FAILED", _("Failed")
+
+    warrant = models.ForeignKey("requests_app.Warrant", on_delete=models.PROTECT, related_name="exports")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # last progress: tells a stalled worker
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(default=0)
+    stage = models.CharField(max_length=40, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    package = models.FileField(upload_to=package_path, blank=True, editable=False)
+    package_sha256 = models.CharField(max_length=64, blank=True)
+    package_size = models.PositiveBigIntegerField(default=0)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="READY") | ~Q(package_sha256=""), name="export_ready_has_package"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export #{self.pk} of warrant {self.warrant_id} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+class Disclosure(models.Model):
+    """Which account appeared in which export, and how. Never the pseudonym itself: no table
+    links tokens to identities."""
+
+    class Role(models.TextChoices):
+        TARGET = "TARGET", _("Target")
+        PSEUDONYMISED = "PSEUDONYMISED", _("Pseudonymised")
+        REVEALED = "REVEALED", _("Revealed")
+
+    export = models.ForeignKey(Export, on_delete=models.PROTECT, related_name="disclosures")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="disclosures")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["export", "account"], name="disclosure_once_per_export")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} in export {self.export_id}: {self.role}"
+
+
+class Delivery(models.Model):
+    class Channel(models.TextChoices):
+        IN_PERSON = "IN_PERSON", _("Handed over in person")
+        COURIER = "COURIER", _("Courier / registered mail")
+        PORTAL = "PORTAL", _("Agency portal")
+        LINK = "LINK", _("One-time download link")
+
+    export = models.ForeignKey(Export, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=200)
+    delivered_at = models.DateTimeField(_("delivered at"))
+    package_sha256 = models.CharField(max_length=64)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-delivered_at"]
+
+    def __str__(self) -> str:
+        return f"Delivery of export {self.export_id} to {self.recipient}"
+
+
+class DownloadLink(models.Model):
+    """A one-time link to a package for the agency's investigator. Only the token's hash is stored."""
+
+    export = models.ForeignKey(Export, on_delete=models.PROTECT, related_name="links")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    recipient = models.CharField(_("recipient"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link for export {self.export_id} to {self.recipient}"

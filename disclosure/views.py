@@ -1,9 +1,23 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from requests_app import selectors
+from requests_app.permissions import deny
+from requests_app.services import signature_gate
 from requests_app.views import _warrant_or_404
+from requests_app.workflow import Status
+from warrantdesk.exceptions import DomainError
 
+from . import services
+from .forms import DeliveryForm, LinkForm
+from .models import Delivery, Export
 from .scope import warrant_scope
 
 
@@ -22,3 +36,133 @@ def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "non_target_count": len(scope.non_target_ids),
         },
     )
+
+
+def _export_context(request: HttpRequest, warrant) -> dict:
+    exports = list(
+        warrant.exports.select_related("requested_by").prefetch_related("deliveries", "links").order_by("-pk")[:10]
+    )
+    latest = exports[0] if exports else None
+    running = latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING}
+    gate = signature_gate(warrant)
+    return {
+        "warrant": warrant,
+        "exports": exports,
+        "latest_export": latest,
+        "export_running": running,
+        "can_export": services.can_export(request.user, warrant),
+        "can_start_export": warrant.status == Status.APPROVED and not gate and not running,
+        "export_blocked_reason": gate
+        or ("" if warrant.status == Status.APPROVED else _("Only an approved warrant can be exported.")),
+        "can_retry": latest is not None and latest.status == Export.Status.FAILED and warrant.status == Status.APPROVED,
+        "delivery_channels": [c for c in Delivery.Channel if c != Delivery.Channel.LINK],
+        "link_hours": settings.WARRANTDESK_EXPORT_LINK_HOURS,
+    }
+
+
+@require_GET
+def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    context = _export_context(request, warrant)
+    response = render(request, "disclosure/_export_panel.html", context)
+    if request.headers.get("HX-Request") and not context["export_running"] and request.GET.get("was") == "running":
+        response["HX-Refresh"] = "true"  # finished: the status and actions of the page changed
+    return response
+
+
+def _refused(request: HttpRequest, refusal) -> None:
+    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+
+
+@require_POST
+def export_start(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    try:
+        retry = request.POST.get("retry") == "1"
+        export = (services.export_retry if retry else services.export_start)(warrant=warrant, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("Export #%(id)s started; its progress is shown below.") % {"id": export.pk})
+    return redirect(warrant)
+
+
+def _export_or_404(request: HttpRequest, pk) -> Export:
+    export = Export.objects.select_related("warrant").filter(pk=pk).first()
+    if export is None or selectors.warrant_get_visible(user=request.user, pk=export.warrant_id) is None:
+        raise deny(request.user, object_type="export", object_id=pk, path=request.path)
+    return export
+
+
+@require_GET
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _export_or_404(request, pk)
+    try:
+        handle = services.export_open(export=export, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+        return redirect(export.warrant)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def export_deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _export_or_404(request, pk)
+    form = DeliveryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the channel, the recipient and the time of the hand-over."))
+        return redirect(export.warrant)
+    try:
+        services.export_record_delivery(export=export, actor=request.user, **form.cleaned_data)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("Delivery recorded."))
+    return redirect(export.warrant)
+
+
+@require_POST
+def export_link(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _export_or_404(request, pk)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Name the investigator who receives the link."))
+        return redirect(export.warrant)
+    try:
+        link, token = services.export_issue_link(export=export, actor=request.user, **form.cleaned_data)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        url = request.build_absolute_uri(reverse("link-download", args=[token]))
+        messages.success(
+            request,
+            _("One-time link for %(recipient)s, valid until %(expires)s. It is shown only now: %(url)s")
+            % {"recipient": link.recipient, "expires": f"{link.expires_at:%Y-%m-%d %H:%M} UTC", "url": url},
+        )
+    return redirect(export.warrant)
+
+
+@login_not_required
+@require_GET
+def link_download(request: HttpRequest, token: str) -> HttpResponse:
+    """The agency's investigator downloads the package, once, without an account."""
+    try:
+        export, handle = services.link_use(token=token, ip=request.META.get("REMOTE_ADDR"))
+    except services.LinkRefused as refusal:
+        return render(request, "disclosure/link_refused.html", {"reason": refusal.message}, status=404)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

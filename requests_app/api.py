@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
 
 from . import registry, selectors, services
@@ -179,6 +180,24 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 ],
             }
         )
+
+    @extend_schema(
+        request=None,
+        responses={200: ExportSerializer(many=True), 202: ExportSerializer},
+        description="GET: the warrant's exports, newest first. POST: start an export of an approved warrant "
+        "(send retry=true to retry after a failure or an interruption); it runs in the background.",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def exports(self, request: Request, pk=None) -> Response:
+        from disclosure import services as disclosure_services
+
+        warrant = self.get_object()
+        if request.method == "POST":
+            retry = str(request.data.get("retry", "")).lower() in {"1", "true", "yes"}
+            start = disclosure_services.export_retry if retry else disclosure_services.export_start
+            export = start(warrant=warrant, actor=request.user)
+            return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+        return Response(ExportSerializer(warrant.exports.select_related("warrant", "requested_by"), many=True).data)
 
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -424,6 +424,11 @@ def document_open(*, document: Document, actor):
     return document.file.open("rb")
 
 
+def warrant_move(*, warrant: Warrant, to: str, actor, note: str = "", system: bool = False) -> Warrant:
+    """``warrant_transition`` for use inside another service's transaction (not durable)."""
+    return _transition(warrant=warrant, to=to, actor=actor, note=note, system=system)
+
+
 def _transition(*, warrant: Warrant, to: str, actor, note: str = "", system: bool = False) -> Warrant:
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
     rule = check_transition(warrant.status, to)

@@ -132,6 +132,12 @@ def warrant_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(warrant)
 
 
+def _export_context(request: HttpRequest, warrant: Warrant) -> dict:
+    from disclosure.views import _export_context as context
+
+    return context(request, warrant)
+
+
 @require_GET
 def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = _warrant_or_404(request, pk)
@@ -141,6 +147,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "requests_app/warrant_detail.html",
         {
             **_signature_context(request.user, warrant),
+            **_export_context(request, warrant),
             "warrant": warrant,
             "targets": warrant.targets.all(),
             "documents": warrant.documents.select_related("uploaded_by"),

@@ -48,6 +48,15 @@ if [ -n "${WARRANTDESK_VAR_DIR:-}" ]; then
     say "data directory: $WARRANTDESK_VAR_DIR"
 fi
 
+# Local keys (key-encryption key, operator signing key), created once in the data directory with
+# mode 0600, unless the environment already provides them as production does.
+if [ -z "${WARRANTDESK_KEK:-}${WARRANTDESK_KEK_FILE:-}" ] || [ -z "${WARRANTDESK_SIGNING_KEY:-}${WARRANTDESK_SIGNING_KEY_FILE:-}" ]; then
+    while IFS= read -r line; do
+        name=${line%%=*}
+        if [ -z "$(printenv "${name%_FILE}")" ] && [ -z "$(printenv "$name")" ]; then export "$line"; fi
+    done < <("$PY" manage.py init_local_keys)
+fi
+
 say "applying migrations"
 "$PY" manage.py migrate --noinput -v 0
 if [ "${SERVE_SKIP_SEED:-0}" != 1 ]; then

@@ -7,6 +7,8 @@ the legal team but no case assigned, auditor reads the log, admin sees everythin
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -39,6 +41,16 @@ def pytest_runtest_setup(item):
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (scripts/postgres.sh start)")
 
 
+# Test keys: a KEK (and an older one, still accepted for unwrapping) and an operator signing key.
+TEST_KEK = bytes(range(32))
+TEST_OLD_KEK = bytes(range(32, 64))
+TEST_SIGNING_KEY_PEM = (
+    Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -48,6 +60,8 @@ def _test_settings(settings, tmp_path):
     # background work done use the `immediate_tasks` fixture or run the real db_worker.
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     settings.WARRANTDESK_MAX_UPLOAD_BYTES = 1024 * 1024
+    settings.WARRANTDESK_KEKS = [TEST_KEK, TEST_OLD_KEK]
+    settings.WARRANTDESK_SIGNING_KEY = TEST_SIGNING_KEY_PEM
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,14 @@ kept in the git-ignored data directory). Production sets DATABASE_URL (PostgreSQ
 (or SECRET_KEY_FILE), ALLOWED_HOSTS, the mailer and the task backend; see README.md.
 """
 
+import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -167,6 +170,31 @@ WARRANTDESK_MAX_UPLOAD_BYTES = env_int("WARRANTDESK_MAX_UPLOAD_MB", 20) * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+
+# Keys. The key-encryption key (KEK) wraps every warrant's pseudonym key: base64 of 32 bytes, a
+# comma-separated list for rotation (the first wraps new keys, all unwrap). The operator's Ed25519
+# key signs export manifests (PEM). Both come from the environment or a *_FILE; `make run`
+# generates local ones in the data directory. Without a KEK no export can start.
+def _kek_list(value: str) -> list[bytes]:
+    keys = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            key = base64.b64decode(item, validate=True)
+        except binascii.Error as exc:
+            raise ImproperlyConfigured("WARRANTDESK_KEK: not base64") from exc
+        if len(key) != 32:
+            raise ImproperlyConfigured("WARRANTDESK_KEK: each key must be 32 bytes (base64 of 32 random bytes)")
+        keys.append(key)
+    return keys
+
+
+WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK") or "")
+WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
+WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
+WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 5000)
 
 # Mail (Django 6.1 MAILERS; the old EMAIL_* settings must not be set).
 _mail_backend = os.environ.get("MAIL_BACKEND", "console")

@@ -6,6 +6,8 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
 
+from disclosure import api as disclosure_api
+from disclosure import views as disclosure_views
 from requests_app import api as requests_api
 
 from . import api_views, views
@@ -24,6 +26,7 @@ router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
 router.register("documents", requests_api.DocumentViewSet, basename="document")
 router.register("agencies", requests_api.AgencyViewSet, basename="agency")
 router.register("investigators", requests_api.InvestigatorViewSet, basename="investigator")
+router.register("exports", disclosure_api.ExportViewSet, basename="export")
 router.register("audit", api_views.AuditEntryViewSet, basename="audit")
 
 urlpatterns = [
@@ -34,6 +37,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("warrants/", include("requests_app.urls")),
     path("disclosure/", include("disclosure.urls")),
+    path("d/<str:token>/", disclosure_views.link_download, name="link-download"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),

@@ -1,0 +1,120 @@
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from requests_app import selectors
+from requests_app.permissions import deny
+from warrantdesk.api_permissions import LoggedIn
+
+from . import services
+from .models import Delivery, DownloadLink, Export
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    warrant = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "warrant",
+            "status",
+            "stage",
+            "progress_done",
+            "progress_total",
+            "percent",
+            "counts",
+            "package_sha256",
+            "package_size",
+            "manifest_sha256",
+            "error",
+            "requested_by",
+            "requested_at",
+            "started_at",
+            "finished_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, export: Export) -> str | None:
+        return f"/api/v1/exports/{export.pk}/download/" if export.status == Export.Status.READY else None
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = ["id", "channel", "recipient", "delivered_at", "package_sha256", "note", "recorded_at"]
+        read_only_fields = ["id", "package_sha256", "recorded_at"]
+        extra_kwargs = {"delivered_at": {"required": False}}
+
+
+class LinkInputSerializer(serializers.Serializer):
+    recipient = serializers.CharField(max_length=200)
+    hours = serializers.IntegerField(min_value=1, max_value=24 * 14, required=False)
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Shown once: only its hash is stored.")
+
+    class Meta:
+        model = DownloadLink
+        fields = ["id", "recipient", "expires_at", "url"]
+
+
+class ExportViewSet(viewsets.GenericViewSet):
+    """Exports of the warrants assigned to the caller."""
+
+    permission_classes = [LoggedIn]
+    serializer_class = ExportSerializer
+    queryset = Export.objects.none()
+
+    def get_object(self) -> Export:
+        pk = self.kwargs["pk"]
+        export = Export.objects.select_related("warrant").filter(pk=pk).first() if str(pk).isdigit() else None
+        if export is None or selectors.warrant_get_visible(user=self.request.user, pk=export.warrant_id) is None:
+            deny(self.request.user, object_type="export", object_id=pk, path=self.request.path)
+            raise NotFound("Not found.")
+        return export
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        """Status and progress (messages done / total) of one export."""
+        return Response(ExportSerializer(self.get_object()).data)
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk=None) -> FileResponse:
+        export = self.get_object()
+        handle = services.export_open(export=export, actor=request.user)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+            content_type="application/zip",
+        )
+
+    @extend_schema(request=DeliverySerializer, responses={201: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def deliveries(self, request: Request, pk=None) -> Response:
+        """Record that the package was handed over; the warrant moves to delivered."""
+        export = self.get_object()
+        serializer = DeliverySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        delivery = services.export_record_delivery(export=export, actor=request.user, **serializer.validated_data)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LinkInputSerializer, responses={201: LinkSerializer})
+    @action(detail=True, methods=["post"])
+    def links(self, request: Request, pk=None) -> Response:
+        """Issue a one-time download link for the agency's investigator (the URL is returned once)."""
+        export = self.get_object()
+        serializer = LinkInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link, token = services.export_issue_link(export=export, actor=request.user, **serializer.validated_data)
+        link.url = request.build_absolute_uri(f"/d/{token}/")
+        return Response(LinkSerializer(link).data, status=status.HTTP_201_CREATED)

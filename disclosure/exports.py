@@ -1,0 +1,361 @@
+"""Building the disclosure package of a warrant: one streaming pass over the scope's messages.
+
+The package is a ZIP holding ``manifest.json`` (what, for whom, counts, SHA-256 of every file),
+``manifest.sig`` (the operator's Ed25519 signature over the manifest bytes), ``conversations.json``,
+``messages.csv`` and ``report.pdf`` (or volumes ``report-001.pdf`` ...). Targets appear as
+themselves; every other person appears only as a pseudonym made under this warrant's key, in the
+sender fields and inside message text. Memory stays flat: rows are streamed from the database and
+written to disk as they come; only the per-person pseudonym cache grows, with the number of people.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from . import keys, pseudonyms
+from .identifiers import normalize_email, normalize_phone
+from .models import Account, Membership, Message
+from .redaction import Person, Redactor
+from .scope import Scope, warrant_scope
+
+FORMAT = "warrantdesk-export/1"
+GENERATOR = "warrantdesk 0.1"
+PROGRESS_EVERY = 5000
+_json_str = json.encoder.encode_basestring  # the C string encoder json.dumps uses (UTF-8 kept)
+
+Progress = Callable[[str, int, int], None]  # stage, done, total
+
+
+@dataclass
+class Sender:
+    """How one account appears in the package; computed once per account."""
+
+    account: Account
+    target: bool
+    token: str = ""
+    alias: str = ""
+    messages: int = 0
+    json_fragment: str = ""
+    label: str = ""
+
+    @property
+    def reference(self) -> str:
+        return self.account.uid if self.target else self.token
+
+
+@dataclass
+class BuiltPackage:
+    path: Path
+    sha256: str
+    size: int
+    manifest_sha256: str
+    counts: dict
+    senders: list[Sender] = field(default_factory=list)
+
+
+class Pseudonymiser:
+    """Pseudonyms and aliases of one warrant, numbered in order of first appearance."""
+
+    def __init__(self, scope: Scope, *, key_id: str, key: bytes):
+        self.reference = scope.warrant.reference
+        self.key_id, self.key = key_id, key
+        self.by_account: dict[int, Sender] = {}
+        self.target_ids = set(scope.target_accounts)
+
+    def sender(self, account: Account) -> Sender:
+        found = self.by_account.get(account.pk)
+        if found is not None:
+            return found
+        if account.pk in self.target_ids:
+            sender = Sender(account, target=True, label=account.display_name)
+            sender.json_fragment = (
+                f'{{"type":"target","uid":{_json_str(account.uid)},"name":{_json_str(account.display_name)}}}'
+            )
+        else:
+            token = pseudonyms.pseudonymise(account.uid, scope=self.reference, key_id=self.key_id, key=self.key)
+            alias = f"Participant {sum(1 for s in self.by_account.values() if not s.target) + 1}"
+            sender = Sender(account, target=False, token=token, alias=alias, label=alias)
+            sender.json_fragment = f'{{"type":"pseudonym","token":"{token}","alias":"{alias}"}}'
+        self.by_account[account.pk] = sender
+        return sender
+
+
+def _person(account: Account, *, target: bool) -> Person:
+    return Person(
+        uid=account.uid,
+        display_name=account.display_name,
+        phone=account.phone_normalized,
+        email=account.email_normalized,
+        target=target,
+    )
+
+
+def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) -> Callable[[str, str], Person | None]:
+    """Find an account mentioned by phone or e-mail that is not among the participants."""
+    cache: dict[tuple[str, str], Person | None] = {}
+
+    def lookup(kind: str, value: str) -> Person | None:
+        if (kind, value) not in cache:
+            field_name = "phone_normalized" if kind == "phone" else "email_normalized"
+            normalized = normalize_phone(value) if kind == "phone" else normalize_email(value)
+            account = Account.objects.filter(**{field_name: normalized or value}).first() if normalized else None
+            if account is not None:
+                by_uid.setdefault(account.uid, account)
+            cache[(kind, value)] = _person(account, target=account.pk in pseudonymiser.target_ids) if account else None
+        return cache[(kind, value)]
+
+    return lookup
+
+
+def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = None) -> BuiltPackage:
+    """Write the package for ``scope`` into ``out_dir`` under a temporary name and return it.
+
+    The caller publishes it (renames it into place and marks the export ready) in one step, so a
+    crash at any point leaves no package marked ready."""
+    progress = progress or (lambda stage, done, total: None)
+    warrant = scope.warrant
+    key_id, key = keys.case_key(warrant, create=True)
+    keys.signing_key()  # fail before the long work when the operator cannot sign
+    pseudonymiser = Pseudonymiser(scope, key_id=key_id, key=key)
+    # Everyone who could be named in the text: senders, targets, and every member of a room in scope
+    # during the period (silent members get @-mentioned too).
+    members = Membership.objects.filter(
+        room_id__in=[item.room.pk for item in scope.rooms], joined_at__lt=warrant.period_end
+    ).filter(Q(left_at__isnull=True) | Q(left_at__gt=warrant.period_start))
+    participants = Account.objects.filter(
+        Q(pk__in=scope.participant_ids | set(scope.target_accounts)) | Q(pk__in=members.values("account_id"))
+    )
+    accounts = {account.pk: account for account in participants}
+    by_uid = {account.uid: account for account in accounts.values()}
+    redactor = Redactor(
+        [_person(a, target=a.pk in pseudonymiser.target_ids) for a in accounts.values()],
+        lookup=_lookup_factory(pseudonymiser, by_uid),
+        pseudonym=lambda person: pseudonymiser.sender(by_uid[person.uid]).token,
+    )
+    work = out_dir / f".build-{uuid.uuid4().hex}"
+    work.mkdir(parents=True, mode=0o700)
+    try:
+        total = scope.message_count
+        room_labels = {item.room.pk: f"room-{index}" for index, item in enumerate(scope.rooms, start=1)}
+        counts = _write_conversations(
+            scope, work, pseudonymiser, redactor, accounts, room_labels, total=total, progress=progress
+        )
+        volumes = _write_report(scope, work, pseudonymiser, counts, progress=progress)
+        manifest = _manifest(scope, work, counts, [*["conversations.json", "messages.csv"], *volumes], key_id)
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
+        signature = keys.sign(manifest_bytes)
+        public = keys.signing_key().public_key()
+        package = out_dir / f".{warrant.reference}-{uuid.uuid4().hex}.zip.part"
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("manifest.json", manifest_bytes, compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr("manifest.sig", signature + "\n")
+            archive.writestr("operator-public-key.pem", keys.public_key_pem(public))
+            for name in manifest["files"]:
+                compress = zipfile.ZIP_STORED if name.endswith(".pdf") else zipfile.ZIP_DEFLATED
+                archive.write(work / name, name, compress_type=compress)
+        with open(package, "rb") as handle:
+            os.fsync(handle.fileno())
+        return BuiltPackage(
+            path=package,
+            sha256=_sha256_file(package),
+            size=package.stat().st_size,
+            manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+            counts=counts,
+            senders=list(pseudonymiser.by_account.values()),
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _rows(scope: Scope) -> Iterator[tuple]:
+    return (
+        Message.objects.filter(scope.message_filter())
+        .order_by("room_id", "sent_at", "pk")
+        .values_list("pk", "room_id", "sender_id", "sent_at", "kind", "body")
+        .iterator(chunk_size=5000)
+    )
+
+
+def _write_conversations(
+    scope: Scope,
+    work: Path,
+    pseudonymiser: Pseudonymiser,
+    redactor: Redactor,
+    accounts: dict[int, Account],
+    room_labels: dict[int, str],
+    *,
+    total: int,
+    progress: Progress,
+) -> dict:
+    rooms = {item.room.pk: item for item in scope.rooms}
+    done = 0
+    current_room = None
+    with (
+        open(work / "conversations.json", "w", encoding="utf-8") as out,
+        open(work / "messages.csv", "w", encoding="utf-8", newline="") as csv_file,
+    ):
+        writer = csv.writer(csv_file)
+        writer.writerow(["room", "sent_at", "sender", "sender_label", "kind", "text"])
+        warrant = scope.warrant
+        out.write(
+            f'{{"format":"{FORMAT}","warrant":{_json_str(warrant.reference)},'
+            f'"period":{{"start":"{warrant.period_start.isoformat()}","end":"{warrant.period_end.isoformat()}"}},'
+            f'"rooms":['
+        )
+        first_message = True
+        progress("messages", 0, total)
+        for pk, room_id, sender_id, sent_at, kind, body in _rows(scope):
+            if room_id != current_room:
+                if current_room is not None:
+                    out.write("]},")
+                current_room = room_id
+                item = rooms[room_id]
+                title = "" if item.room.kind == "DIRECT" else redactor.redact(item.room.title)
+                covered = ",".join(
+                    f'{{"start":"{i.start.isoformat()}","end":"{i.end.isoformat()}"}}' for i in item.intervals
+                )
+                out.write(
+                    f'{{"room":"{room_labels[room_id]}","kind":"{item.room.kind}","title":{_json_str(title)},'
+                    f'"covered":[{covered}],"messages":['
+                )
+                first_message = True
+            sender = pseudonymiser.sender(accounts[sender_id])
+            sender.messages += 1
+            text = redactor.redact(body)
+            stamp = sent_at.isoformat()
+            out.write(
+                f'{"" if first_message else ","}{{"id":{pk},"sent_at":"{stamp}","sender":{sender.json_fragment},'
+                f'"kind":"{kind}","text":{_json_str(text)}}}'
+            )
+            first_message = False
+            writer.writerow([room_labels[room_id], stamp, sender.reference, sender.label, kind, text])
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                progress("messages", done, total)
+        if current_room is not None:
+            out.write("]}")
+        senders = list(pseudonymiser.by_account.values())
+        targets = [s for s in senders if s.target]
+        others = [s for s in senders if not s.target]
+        out.write(
+            '],"participants":{"targets":['
+            + ",".join(
+                f'{{"uid":{_json_str(s.account.uid)},"name":{_json_str(s.account.display_name)},"messages":{s.messages}}}'
+                for s in targets
+            )
+            + '],"pseudonymised":['
+            + ",".join(f'{{"token":"{s.token}","alias":"{s.alias}","messages":{s.messages}}}' for s in others)
+            + "]}}"
+        )
+    progress("messages", done, total)
+    return {
+        "rooms": len(scope.rooms),
+        "messages": done,
+        "targets": len(targets),
+        "pseudonymised": len(others),
+        "unmatched_targets": len(scope.unmatched),
+    }
+
+
+def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts: dict, *, progress: Progress):
+    """The human-readable PDF, read back from messages.csv (already redacted), in parallel volumes."""
+    from . import pdf
+
+    warrant = scope.warrant
+    senders = list(pseudonymiser.by_account.values())
+    alias_of = {s.token: s.alias for s in senders if not s.target}
+    kinds = {item.room.pk: item.room.get_kind_display() for item in scope.rooms}
+    labels = {f"room-{i}": f"Room {i} ({kinds[item.room.pk]})" for i, item in enumerate(scope.rooms, start=1)}
+    cover = pdf.ReportCover(
+        reference=warrant.reference,
+        agency=warrant.agency.name,
+        warrant_number=warrant.warrant_number,
+        court=warrant.court,
+        legal_basis=warrant.legal_basis,
+        period_start=warrant.period_start,
+        period_end=warrant.period_end,
+        generated_at=timezone.now(),
+        counts=counts,
+        targets=[(s.account.uid, s.account.display_name) for s in senders if s.target],
+        aliases=[(s.alias, s.token) for s in senders if not s.target],
+        language="ko",
+    )
+    total = counts["messages"]
+    done = 0
+
+    def messages() -> Iterator[pdf.ReportMessage]:
+        nonlocal done
+        with open(work / "messages.csv", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            for room, stamp, _reference, label, kind, text in reader:
+                done += 1
+                if done % PROGRESS_EVERY == 0:
+                    progress("report", done, total)
+                yield pdf.ReportMessage(
+                    room=labels.get(room, room),
+                    sent_at=dt.datetime.fromisoformat(stamp),
+                    sender=label,
+                    kind=kind,
+                    body=text,
+                )
+
+    progress("report", 0, total)
+    paths = pdf.render_volumes(
+        cover, messages(), alias_of=alias_of, per_volume=settings.WARRANTDESK_PDF_PER_VOLUME, out_dir=work
+    )
+    progress("report", total, total)
+    return [path.name for path in paths]
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manifest(scope: Scope, work: Path, counts: dict, names: list[str], key_id: str) -> dict:
+    warrant = scope.warrant
+    public = keys.signing_key().public_key()
+    return {
+        "format": FORMAT,
+        "generator": GENERATOR,
+        "created_at": timezone.now().isoformat(),
+        "warrant": {
+            "reference": warrant.reference,
+            "warrant_number": warrant.warrant_number,
+            "court": warrant.court,
+            "case_number": warrant.case_number,
+            "legal_basis": warrant.legal_basis,
+        },
+        "agency": {"code": warrant.agency.code, "name": warrant.agency.name},
+        "scope": {
+            "period_start": warrant.period_start.isoformat(),
+            "period_end": warrant.period_end.isoformat(),
+            "rooms": counts["rooms"],
+        },
+        "counts": counts,
+        "pseudonym_key_id": key_id,
+        "operator_key_sha256": keys.public_key_fingerprint(public),
+        "files": {name: {"sha256": _sha256_file(work / name), "size": (work / name).stat().st_size} for name in names},
+    }
+
+
+def scope_for_export(warrant) -> Scope:
+    return warrant_scope(warrant)

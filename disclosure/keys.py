@@ -1,0 +1,136 @@
+"""Per-warrant pseudonym keys and the operator's manifest-signing key, loaded from settings.
+
+No key material is ever logged, audited, shown or sent: audit entries name only key ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from warrantdesk.audit import audit_record
+from warrantdesk.exceptions import DomainError
+from warrantdesk.models import AuditAction
+
+from . import pseudonyms
+from .models import CaseKey
+
+
+class KeyUnavailable(DomainError):
+    code = "key_unavailable"
+
+
+def kek_id(kek: bytes) -> str:
+    return hashlib.sha256(b"warrantdesk kek id" + kek).hexdigest()[:12]
+
+
+def _keks() -> dict[str, bytes]:
+    keks = {kek_id(kek): kek for kek in settings.WARRANTDESK_KEKS}
+    if not keks:
+        raise KeyUnavailable(
+            _("No key-encryption key is configured (WARRANTDESK_KEK): exports and reveals are disabled.")
+        )
+    return keks
+
+
+def require_kek() -> None:
+    _keks()
+
+
+def case_key(warrant, *, create: bool = False) -> tuple[str, bytes]:
+    """The warrant's (key id, key), created on first use when ``create``; KeyUnavailable otherwise."""
+    record = CaseKey.objects.filter(warrant=warrant).first()
+    if record is None:
+        if not create:
+            raise KeyUnavailable(_("This warrant has no pseudonym key."))
+        return _case_key_create(warrant)
+    if record.destroyed_at is not None:
+        raise KeyUnavailable(_("This warrant's pseudonym key was destroyed: its pseudonyms can no longer be reversed."))
+    return record.key_id, _unwrap(record, warrant)
+
+
+def _unwrap(record: CaseKey, warrant) -> bytes:
+    kek = _keks().get(record.kek_id)
+    if kek is None:
+        raise KeyUnavailable(_("The key-encryption key that wrapped this warrant's key is not configured."))
+    try:
+        return pseudonyms.unwrap_key(bytes(record.wrapped), kek=kek, associated_data=warrant.reference)
+    except InvalidTag as exc:
+        raise KeyUnavailable(_("This warrant's key does not open: it was altered or belongs elsewhere.")) from exc
+
+
+@transaction.atomic
+def _case_key_create(warrant) -> tuple[str, bytes]:
+    first_id, first_kek = next(iter(_keks().items()))
+    key, key_id = pseudonyms.new_key(), pseudonyms.new_key_id()
+    record, created = CaseKey.objects.get_or_create(
+        warrant=warrant,
+        defaults={
+            "key_id": key_id,
+            "kek_id": first_id,
+            "wrapped": pseudonyms.wrap_key(key, kek=first_kek, associated_data=warrant.reference),
+        },
+    )
+    if not created:  # another worker made it first
+        return record.key_id, _unwrap(record, warrant)
+    audit_record(
+        action=AuditAction.KEY_CREATED, warrant=warrant, obj=record, details={"key_id": key_id, "kek_id": first_id}
+    )
+    return key_id, key
+
+
+def case_keys(warrant) -> dict[str, bytes]:
+    """{key id: key} for reidentify(); empty when the warrant has no key or it was destroyed."""
+    try:
+        key_id, key = case_key(warrant)
+    except KeyUnavailable:
+        return {}
+    return {key_id: key}
+
+
+@transaction.atomic
+def case_key_destroy(*, warrant, actor) -> CaseKey | None:
+    """Crypto-shredding: forget the wrapped key; every pseudonym of the warrant becomes irreversible."""
+    record = CaseKey.objects.select_for_update().filter(warrant=warrant).first()
+    if record is None or record.destroyed_at is not None:
+        return record
+    record.wrapped, record.destroyed_at = b"", timezone.now()
+    record.save(update_fields=["wrapped", "destroyed_at"])
+    audit_record(
+        action=AuditAction.KEY_DESTROYED, actor=actor, warrant=warrant, obj=record, details={"key_id": record.key_id}
+    )
+    return record
+
+
+# --- the operator's signing key ---------------------------------------------------------------------
+
+
+def signing_key() -> Ed25519PrivateKey:
+    pem = settings.WARRANTDESK_SIGNING_KEY
+    if not pem:
+        raise KeyUnavailable(_("No operator signing key is configured (WARRANTDESK_SIGNING_KEY)."))
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyUnavailable(_("The operator signing key must be an Ed25519 key."))
+    return key
+
+
+def public_key_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def sign(data: bytes) -> str:
+    return base64.b64encode(signing_key().sign(data)).decode()

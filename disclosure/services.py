@@ -1,0 +1,338 @@
+"""Exports and their delivery. Every state change is one function taking the acting user, writing
+the change and its audit entry in one transaction.
+
+Crash safety: the package is built under a temporary name and published (renamed into place, then
+the export marked ready) only when complete, so a crash or a retry never leaves a package marked
+ready that is incomplete. An interrupted export (its worker died) can be retried after
+``STALE_AFTER`` without progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from requests_app.models import Warrant
+from requests_app.permissions import can
+from requests_app.services import signature_gate, warrant_move
+from requests_app.workflow import Status
+from warrantdesk.audit import audit_record
+from warrantdesk.exceptions import Conflict, DomainError
+from warrantdesk.models import AuditAction
+
+from . import exports, keys
+from .models import Delivery, Disclosure, DownloadLink, Export
+from .scope import warrant_scope
+
+logger = logging.getLogger(__name__)
+STALE_AFTER = dt.timedelta(minutes=10)
+EXPORT_DIR = "exports"
+
+
+def can_export(user, warrant: Warrant) -> bool:
+    return can(user, "requests_app.add_document", warrant) or can(user, "requests_app.review_warrant", warrant)
+
+
+def _require_export_rights(actor, warrant: Warrant) -> None:
+    if not can_export(actor, warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def export_start(*, warrant: Warrant, actor) -> Export:
+    """Queue the export of an approved warrant; the worker builds it in the background."""
+    _require_export_rights(actor, warrant)
+    keys.require_kek()
+    keys.signing_key()
+    return _export_create(warrant=warrant, actor=actor)
+
+
+@transaction.atomic(durable=True)
+def _export_create(*, warrant: Warrant, actor) -> Export:
+    warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
+    if warrant.status != Status.APPROVED:
+        raise Conflict(
+            _("Only an approved warrant can be exported; this one is “%(status)s”.")
+            % {"status": warrant.get_status_display()},
+            code="not_approved",
+        )
+    if reason := signature_gate(warrant):
+        raise Conflict(reason, code="signature_gate")
+    export = Export.objects.create(warrant=warrant, requested_by=actor)
+    warrant_move(warrant=warrant, to=Status.EXPORTING, actor=actor, note=f"Export #{export.pk}", system=True)
+    audit_record(action=AuditAction.EXPORT_REQUESTED, actor=actor, warrant=warrant, obj=export, details={})
+    transaction.on_commit(lambda: _enqueue(export.pk))
+    return export
+
+
+def _enqueue(export_id: int) -> None:
+    from .tasks import run_export
+
+    run_export.enqueue(export_id)
+
+
+def export_run(*, export: Export, progress_printer=None) -> Export:
+    """Build and publish the package (the task's body; also ``manage.py export_warrant``)."""
+    export = _export_claim(export)
+    if export.status == Export.Status.READY:
+        return export
+    warrant = export.warrant
+    out_dir = Path(settings.MEDIA_ROOT) / EXPORT_DIR / warrant.reference
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # Autocommitted at once, so the page and the API show it while the work goes on.
+        Export.objects.filter(pk=export.pk).update(
+            stage=stage, progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+        )
+        if progress_printer:
+            progress_printer(stage, done, total)
+
+    try:
+        built = exports.build_package(warrant_scope(warrant), out_dir=out_dir, progress=progress)
+    except Exception as exc:  # any failure: record it, keep the warrant retryable
+        logger.exception("export %s of %s failed", export.pk, warrant.reference)
+        return _export_fail(export, reason=_failure_reason(exc))
+    final_name = f"{EXPORT_DIR}/{warrant.reference}/{warrant.reference}-export-{export.pk}.zip"
+    os.replace(built.path, Path(settings.MEDIA_ROOT) / final_name)
+    try:
+        return _export_publish(export, built=built, name=final_name)
+    except Exception:
+        default_storage.delete(final_name)
+        raise
+
+
+def _failure_reason(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.message
+    return _(
+        "The export stopped with an internal error (%(kind)s). It can be retried; the details are in the server log."
+    ) % {"kind": type(exc).__name__}
+
+
+@transaction.atomic(durable=True)
+def _export_claim(export: Export) -> Export:
+    export = Export.objects.select_for_update().select_related("warrant__agency").get(pk=export.pk)
+    if export.status in {Export.Status.READY, Export.Status.FAILED}:
+        if export.status == Export.Status.FAILED:
+            raise Conflict(_("This export failed; start a new one."), code="export_failed")
+        return export
+    export.status, export.error = Export.Status.RUNNING, ""
+    export.started_at = export.heartbeat_at = timezone.now()
+    export.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
+    audit_record(
+        action=AuditAction.EXPORT_STARTED, warrant=export.warrant, obj=export, actor_label="worker", details={}
+    )
+    return export
+
+
+@transaction.atomic(durable=True)
+def _export_publish(export: Export, *, built: exports.BuiltPackage, name: str) -> Export:
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    warrant = Warrant.objects.select_for_update().get(pk=export.warrant_id)
+    export.status = Export.Status.READY
+    export.package = name
+    export.package_sha256, export.package_size = built.sha256, built.size
+    export.manifest_sha256, export.counts = built.manifest_sha256, built.counts
+    export.finished_at = timezone.now()
+    export.progress_done = export.progress_total = built.counts["messages"]
+    export.stage = "done"
+    export.save()
+    Disclosure.objects.bulk_create(
+        Disclosure(
+            export=export,
+            account=sender.account,
+            role=Disclosure.Role.TARGET if sender.target else Disclosure.Role.PSEUDONYMISED,
+            messages=sender.messages,
+        )
+        for sender in built.senders
+    )
+    if warrant.status == Status.EXPORTING:
+        warrant_move(
+            warrant=warrant, to=Status.EXPORTED, actor=export.requested_by, note=f"Export #{export.pk}", system=True
+        )
+    audit_record(
+        action=AuditAction.EXPORT_READY,
+        actor_label="worker",
+        warrant=warrant,
+        obj=export,
+        details={"sha256": built.sha256, "size": built.size, "manifest_sha256": built.manifest_sha256, **built.counts},
+    )
+    return export
+
+
+@transaction.atomic(durable=True)
+def _export_fail(export: Export, *, reason: str) -> Export:
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    warrant = Warrant.objects.select_for_update().get(pk=export.warrant_id)
+    export.status, export.error, export.finished_at = Export.Status.FAILED, reason, timezone.now()
+    export.save(update_fields=["status", "error", "finished_at"])
+    if warrant.status == Status.EXPORTING:
+        warrant_move(warrant=warrant, to=Status.APPROVED, actor=export.requested_by, note=reason[:200], system=True)
+    audit_record(
+        action=AuditAction.EXPORT_FAILED, actor_label="worker", warrant=warrant, obj=export, details={"reason": reason}
+    )
+    return export
+
+
+def export_retry(*, warrant: Warrant, actor) -> Export:
+    """Start again after a failure, or after an interruption (no progress for STALE_AFTER)."""
+    _require_export_rights(actor, warrant)
+    latest = warrant.exports.order_by("-pk").first()
+    if latest is not None and latest.status in {Export.Status.RUNNING, Export.Status.QUEUED}:
+        last_sign_of_life = latest.heartbeat_at or latest.started_at or latest.requested_at
+        if timezone.now() - last_sign_of_life < STALE_AFTER:
+            raise Conflict(_("The export is still running."), code="export_running")
+        _export_fail(latest, reason=_("Interrupted: the worker stopped before the package was complete."))
+    return export_start(warrant=warrant, actor=actor)
+
+
+@transaction.atomic(durable=True)
+def export_open(*, export: Export, actor):
+    """Open a ready package for download by an assigned officer; audited."""
+    if not can_export(actor, export.warrant):
+        raise PermissionDenied
+    if export.status != Export.Status.READY or not export.package or export.purged_at:
+        raise Conflict(_("This package is not available."), code="not_available")
+    audit_record(
+        action=AuditAction.EXPORT_DOWNLOADED,
+        actor=actor,
+        warrant=export.warrant,
+        obj=export,
+        details={"sha256": export.package_sha256},
+    )
+    return export.package.open("rb")
+
+
+@transaction.atomic(durable=True)
+def export_record_delivery(
+    *, export: Export, actor, channel: str, recipient: str, delivered_at: dt.datetime | None = None, note: str = ""
+) -> Delivery:
+    """Record that the package was handed to the agency; the warrant moves to delivered."""
+    if not can_export(actor, export.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    if export.status != Export.Status.READY:
+        raise Conflict(_("Only a ready package can be delivered."), code="not_ready")
+    delivery = Delivery.objects.create(
+        export=export,
+        channel=channel,
+        recipient=recipient.strip(),
+        delivered_at=delivered_at or timezone.now(),
+        package_sha256=export.package_sha256,
+        recorded_by=actor,
+        note=note,
+    )
+    _mark_delivered(export, actor=actor, note=f"{delivery.get_channel_display()}: {delivery.recipient}")
+    audit_record(
+        action=AuditAction.EXPORT_DELIVERED,
+        actor=actor,
+        warrant=export.warrant,
+        obj=delivery,
+        details={"channel": channel, "recipient": delivery.recipient, "sha256": export.package_sha256},
+    )
+    return delivery
+
+
+def _mark_delivered(export: Export, *, actor, note: str) -> None:
+    warrant = Warrant.objects.select_for_update().get(pk=export.warrant_id)
+    if warrant.status == Status.EXPORTED:
+        warrant_move(warrant=warrant, to=Status.DELIVERED, actor=actor, note=note, system=True)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic(durable=True)
+def export_issue_link(*, export: Export, actor, recipient: str, hours: int | None = None) -> tuple[DownloadLink, str]:
+    """A one-time link for the agency's investigator; returns the link and its token, shown once."""
+    if not can_export(actor, export.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    if export.status != Export.Status.READY:
+        raise Conflict(_("Only a ready package can be delivered."), code="not_ready")
+    token = secrets.token_urlsafe(32)
+    hours = hours or settings.WARRANTDESK_EXPORT_LINK_HOURS
+    link = DownloadLink.objects.create(
+        export=export,
+        token_sha256=_token_hash(token),
+        recipient=recipient.strip(),
+        created_by=actor,
+        expires_at=timezone.now() + dt.timedelta(hours=hours),
+    )
+    Delivery.objects.create(
+        export=export,
+        channel=Delivery.Channel.LINK,
+        recipient=link.recipient,
+        delivered_at=link.created_at,
+        package_sha256=export.package_sha256,
+        recorded_by=actor,
+        note=f"Link valid until {link.expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+    _mark_delivered(export, actor=actor, note=f"{Delivery.Channel.LINK.label}: {link.recipient}")
+    audit_record(
+        action=AuditAction.LINK_ISSUED,
+        actor=actor,
+        warrant=export.warrant,
+        obj=link,
+        details={"recipient": link.recipient, "expires_at": link.expires_at.isoformat(), "hours": hours},
+    )
+    return link, token
+
+
+class LinkRefused(DomainError):
+    status_code = 404
+    code = "link_refused"
+
+
+def link_use(*, token: str, ip: str | None = None):
+    """Open the package behind a one-time link, once, before it expires; every use and refusal audited."""
+    link = DownloadLink.objects.select_related("export__warrant").filter(token_sha256=_token_hash(token)).first()
+    now = timezone.now()
+    reason = None
+    if link is None:
+        reason = "unknown"
+    elif link.used_at is not None:
+        reason = "used"
+    elif link.expires_at <= now:
+        reason = "expired"
+    elif link.export.status != Export.Status.READY or link.export.purged_at:
+        reason = "unavailable"
+    elif not DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now, used_ip=ip):
+        reason = "used"  # another request won the race
+    if reason is not None:
+        audit_record(
+            action=AuditAction.LINK_REFUSED,
+            actor_label="link",
+            warrant=link.export.warrant if link else None,
+            obj=link,
+            details={"reason": reason},
+            ip=ip,
+        )
+        messages = {
+            "unknown": _("This download link is not valid."),
+            "used": _("This download link has already been used. Ask the operator for a new one."),
+            "expired": _("This download link has expired. Ask the operator for a new one."),
+            "unavailable": _("This package is no longer available."),
+        }
+        raise LinkRefused(messages[reason])
+    audit_record(
+        action=AuditAction.LINK_USED,
+        actor_label=f"link:{link.recipient}"[:150],
+        warrant=link.export.warrant,
+        obj=link,
+        details={"sha256": link.export.package_sha256},
+        ip=ip,
+    )
+    return link.export, link.export.package.open("rb")

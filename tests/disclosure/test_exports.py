@@ -1,0 +1,262 @@
+"""The export package, end to end on a generated store: what leaves the operator, file by file."""
+
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+
+import pypdf
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+from django.urls import reverse
+
+from disclosure import keys, pseudonyms, services
+from disclosure.generator import generate
+from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership
+from disclosure.scope import warrant_scope
+from requests_app import services as warrant_services
+from requests_app.models import Warrant
+from requests_app.services import TargetInput
+from requests_app.workflow import Status
+from tests.factories import warrant_fields
+from tests.helpers import client_for, verify_signature
+from warrantdesk.models import AuditAction, AuditEntry
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(db):
+    return generate(accounts=60, rooms=8, messages=1500, seed=11, start=START, days=60)
+
+
+@pytest.fixture
+def approved_warrant(store, legal_officer, reviewer, agency, pdf_upload):
+    """Two targets: the most active account and one named by phone number."""
+    busiest = Account.objects.filter(uid__startswith="gen-11-").annotate(n=Count("messages")).order_by("-n")
+    first, second = busiest[0], busiest[1]
+    warrant = warrant_services.warrant_register(
+        actor=legal_officer,
+        targets=[TargetInput("UID", first.uid), TargetInput("PHONE", second.phone or second.uid)],
+        upload=pdf_upload(),
+        **warrant_fields(agency, period_start=START, period_end=START + dt.timedelta(days=60)),
+    )
+    warrant_services.warrant_assign(warrant=warrant, user=reviewer, actor=legal_officer)
+    verify_signature(warrant, actor=legal_officer)
+    return warrant_services.warrant_approve(warrant=warrant, actor=reviewer)
+
+
+def run_export(warrant, actor) -> Export:
+    export = services.export_start(warrant=warrant, actor=actor)
+    return services.export_run(export=export)
+
+
+def package_texts(export: Export) -> dict[str, str]:
+    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        texts = {}
+        for name in archive.namelist():
+            data = archive.read(name)
+            if name.endswith(".pdf"):
+                reader = pypdf.PdfReader(io.BytesIO(data))
+                texts[name] = "\n".join(page.extract_text() or "" for page in reader.pages)
+            else:
+                texts[name] = data.decode()
+        return texts
+
+
+def non_targets_in_reach(warrant: Warrant) -> list[Account]:
+    """Everyone the package could betray: participants and members of the rooms in scope."""
+    scope = warrant_scope(warrant)
+    rooms = [item.room.pk for item in scope.rooms]
+    member_ids = Membership.objects.filter(room_id__in=rooms).values_list("account_id", flat=True)
+    ids = (scope.participant_ids | set(member_ids)) - set(scope.target_accounts)
+    return list(Account.objects.filter(pk__in=ids))
+
+
+def test_the_package_discloses_targets_and_nobody_else(approved_warrant, legal_officer):
+    export = run_export(approved_warrant, legal_officer)
+
+    assert export.status == Export.Status.READY, export.error
+    texts = package_texts(export)
+    assert {"manifest.json", "manifest.sig", "conversations.json", "messages.csv"} <= set(texts)
+    assert any(name.startswith("report") and name.endswith(".pdf") for name in texts)
+    everything = "\n".join(texts.values())
+    scope = warrant_scope(approved_warrant)
+    for target in scope.target_accounts.values():
+        assert target.uid in texts["conversations.json"]
+        assert target.display_name in texts["conversations.json"]
+    outsiders = non_targets_in_reach(approved_warrant)
+    assert outsiders, "the generated scope has non-targets"
+    # A non-target called "영희" may stand inside a target's own name "윤영희": that is the target's.
+    without_targets = everything
+    for target in scope.target_accounts.values():
+        without_targets = without_targets.replace(target.display_name, "<target>")
+    for person in outsiders:
+        assert person.uid not in everything, person.uid
+        assert person.display_name not in without_targets, person.display_name
+        if person.email:
+            assert person.email.lower() not in everything.lower(), person.email
+        if person.phone:
+            digits = re.sub(r"\D", "", person.phone)
+            assert person.phone not in everything
+            assert digits not in re.sub(r"[^\d\n]", "", everything), person.phone
+
+
+def test_every_message_in_scope_is_there_under_the_right_sender(approved_warrant, legal_officer):
+    export = run_export(approved_warrant, legal_officer)
+
+    data = json.loads(package_texts(export)["conversations.json"])
+    scope = warrant_scope(approved_warrant)
+    key_id, key = keys.case_key(approved_warrant)
+    exported = {m["id"]: m["sender"] for room in data["rooms"] for m in room["messages"]}
+    expected = dict(scope.messages().values_list("pk", "sender__uid"))
+    assert set(exported) == set(expected)
+    for message_id, uid in expected.items():
+        sender = exported[message_id]
+        if sender["type"] == "target":
+            assert sender["uid"] == uid
+        else:
+            assert pseudonyms.reidentify(sender["token"], scope=approved_warrant.reference, keys={key_id: key}) == uid
+    assert export.counts["messages"] == len(expected)
+
+
+def test_disclosure_rows_record_who_appeared_and_how(approved_warrant, legal_officer):
+    export = run_export(approved_warrant, legal_officer)
+
+    roles = dict(Disclosure.objects.filter(export=export).values_list("account__uid", "role"))
+    scope = warrant_scope(approved_warrant)
+    for target in scope.target_accounts.values():
+        assert roles[target.uid] == Disclosure.Role.TARGET
+    assert Disclosure.Role.PSEUDONYMISED in roles.values()
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.EXPORTED
+
+
+def test_verify_export_passes_and_names_the_file_after_one_byte_changes(
+    approved_warrant, legal_officer, tmp_path, capsys
+):
+    export = run_export(approved_warrant, legal_officer)
+    package = tmp_path / "package.zip"
+    with export.package.open("rb") as handle:
+        package.write_bytes(handle.read())
+
+    call_command("verify_export", str(package))
+    assert "VALID" in capsys.readouterr().out
+
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(tampered, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "messages.csv":
+                data = data[:100] + bytes([data[100] ^ 1]) + data[101:]
+            target.writestr(item, data)
+    with pytest.raises(SystemExit):
+        call_command("verify_export", str(tampered))
+    out = capsys.readouterr().out
+    assert "FAIL  messages.csv: content differs from the manifest" in out
+    assert "conversations.json: SHA-256 and size match" in out
+
+
+def test_a_forged_manifest_fails_the_signature(approved_warrant, legal_officer, tmp_path, capsys):
+    export = run_export(approved_warrant, legal_officer)
+    forged = tmp_path / "forged.zip"
+    with export.package.open("rb") as handle:
+        original = io.BytesIO(handle.read())
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(forged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "manifest.json":
+                data = data.replace(b'"messages"', b'"messages" ', 1)
+            target.writestr(item, data)
+
+    with pytest.raises(SystemExit):
+        call_command("verify_export", str(forged))
+
+    assert "FAIL  manifest.sig: the signature does not match manifest.json" in capsys.readouterr().out
+
+
+def test_no_export_without_a_kek_and_nothing_changes(approved_warrant, legal_officer, settings):
+    settings.WARRANTDESK_KEKS = []
+
+    with pytest.raises(keys.KeyUnavailable, match="No key-encryption key"):
+        services.export_start(warrant=approved_warrant, actor=legal_officer)
+
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.APPROVED
+    assert not Export.objects.exists()
+
+
+def test_a_failed_export_shows_its_reason_and_can_be_retried(approved_warrant, legal_officer, monkeypatch, settings):
+    from disclosure import exports
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(exports, "_write_report", explode)
+    failed = run_export(approved_warrant, legal_officer)
+    monkeypatch.undo()
+
+    assert failed.status == Export.Status.FAILED
+    assert "internal error (RuntimeError)" in failed.error
+    assert not failed.package
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.APPROVED
+    exports_dir = settings.MEDIA_ROOT / "exports"
+    assert [p.name for p in exports_dir.rglob("*") if p.is_file()] == [], "no half-written package is left"
+    retried = services.export_run(export=services.export_retry(warrant=approved_warrant, actor=legal_officer))
+    assert retried.status == Export.Status.READY
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT_FAILED).count() == 1
+
+
+def test_the_page_shows_progress_and_the_package_downloads_for_assigned_officers(
+    approved_warrant, legal_officer, reviewer, outsider
+):
+    client = client_for(legal_officer)
+    client.post(reverse("disclosure:export-start", args=[approved_warrant.pk]))
+    export = Export.objects.get()
+
+    running = client.get(reverse("disclosure:export-panel", args=[approved_warrant.pk])).content.decode()
+    services.export_run(export=export)
+    download = client_for(reviewer).get(reverse("disclosure:export-download", args=[export.pk]))
+    refused = client_for(outsider).get(reverse("disclosure:export-download", args=[export.pk]))
+
+    assert 'hx-trigger="every 2s"' in running and "<progress" in running
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment")
+    assert refused.status_code == 404
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT_DOWNLOADED, actor=reviewer).count() == 1
+
+
+def test_a_recorded_hand_over_delivers_the_warrant(approved_warrant, legal_officer):
+    export = run_export(approved_warrant, legal_officer)
+
+    delivery = services.export_record_delivery(
+        export=export, actor=legal_officer, channel="IN_PERSON", recipient="Insp. Yoon, SCDPO"
+    )
+
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.DELIVERED
+    assert delivery.package_sha256 == export.package_sha256
+
+
+def test_a_one_time_link_works_once_and_expires(approved_warrant, legal_officer, client, time_machine):
+    export = run_export(approved_warrant, legal_officer)
+    _link, token = services.export_issue_link(export=export, actor=legal_officer, recipient="Insp. Yoon", hours=72)
+    url = reverse("link-download", args=[token])
+
+    first = client.get(url)
+    second = client.get(url)
+
+    assert first.status_code == 200
+    assert b"".join(first.streaming_content)[:2] == b"PK"
+    assert second.status_code == 404
+    assert "already been used" in second.content.decode()
+    assert token not in "".join(str(e.details) for e in AuditEntry.objects.all())
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.DELIVERED
+    other_link, other_token = services.export_issue_link(export=export, actor=legal_officer, recipient="B", hours=1)
+    time_machine.move_to(other_link.expires_at + dt.timedelta(seconds=1))
+    assert "expired" in client.get(reverse("link-download", args=[other_token])).content.decode()
+    assert DownloadLink.objects.filter(used_at__isnull=False).count() == 1
