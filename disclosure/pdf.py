@@ -1,0 +1,439 @@
+"""The PDF report of an export package: a cover, then the messages room by room, in volumes.
+
+Pure data in, bytes (or files) out: no database, no settings, so the exporter can call it from
+worker processes. The only module that imports WeasyPrint (lazily: it takes over half a second).
+
+Layout dominates the cost (WeasyPrint lays out every line box), so the report is kept plain: one
+paragraph per message, no tables, floats or flex boxes, one font family. Large exports are split
+into volumes that render in parallel processes; see ``render_volumes``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import math
+import multiprocessing
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.template import Context, Engine, Template
+from django.utils.safestring import SafeString, mark_safe
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_NAME = "disclosure/report.html"
+
+FONT_FAMILIES = "NanumGothic,NanumBarunGothic,Noto Sans CJK KR,sans-serif"  # as in the template's CSS
+
+# A placeholder the redaction left in a message body: [[p1.<key id>.<base32>]].
+PLACEHOLDER = re.compile(r"\[\[([^\[\]\s]+)\]\]")
+
+# WeasyPrint warns about CSS it ignores and logs every rendering step; fontTools chatters while
+# subsetting fonts. None of it helps an operator; real failures raise.
+for _noisy in ("weasyprint", "fontTools"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class ReportCover:
+    reference: str  # WD-2026-000123
+    agency: str
+    warrant_number: str
+    court: str
+    legal_basis: str
+    period_start: datetime
+    period_end: datetime
+    generated_at: datetime
+    counts: dict[str, int]  # {"rooms": 3, "messages": 1200, "targets": 1, "pseudonymised": 14}
+    targets: list[tuple[str, str]]  # (account uid, display name), in clear
+    aliases: list[tuple[str, str]]  # (alias "Participant 7", token "p1.ab12cd34.xyz...")
+    volume: int = 1
+    volumes: int = 1
+    language: str = "ko"  # the cover's labels: "ko" or "en"
+    timezone: str = "Asia/Seoul"  # aware datetimes are shown in this zone
+
+
+@dataclass(frozen=True)
+class ReportMessage:
+    room: str  # a room label, "Room 3 (group)": never a non-target's name
+    sent_at: datetime
+    sender: str  # a target's display name or an alias
+    kind: str  # TEXT/PHOTO/VIDEO/FILE/EMOTICON/SYSTEM
+    body: str  # already redacted; [[token]] placeholders become aliases here
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "ko": {
+        "title": "대화 내용 제공 보고서",
+        "volume": "전 {volumes}권 중 제{volume}권",
+        "reference": "관리번호",
+        "agency": "요청 기관",
+        "warrant_number": "영장 번호",
+        "court": "발부 법원",
+        "legal_basis": "법적 근거",
+        "period": "대상 기간",
+        "generated_at": "작성 일시",
+        "timezone": "시간대",
+        "counts": "건수",
+        "targets": "대상자",
+        "aliases": "가명 대조표",
+        "aliases_note": (
+            "대상자가 아닌 참여자는 가명으로 표시됩니다. 가명은 conversations.json의 토큰에 대응하며, "
+            "토큰은 영장별 키로만 복원할 수 있습니다."
+        ),
+        "volume_note": "이 권에는 메시지 {first}–{last}번이 수록되어 있습니다.",
+        "volume_note_empty": "이 권에는 메시지가 없습니다.",
+        "messages": "대화 내용",
+        "no_messages": "범위 내 메시지가 없습니다.",
+        "page": "{page} / {pages} 쪽",
+        "weekdays": "월화수목금토일",
+    },
+    "en": {
+        "title": "Conversation disclosure report",
+        "volume": "Volume {volume} of {volumes}",
+        "reference": "Reference",
+        "agency": "Requesting agency",
+        "warrant_number": "Warrant number",
+        "court": "Issuing court",
+        "legal_basis": "Legal basis",
+        "period": "Period in scope",
+        "generated_at": "Generated at",
+        "timezone": "Time zone",
+        "counts": "Counts",
+        "targets": "Targets",
+        "aliases": "Alias table",
+        "aliases_note": (
+            "Participants who are not targets appear under an alias. Each alias stands for the token in "
+            "conversations.json, which only the warrant's key can reverse."
+        ),
+        "volume_note": "This volume holds messages {first}–{last}.",
+        "volume_note_empty": "This volume holds no messages.",
+        "messages": "Messages",
+        "no_messages": "No messages in scope.",
+        "page": "Page {page} of {pages}",
+        "weekdays": "Mon Tue Wed Thu Fri Sat Sun",
+    },
+}
+
+COUNT_LABELS: dict[str, dict[str, str]] = {
+    "ko": {"rooms": "대화방", "messages": "메시지", "targets": "대상자", "pseudonymised": "가명 처리된 참여자"},
+    "en": {
+        "rooms": "Rooms",
+        "messages": "Messages",
+        "targets": "Targets",
+        "pseudonymised": "Pseudonymised participants",
+    },
+}
+
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "ko": {"PHOTO": "사진", "VIDEO": "동영상", "FILE": "파일", "EMOTICON": "이모티콘", "SYSTEM": "시스템"},
+    "en": {"PHOTO": "Photo", "VIDEO": "Video", "FILE": "File", "EMOTICON": "Emoticon", "SYSTEM": "System"},
+}
+
+
+# --- Characters no font can show ---------------------------------------------------------------------
+
+
+@cache
+def _font_coverage() -> Callable[[int], bool]:
+    """Whether some installed font has a glyph for a code point, as fontconfig answers for our fonts.
+
+    Pango falls back through fontconfig's sorted list of every installed font; FcFontSort returns the
+    union of their character sets. Without fontconfig (never on a supported system), assume coverage.
+    """
+    try:
+        fc = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    except OSError:
+        return lambda codepoint: True
+    pointer = ctypes.c_void_p
+    fc.FcInitLoadConfigAndFonts.restype = pointer
+    fc.FcNameParse.restype, fc.FcNameParse.argtypes = pointer, [ctypes.c_char_p]
+    fc.FcConfigSubstitute.argtypes = [pointer, pointer, ctypes.c_int]
+    fc.FcDefaultSubstitute.argtypes = [pointer]
+    fc.FcFontSort.restype = pointer
+    fc.FcFontSort.argtypes = [pointer, pointer, ctypes.c_int, ctypes.POINTER(pointer), ctypes.POINTER(ctypes.c_int)]
+    fc.FcFontSetDestroy.argtypes = [pointer]
+    fc.FcPatternDestroy.argtypes = [pointer]
+    fc.FcCharSetHasChar.restype, fc.FcCharSetHasChar.argtypes = ctypes.c_int, [pointer, ctypes.c_uint32]
+    config = fc.FcInitLoadConfigAndFonts()
+    pattern = fc.FcNameParse(FONT_FAMILIES.encode())
+    fc.FcConfigSubstitute(config, pattern, 0)  # FcMatchPattern
+    fc.FcDefaultSubstitute(pattern)
+    charset, result = pointer(), ctypes.c_int()
+    fonts = fc.FcFontSort(config, pattern, 0, ctypes.byref(charset), ctypes.byref(result))
+    fc.FcPatternDestroy(pattern)
+    if not fonts or not charset:
+        return lambda codepoint: True
+    fc.FcFontSetDestroy(fonts)
+    return lambda codepoint: bool(fc.FcCharSetHasChar(charset, codepoint))  # the charset lives on
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_legible_char: dict[str, str] = {}
+
+
+def _notation(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"[U+{ord(char):04X} {name}]" if name else f"[U+{ord(char):04X}]"
+
+
+def _legible_one(char: str) -> str:
+    shown = _legible_char.get(char)
+    if shown is None:
+        visible = unicodedata.category(char) not in {"Cc", "Cs", "Co", "Cn"} and _font_coverage()(ord(char))
+        shown = _legible_char[char] = char if visible or char in "\t\n\r" else _notation(char)
+    return shown
+
+
+def legible(text: str) -> str:
+    """The text with every character no font can draw (emoji here, controls) written as [U+XXXX NAME].
+
+    A missing glyph is an empty box to the reader and, worse, makes WeasyPrint give the whole font a
+    custom encoding that pypdf cannot decode: every word set in it would extract as garbage, and a
+    test asserting that a name is absent would pass for the wrong reason.
+    """
+    if text.isascii():
+        return text if text.isprintable() else _ASCII_CONTROL.sub(lambda match: _notation(match[0]), text)
+    return "".join([_legible_one(char) for char in text])
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+
+@cache
+def _template() -> Template:
+    # A standalone engine, not django.template.loader: worker processes have no settings.
+    return Engine(dirs=[str(TEMPLATE_DIR)], autoescape=True).get_template(TEMPLATE_NAME)
+
+
+def _language(cover: ReportCover) -> str:
+    language = (cover.language or "").split("-")[0].lower()
+    return language if language in LABELS else "en"
+
+
+def _css_string(text: str) -> SafeString:
+    """A CSS string literal that cannot end the string, the rule or the <style> element."""
+    escaped = "".join(ch if ch.isalnum() or ch in " -_.,/:()" else f"\\{ord(ch):x} " for ch in text)
+    return mark_safe(f'"{escaped}"')  # noqa: S308 - every other character is a CSS escape
+
+
+def substitute_aliases(text: str, alias_of: Mapping[str, str]) -> str:
+    """Replace [[token]] placeholders with their alias; an unknown token stays as it was."""
+    if "[[" not in text:
+        return text
+    return PLACEHOLDER.sub(lambda match: alias_of.get(match[1], match[0]), text)
+
+
+class _Clock:
+    """Formats datetimes in the report's time zone; naive datetimes are taken as already local."""
+
+    def __init__(self, zone: str, weekdays: str):
+        self.zone = ZoneInfo(zone)
+        self.weekdays = weekdays.split() if " " in weekdays else list(weekdays)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone) if moment.tzinfo is not None else moment
+
+    def stamp(self, moment: datetime) -> str:
+        return self.local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    def day(self, moment: datetime) -> str:
+        return f"{moment:%Y-%m-%d} ({self.weekdays[moment.weekday()]})"
+
+    def offset(self, moment: datetime) -> str:
+        offset = moment.astimezone(self.zone).strftime("%z")
+        return f"{self.zone.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _rooms(messages: Sequence[ReportMessage], alias_of: Mapping[str, str], clock: _Clock, language: str) -> list:
+    """Consecutive messages of one room under one heading, with a date line whenever the day changes."""
+    kinds = KIND_LABELS[language]
+    rooms: list[dict] = []
+    lines: list[tuple[str, str, str, str]] = []
+    room = day = None
+    for message in messages:
+        if message.room != room:
+            room, day = message.room, None
+            rooms.append({"label": legible(substitute_aliases(room, alias_of)), "days": []})
+        local = clock.local(message.sent_at)
+        if local.date() != day:
+            day = local.date()
+            lines = []
+            rooms[-1]["days"].append({"date": clock.day(local), "lines": lines})
+        kind = "" if message.kind == "TEXT" else legible(kinds.get(message.kind, message.kind))
+        sender = legible(substitute_aliases(message.sender, alias_of))
+        body = legible(substitute_aliases(message.body, alias_of))
+        lines.append((f"{local:%H:%M:%S}", sender, kind, body))
+    return rooms
+
+
+def render_html(
+    cover: ReportCover, messages: Sequence[ReportMessage], *, alias_of: Mapping[str, str], first: int = 1
+) -> str:
+    """The report's HTML; ``first`` is the number of the volume's first message in the whole export."""
+    language = _language(cover)
+    labels = LABELS[language]
+    clock = _Clock(cover.timezone, labels["weekdays"])
+    volume = labels["volume"].format(volume=cover.volume, volumes=cover.volumes)
+    page_before, _, rest = labels["page"].partition("{page}")
+    page_middle, _, page_after = rest.partition("{pages}")
+    if messages:
+        volume_note = labels["volume_note"].format(first=f"{first:,}", last=f"{first + len(messages) - 1:,}")
+    else:
+        volume_note = labels["volume_note_empty"]
+    count_labels = COUNT_LABELS[language]
+    context = {
+        "lang": language,
+        "title": labels["title"],
+        "reference": legible(cover.reference),
+        "volume_label": volume,
+        "page_css": {
+            "reference": _css_string(legible(cover.reference)),
+            "volume": _css_string(volume),
+            "page_before": _css_string(page_before),
+            "page_middle": _css_string(page_middle),
+            "page_after": _css_string(page_after),
+        },
+        "fields": [
+            (labels["reference"], legible(cover.reference)),
+            (labels["agency"], legible(cover.agency)),
+            (labels["warrant_number"], legible(cover.warrant_number)),
+            (labels["court"], legible(cover.court)),
+            (labels["legal_basis"], legible(cover.legal_basis)),
+            (labels["period"], f"{clock.stamp(cover.period_start)} – {clock.stamp(cover.period_end)}"),
+            (labels["generated_at"], clock.stamp(cover.generated_at)),
+            (labels["timezone"], clock.offset(cover.generated_at)),
+        ],
+        "counts_title": labels["counts"],
+        "counts": [(legible(count_labels.get(key, key)), f"{value:,}") for key, value in cover.counts.items()],
+        "targets_title": labels["targets"],
+        "targets": [(legible(uid), legible(name)) for uid, name in cover.targets],
+        "aliases_title": labels["aliases"],
+        "aliases": [(legible(alias), legible(token)) for alias, token in cover.aliases],
+        "aliases_note": labels["aliases_note"],
+        "volume_note": volume_note,
+        "messages_title": labels["messages"],
+        "no_messages": labels["no_messages"],
+        "rooms": _rooms(messages, alias_of, clock, language),
+    }
+    return _template().render(Context(context, autoescape=True, use_l10n=False, use_tz=False))
+
+
+# --- PDF -------------------------------------------------------------------------------------------
+
+
+def _write_pdf(html: str, target: Path | None = None) -> bytes | None:
+    # Imported here, not at the top: WeasyPrint takes over half a second to import.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    # Nothing may be fetched: the CSS is inline and the fonts come from fontconfig.
+    document = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=()))
+    return document.write_pdf(target)
+
+
+def render_volume(
+    cover: ReportCover, messages: Sequence[ReportMessage], *, alias_of: Mapping[str, str], first: int = 1
+) -> bytes:
+    """One PDF: the cover (warrant, agency, scope, counts, targets, alias table, volume), then the messages."""
+    pdf = _write_pdf(render_html(cover, messages, alias_of=alias_of, first=first))
+    assert pdf is not None
+    return pdf
+
+
+def _render_volume_to(
+    path: Path, cover: ReportCover, messages: Sequence[ReportMessage], alias_of: Mapping[str, str], first: int
+) -> Path:
+    """Worker-side: write the volume straight to its file, so only a path travels back."""
+    _write_pdf(render_html(cover, messages, alias_of=alias_of, first=first), path)
+    return path
+
+
+def volume_paths(out_dir: Path, volumes: int) -> list[Path]:
+    if volumes == 1:
+        return [out_dir / "report.pdf"]
+    return [out_dir / f"report-{index:03d}.pdf" for index in range(1, volumes + 1)]
+
+
+def _chunks(messages: Iterable[ReportMessage], size: int, limit: int) -> Iterator[list[ReportMessage]]:
+    chunk: list[ReportMessage] = []
+    seen = 0
+    for message in messages:
+        seen += 1
+        if seen > limit:
+            raise ValueError(f"more messages than the {limit:,} announced")
+        chunk.append(message)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk or seen == 0:
+        yield chunk
+    if seen != limit:
+        raise ValueError(f"{seen:,} messages instead of the {limit:,} announced")
+
+
+def render_volumes(
+    cover: ReportCover,
+    messages: Iterable[ReportMessage],
+    *,
+    alias_of: Mapping[str, str],
+    per_volume: int = 5000,
+    processes: int | None = None,
+    out_dir: Path,
+    total: int | None = None,
+) -> list[Path]:
+    """Render the report as volumes of at most ``per_volume`` messages and return their paths in order.
+
+    Every volume says "Volume i of n", so n must be known before the first one renders: ``total`` is
+    the number of messages, by default ``len(messages)`` or else ``cover.counts["messages"]``. Getting
+    more or fewer messages than that raises ValueError.
+
+    Messages are consumed as a stream: at most ``processes`` volumes are in flight (submitted and not
+    yet written) plus the one being collected, so memory does not grow with the size of the export.
+    Workers start through "forkserver" (safe in a threaded parent, unlike fork, and cheaper than
+    spawn because the server preloads WeasyPrint once); a single process renders in this process.
+    """
+    if per_volume < 1:
+        raise ValueError("per_volume must be at least 1")
+    if total is None:
+        total = len(messages) if isinstance(messages, Sized) else cover.counts["messages"]
+    volumes = max(1, math.ceil(total / per_volume))
+    paths = volume_paths(Path(out_dir), volumes)
+    jobs = (
+        (paths[index], replace(cover, volume=index + 1, volumes=volumes), chunk, index * per_volume + 1)
+        for index, chunk in enumerate(_chunks(messages, per_volume, total))
+    )
+    workers = min(processes or os.cpu_count() or 1, volumes)
+    if workers == 1:
+        for path, volume_cover, chunk, first in jobs:
+            _render_volume_to(path, volume_cover, chunk, alias_of, first)
+        return paths
+
+    aliases = dict(alias_of)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        in_flight: set[Future[Path]] = set()
+        try:
+            for path, volume_cover, chunk, first in jobs:
+                if len(in_flight) >= workers:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                in_flight.add(pool.submit(_render_volume_to, path, volume_cover, chunk, aliases, first))
+            for future in wait(in_flight).done:
+                future.result()
+        except BaseException:
+            for future in in_flight:
+                future.cancel()
+            raise
+    return paths
