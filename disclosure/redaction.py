@@ -1,0 +1,460 @@
+"""Redaction of message text: the identifiers of non-targets become pseudonyms or are masked.
+
+Pure: the standard library and ``disclosure.identifiers`` only; no Django.
+
+``Redactor(people, lookup=..., pseudonym=...).redact(text)`` finds, in one pass over the text:
+
+- **Phone numbers** in the usual Korean and international forms: ``010-1234-5678``, ``010 1234 5678``,
+  ``010.1234.5678``, ``(02) 123-4567``, ``02-123-4567``, ``031-123-4567``, ``+82 10-1234-5678``,
+  ``+82-10-1234-5678``, ``+82 (0)10 1234 5678``, ``+1 415 555 0100``, ``+44 20 7946 0958``; dashes, dots
+  and spaces (also no-break, ideographic and typographic dashes) as separators, full-width digits too.
+  A run of digits with no separator counts only as a Korean mobile number (``01012345678``, 010/011/
+  016/017/018/019), or after "+" with at least ten digits; dates (``2025-10-23``), times, amounts
+  (``1,000,000``, ``+12000000``), order numbers (``12345``), bank accounts (``123-45-678901``) and
+  bare landline-looking runs are left alone. The number is normalised (``identifiers.normalize_phone``):
+  a target's stays exactly as written, a non-target's (a participant, or an account that ``lookup``
+  finds) becomes ``[[<pseudonym>]]``, a number of no account becomes ``[phone number removed]``. A "+"
+  number that is neither Korean nor North American is grouped freely, so one followed by another
+  figure ("+44 20 7946 0958 2 times") is also tried without its trailing groups against the accounts.
+- **E-mail addresses** (ASCII, case-insensitive): same rules; ``[e-mail removed]`` when no account.
+- **Resident registration numbers** ``YYMMDD-NNNNNNN`` (or 13 digits without the hyphen, or with the
+  serial starred out: ``YYMMDD-N******``) with a valid month and day and a gender digit 1-8 (5-8 for
+  foreign residents): always ``[resident registration number removed]``, a target's too: an RRN is
+  on no account, so it cannot be matched to one, and a warrant asks for the target's communications,
+  not for the national identity numbers found in them.
+- **Display names** of the participants (``people``) and **@mentions** of them: a non-target's name,
+  anywhere in the text, becomes ``[[<pseudonym>]]``; an "@" in front stays (``@[[p1...]]``, so that the
+  reader still sees a mention). Latin (and other spaced-script) names match case-insensitively on word
+  boundaries ("Kim" not in "Kimchi" nor in "aKim", but in "Kim's" and "Kim이"); Hangul (and CJK, kana)
+  names match as substrings, so that particles may follow ("김민수가", "민수야"). Whitespace inside a
+  name matches any run of whitespace. At one position the longest name wins ("Kim Minsu" over "Kim");
+  a target's name is never replaced and wins over a non-target name inside it (target "Kim Minsu",
+  non-target "Kim": "Kim Minsu" stays, a lone "Kim" goes); where two names overlap without one
+  containing the other, the one that starts first wins. A name shared by a target and a non-target
+  stays in clear (it is the target's); a name shared by several non-targets only becomes
+  ``[name removed]``, since no one pseudonym is right. Decorated names ("김민준 🌸", "김민준(회사)",
+  "Kim (work)") are also found without the decoration ("김민준", "Kim"), unless that is someone else's
+  display name. One-character names are matched only as @mentions ("@민"): as bare substrings they
+  would blank out ordinary words. For names with spaces, "@KimMinsu", "@kim_minsu" and "@kim.minsu"
+  are mentions too.
+
+Text that is already redacted stays as it is: ``[[token]]`` placeholders, bare tokens and the
+``[... removed]`` masks are never matched inside, so ``redact(redact(x)) == redact(x)``. Text in which
+nothing is found is returned unchanged (the same object), and the fast path decides that with one
+``search`` of one compiled pattern over the lower-cased text; every branch of that pattern starts with
+a literal character, so that the regular expression engine skips in C to the characters where a name or
+a number may start. Only text where it finds something goes through the exact (slower) scan. Text not
+in Unicode NFC (decomposed Hangul, say) is examined in NFC, and is returned in NFC when something in it
+was replaced. Full-width forms (``０１０``, ``ｋｉｍ＠ｅｘａｍｐｌｅ．ｃｏｍ``) are read as their ASCII
+equivalents when the text has a full-width digit, "+", "(" or "@" or a participant's name.
+
+``PLACEHOLDER`` finds the tokens that this module put in, so that a renderer can replace them with
+readable aliases ("Participant 7").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from disclosure.identifiers import normalize_email, normalize_phone
+
+__all__ = [
+    "EMAIL_REMOVED",
+    "NAME_REMOVED",
+    "PHONE_REMOVED",
+    "PLACEHOLDER",
+    "RRN_REMOVED",
+    "Person",
+    "Redactor",
+]
+
+PLACEHOLDER = re.compile(r"\[\[(p1\.[a-z0-9]+\.[a-z2-7]+)\]\]")
+_TOKEN = re.compile(r"p1\.[a-z0-9]+\.[a-z2-7]+")
+_PLACEHOLDER_PLAIN = r"\[\[p1\.[a-z0-9]+\.[a-z2-7]+\]\]"
+
+PHONE_REMOVED = "[phone number removed]"
+EMAIL_REMOVED = "[e-mail removed]"
+RRN_REMOVED = "[resident registration number removed]"
+NAME_REMOVED = "[name removed]"
+_MASKS = (PHONE_REMOVED, EMAIL_REMOVED, RRN_REMOVED, NAME_REMOVED)
+
+
+@dataclass(frozen=True)
+class Person:
+    uid: str
+    display_name: str
+    phone: str = ""  # normalized E.164 ("+821012345678") or ""
+    email: str = ""  # normalized lower-case or ""
+    target: bool = False
+
+
+# --- patterns -----------------------------------------------------------------------------------
+# They run on the lower-cased text (same length as the text, so positions carry over); in the slow
+# path, full-width forms (０-９, ＋, ＠, Ａ-Ｚ ...) are first mapped to ASCII, one character for one.
+
+# Separators inside a phone number: a dash or dot with optional spaces around it, or a space.
+_DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d.\uff0e"
+_SPACE = " \u00a0\u3000"
+_SEP = f"(?:[{_SPACE}]?[{_DASH}][{_SPACE}]?|[{_SPACE}])"
+# Korean area codes after the trunk zero: mobile, Seoul, the provinces, VoIP, personal, free phone.
+_AREA = "(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8]|80)"
+_END = "(?![0-9])"
+# Everything after a leading "0" (its left side is checked by the caller): a separated domestic number,
+# or a bare mobile number.
+_DOMESTIC_AFTER_0 = (
+    f"(?:{_AREA}(?:{_SEP}[0-9]{{3,4}}{_SEP}?|[0-9]{{3,4}}{_SEP})[0-9]{{4}}{_END}|1[016789][0-9]{{7,8}}{_END})"
+)
+_DOMESTIC_PAREN = rf"\(0{_AREA}\){_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}{_END}"
+_KOREA_INTL = rf"\+82{_SEP}?(?:\(0\){_SEP}?|0)?{_AREA}{_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}{_END}"
+_NANP = rf"\+1{_SEP}?(?:\([0-9]{{3}}\)|[0-9]{{3}}){_SEP}?[0-9]{{3}}{_SEP}?[0-9]{{4}}{_END}"
+# Any other "+" number: whole digit runs, up to six groups after the first, in an atomic group
+# (no backtracking, so no pathological run time on long digit strings).
+_OTHER_INTL = rf"\+[1-9](?>[0-9]*(?:{_SEP}?\([0-9]+\)|{_SEP}[0-9]+){{0,6}})"
+# After the first digit of a resident registration number (left side checked by the caller).
+# (the serial may be starred out by the writer, as in "900101-1******", which still gives the birth
+# date and sex away)
+_RRN_AFTER_FIRST = (
+    f"[0-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    f"(?:[{_DASH[:-2]}]?[1-8][0-9]{{6}}{_END}|[{_DASH[:-2]}][1-8][*x\uff0a\u25cf\u2022]{{6}})"
+)
+_NOT_AFTER_DIGIT = "(?<![0-9].)"  # placed after the first digit: the character before it is no digit
+# Bounded parts (64 characters before the "@", labels of 63), so that a long run of letters costs
+# linear time, not quadratic.
+_EMAIL = r"[a-z0-9._%+\-]{1,64}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24}"
+_TOKEN_BARE = r"(?<![a-z0-9.])p1\.[a-z0-9]+\.[a-z2-7]+(?![a-z0-9])"
+# Word characters of scripts that put spaces between words: Latin, Greek, Cyrillic ... but not Hangul,
+# CJK ideographs or kana, where names run into the particles and words around them.
+_WORDLIKE = (
+    r"[^\W\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff]"
+)
+_WORDLIKE_CHAR = re.compile(_WORDLIKE)
+_DECORATION = re.compile(r"^[\W_]+|[\W_]+$|\s*[(\[（【][^()\[\]（）【】]*[)\]）】]$")
+_RIGHT_BOUNDARY = f"(?!(?<={_WORDLIKE}){_WORDLIKE})"
+_ASCII_WORD = re.compile("[0-9a-z_]")
+_ASCII_LEFT_BOUNDARY = "(?<![0-9a-z_].)"  # placed after the first character
+_ASCII_RIGHT_BOUNDARY = "(?!(?<=[0-9a-z_])[0-9a-z_])"
+
+# Quick triggers for the fast check besides the exact patterns: anything full-width or an "@" sends
+# the text to the slow path, which knows the details.
+_FAST_TRIGGERS = ["@", "\uff20", "\uff0b", "\uff08", *(chr(0xFF10 + d) for d in range(10)), r"\+[0-9]", r"\(0"]
+
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_DIGIT_GROUP = re.compile(r"[0-9]+\)?")
+_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+_MAX_TRIE_DEPTH = 3  # below this depth the remaining suffixes are a flat alternation, longest first
+
+
+def _fold(text: str) -> str:
+    """Lower case, one character for one, so that positions in the result are positions in ``text``."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _name_key(text: str) -> str:
+    """The form under which a (folded) name or a matched (folded) piece of text is looked up."""
+    return " ".join(text.split()).replace("ς", "σ")
+
+
+def _char_pattern(char: str) -> str:
+    if char == " ":
+        return r"\s+"
+    if char in "σς":
+        return "[σς]"
+    return re.escape(char)
+
+
+def _literal(chars: str) -> str:
+    return "".join(_char_pattern(c) for c in chars)
+
+
+def _suffixes(node: dict, prefix: str, out: list[tuple[str, str]]) -> None:
+    """Every (rest of the name, whole name) below ``node``."""
+    for key, child in node.items():
+        if key == "":
+            out.append((prefix, child))
+        else:
+            _suffixes(child, prefix + key, out)
+
+
+def _emit(node: dict, depth: int) -> str:
+    """A regular expression for the names below ``node``: a trie near the root (cheap dispatch on the
+    first characters), flat alternatives further down (bounded nesting); always longest first."""
+    if depth >= _MAX_TRIE_DEPTH:
+        items: list[tuple[str, str]] = []
+        _suffixes(node, "", items)
+        items.sort(key=lambda item: (-len(item[0]), item[0]))
+        alternatives = [_literal(rest) for rest, _name in items]
+    else:
+        alternatives = []
+        for key in sorted(k for k in node if k):
+            child = node[key]
+            # path compression: a chain of single children is one literal
+            chain = key
+            while len(child) == 1 and "" not in child:
+                ((next_key, child),) = child.items()
+                chain += next_key
+            alternatives.append(_literal(chain) + _emit(child, depth + len(chain)))
+        if "" in node:
+            alternatives.append("")
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _trie(names: Iterable[str]) -> dict:
+    root: dict = {}
+    for name in names:
+        node = root
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = name
+    return root
+
+
+def _names_pattern(names: Iterable[str]) -> str:
+    """A group matching any of ``names`` (longest first at each position), then one exact right word
+    boundary for all: after a name that ends in a letter or digit of a spaced script, no such character
+    may follow. The left boundary is checked by the caller (``_starts_word``)."""
+    root = _trie(names)
+    if not root:
+        return ""
+    alternatives = [_char_pattern(first) + _emit(root[first], 1) for first in sorted(root)]
+    return "(?:" + "|".join(alternatives) + ")" + _RIGHT_BOUNDARY
+
+
+def _fast_name_alternatives(names: Iterable[str]) -> list[str]:
+    """For the fast check: one alternative per first character, each starting with that literal
+    character, so that the whole pattern gets a first-character set that the engine scans for in C.
+    The word boundaries here only look at ASCII (cheap to compile, once per alternative); being looser
+    than the exact ones, they can only send more text to the exact slow path, never less."""
+    root = _trie(names)
+    alternatives = []
+    for first in sorted(root):
+        left = _ASCII_LEFT_BOUNDARY if _ASCII_WORD.match(first) else ""
+        alternatives.append(_char_pattern(first) + left + _emit(root[first], 1) + _ASCII_RIGHT_BOUNDARY)
+    return alternatives
+
+
+def _core(name: str) -> str:
+    """The name without decorations: trailing "(회사)", "[work]", emoji, symbols, underscores."""
+    previous = None
+    while previous != name:
+        previous = name
+        name = _DECORATION.sub("", name)
+    return name
+
+
+def _joined_forms(form: str, key: str) -> dict[str, str]:
+    """``form`` and, for a name with spaces, the same joined by nothing, "_" and "." -> their keys."""
+    forms = {form: key}
+    if " " in form:
+        for joiner in ("", "_", "."):
+            forms[form.replace(" ", joiner)] = key.replace(" ", joiner)
+    return forms
+
+
+def _starts_word(low: str, start: int) -> bool:
+    """Whether a name may start at ``start``: not in the middle of a word of a spaced script."""
+    return not (start and _WORDLIKE_CHAR.match(low[start]) and _WORDLIKE_CHAR.match(low[start - 1]))
+
+
+class Redactor:
+    """Redacts the identifiers of non-targets in message text; see the module's documentation."""
+
+    def __init__(
+        self,
+        people: Iterable[Person],
+        *,
+        lookup: Callable[[str, str], Person | None] | None = None,
+        pseudonym: Callable[[Person], str],
+    ) -> None:
+        self._lookup = lookup
+        self._pseudonym = pseudonym
+        self._placeholders: dict[str, str] = {}
+        self._looked_up: dict[tuple[str, str], tuple[Person, ...]] = {}
+        self._by_phone: dict[str, list[Person]] = {}
+        self._by_email: dict[str, list[Person]] = {}
+        self._by_name: dict[str, list[Person]] = {}  # display names of two characters or more
+        self._by_mention: dict[str, list[Person]] = {}  # display names of any length, "kim_minsu" ...
+        self._by_core: dict[str, list[Person]] = {}  # "김민준" for "김민준 🌸", "Kim" for "Kim (work)"
+        # Names are looked up in their folded, ASCII-for-full-width form (the slow path maps the text
+        # the same way); the patterns also hold the folded form as written, for the fast check.
+        name_forms: set[str] = set()
+        mention_forms: set[str] = set()
+        for person in people:
+            phone = normalize_phone(person.phone) if person.phone else None
+            if phone:
+                _add(self._by_phone, phone, person)
+            email = normalize_email(person.email)
+            if email:
+                _add(self._by_email, email, person)
+            written = _name_key(_fold(unicodedata.normalize("NFC", person.display_name or "")))
+            if not written:
+                continue
+            key = _name_key(written.translate(_FULLWIDTH))
+            if len(key) >= 2:
+                _add(self._by_name, key, person)
+                name_forms.update((written, key))
+            forms = _joined_forms(written, key)  # for @mentions: the name, "kim_minsu", "kimminsu" ...
+            for form_key in forms.values():
+                _add(self._by_mention, form_key, person)
+            core = _name_key(_core(written))
+            if core != written and len(core) >= 2:
+                core_key = _name_key(core.translate(_FULLWIDTH))
+                _add(self._by_core, core_key, person)
+                name_forms.update((core, core_key))
+                core_forms = _joined_forms(core, core_key)
+                forms.update(core_forms)
+                for form_key in core_forms.values():
+                    if form_key != core_key:
+                        _add(self._by_mention, form_key, person)
+            mention_forms.update(forms)
+            mention_forms.update(forms.values())
+
+        names = _names_pattern(name_forms)
+        mentions = _names_pattern(mention_forms)
+
+        fast = [*_FAST_TRIGGERS, "0" + _NOT_AFTER_DIGIT + f"(?:{_DOMESTIC_AFTER_0}|{_RRN_AFTER_FIRST})"]
+        fast += [str(d) + _NOT_AFTER_DIGIT + _RRN_AFTER_FIRST for d in range(1, 10)]
+        fast += _fast_name_alternatives(name_forms)
+        self._fast = re.compile("|".join(fast)).search
+
+        keep = "|".join([_PLACEHOLDER_PLAIN, _TOKEN_BARE, *(re.escape(mask) for mask in _MASKS)])
+        rrn = f"(?<![0-9])[0-9]{_RRN_AFTER_FIRST}"
+        phone = f"(?<![0-9])0{_DOMESTIC_AFTER_0}|(?<![0-9]){_DOMESTIC_PAREN}|{_KOREA_INTL}|{_NANP}"
+        parts = [f"(?P<keep>{keep})", f"(?P<rrn>{rrn})", f"(?P<phone>{phone})", f"(?P<intl>{_OTHER_INTL})"]
+        if mentions:
+            parts.append(f"(?P<mention>@{mentions})")
+        if names:
+            parts.append(f"(?P<name>{names})")
+        # two scanners: the e-mail pattern is tried at every letter, so only when the text has an "@"
+        self._scan = re.compile("|".join(parts)).search
+        self._scan_with_email = re.compile("|".join([parts[0], f"(?P<email>{_EMAIL})", *parts[1:]])).search
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        low = text.lower()
+        if len(low) != len(text):
+            low = _fold(text)
+        if self._fast(low) is None:
+            if text.isascii() or unicodedata.is_normalized("NFC", text):
+                return text  # the fast path: nothing to look at
+        elif text.isascii() or unicodedata.is_normalized("NFC", text):
+            return self._redact(text, low, text)
+        normal = unicodedata.normalize("NFC", text)
+        low = _fold(normal)
+        if self._fast(low) is None:
+            return text
+        return self._redact(normal, low, text)
+
+    # --- the slow path --------------------------------------------------------------------------
+
+    def _redact(self, text: str, low: str, original: str) -> str:
+        """``text`` with its identifiers replaced; ``low`` is ``text`` folded (same positions),
+        ``original`` what to return when nothing is replaced."""
+        if _HAS_FULLWIDTH.search(low):
+            low = low.translate(_FULLWIDTH)
+        search = self._scan_with_email if "@" in low else self._scan
+        pieces: list[str] = []
+        done = 0  # text[:done] is in pieces
+        pos = 0
+        while (match := search(low, pos)) is not None:
+            kind = match.lastgroup
+            start, end = match.span()
+            replacement: str | None = None
+            if kind == "keep":
+                pass
+            elif kind == "name":
+                if not _starts_word(low, start):
+                    pos = start + 1  # inside a word: not this name; look again from the next character
+                    continue
+                key = _name_key(low[start:end])
+                replacement = self._for_people(self._by_name.get(key) or self._by_core.get(key, ()), NAME_REMOVED)
+            elif kind == "mention":
+                key = _name_key(low[start + 1 : end])
+                people = self._by_mention.get(key) or self._by_core.get(key, ())
+                replacement = self._for_people(people, NAME_REMOVED)
+                if replacement is not None:
+                    replacement = text[start] + replacement  # the "@" stays
+            elif kind == "email":
+                replacement = self._for_people(self._accounts("email", normalize_email(low[start:end])), EMAIL_REMOVED)
+            elif kind == "rrn":
+                replacement = RRN_REMOVED
+            elif kind == "phone":
+                number = normalize_phone(low[start:end])
+                if number is not None:
+                    replacement = self._for_people(self._accounts("phone", number), PHONE_REMOVED)
+            else:  # "intl": free grouping; the longest known number wins, else the whole run is masked
+                end, replacement = self._international(low, start, end)
+            if replacement is not None:
+                pieces.append(text[done:start])
+                pieces.append(replacement)
+                done = end
+            pos = end if end > start else end + 1
+        if not pieces:
+            return original
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    def _international(self, low: str, start: int, end: int) -> tuple[int, str | None]:
+        """A number after "+" and a country code, grouped freely: the longest known number from its
+        start (a following figure, as in "+44 20 7946 0958 2 times", may have been taken in), else the
+        whole run masked if it is a phone number at all. Returns (end, replacement or None to keep)."""
+        written = low[start:end]
+        if written[1:].isdigit() and len(written) < 11:
+            return end, None  # "+12000000" without separators: an amount rather than a phone number
+        valid = False
+        for group in reversed(list(_DIGIT_GROUP.finditer(written))):
+            number = normalize_phone(written[: group.end()])
+            if number is None:
+                continue
+            valid = True
+            people = self._accounts("phone", number)
+            if people:
+                return start + group.end(), self._for_people(people, PHONE_REMOVED)
+        return end, PHONE_REMOVED if valid else None
+
+    def _accounts(self, kind: str, value: str) -> Sequence[Person]:
+        found = (self._by_phone if kind == "phone" else self._by_email).get(value)
+        if found:
+            return found
+        key = (kind, value)
+        cached = self._looked_up.get(key)
+        if cached is None:
+            person = self._lookup(kind, value) if self._lookup is not None else None
+            cached = self._looked_up[key] = (person,) if person is not None else ()
+        return cached
+
+    def _for_people(self, people: Iterable[Person], mask: str) -> str | None:
+        """None to keep the text (a target's), else the placeholder of the one non-target, else ``mask``."""
+        people = list(people)
+        if not people:
+            return mask
+        if any(person.target for person in people):
+            return None
+        uids = {person.uid for person in people}
+        if len(uids) > 1:
+            return mask
+        return self._placeholder(people[0])
+
+    def _placeholder(self, person: Person) -> str:
+        placeholder = self._placeholders.get(person.uid)
+        if placeholder is None:
+            token = self._pseudonym(person)
+            if not _TOKEN.fullmatch(token):
+                raise ValueError(f"not a pseudonym token: {token!r}")
+            placeholder = self._placeholders[person.uid] = f"[[{token}]]"
+        return placeholder
+
+
+def _add(index: dict[str, list[Person]], key: str, person: Person) -> None:
+    people = index.setdefault(key, [])
+    if all(existing.uid != person.uid for existing in people):
+        people.append(person)
