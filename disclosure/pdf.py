@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -125,12 +125,19 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 COUNT_LABELS: dict[str, dict[str, str]] = {
-    "ko": {"rooms": "대화방", "messages": "메시지", "targets": "대상자", "pseudonymised": "가명 처리된 참여자"},
+    "ko": {
+        "rooms": "대화방",
+        "messages": "메시지",
+        "targets": "대상자",
+        "pseudonymised": "가명 처리된 참여자",
+        "unmatched_targets": "확인되지 않은 대상 식별자",
+    },
     "en": {
         "rooms": "Rooms",
         "messages": "Messages",
         "targets": "Targets",
         "pseudonymised": "Pseudonymised participants",
+        "unmatched_targets": "Unmatched target identifiers",
     },
 }
 
@@ -243,14 +250,18 @@ class _Clock:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone) if moment.tzinfo is not None else moment
 
-    def stamp(self, moment: datetime) -> str:
+    def stamp(self, moment: datetime | date) -> str:
+        if not isinstance(moment, datetime):
+            return moment.isoformat()  # a bare date
         return self.local(moment).strftime("%Y-%m-%d %H:%M:%S")
 
     def day(self, moment: datetime) -> str:
         return f"{moment:%Y-%m-%d} ({self.weekdays[moment.weekday()]})"
 
-    def offset(self, moment: datetime) -> str:
-        offset = moment.astimezone(self.zone).strftime("%z")
+    def offset(self, moment: datetime | date) -> str:
+        """The zone and its offset from UTC at that moment."""
+        local = self.local(moment) if isinstance(moment, datetime) else datetime.combine(moment, time())
+        offset = local.replace(tzinfo=self.zone).strftime("%z")
         return f"{self.zone.key} (UTC{offset[:3]}:{offset[3:]})"
 
 
