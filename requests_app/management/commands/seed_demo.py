@@ -15,9 +15,12 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from disclosure.generator import generate
+from disclosure.models import Account
 from requests_app import demo_pki, registry, services
 from requests_app.models import Agency, Investigator, Warrant
 from requests_app.services import TargetInput
@@ -25,6 +28,8 @@ from requests_app.workflow import Status
 from warrantdesk.roles import Role, sync_roles
 
 DEMO_PASSWORD = "warrantdesk-demo"
+DEMO_SEED = 1
+STORE_DAYS = 120
 NO_BACKGROUND_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 
 USERS = [
@@ -86,6 +91,7 @@ class Command(BaseCommand):
         sync_roles()
         users = self.seed_users()
         agencies = self.seed_registry()
+        self.seed_conversations()
         self.seed_warrants(users, agencies)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
@@ -131,6 +137,32 @@ class Command(BaseCommand):
             agencies[code] = (agency, keys)
         return agencies
 
+    def seed_conversations(self) -> None:
+        """A small generated conversation store covering the last four months (seed 1)."""
+        summary = generate(
+            accounts=240, rooms=24, messages=20_000, seed=DEMO_SEED, start=self.store_start(), days=STORE_DAYS
+        )
+        if not summary.already_generated:
+            self.stdout.write(f"Conversations: {summary.messages:,} messages in {sum(summary.rooms.values())} rooms.")
+
+    @staticmethod
+    def store_start() -> dt.datetime:
+        first = Account.objects.filter(uid__startswith=f"gen-{DEMO_SEED}-").order_by("created_at").first()
+        return first.created_at if first else timezone.now() - dt.timedelta(days=STORE_DAYS)
+
+    def demo_targets(self, index: int) -> list[TargetInput]:
+        """Two of the busiest generated accounts, named once by account ID and once by phone number;
+        the first warrant also names a number that matches no account, as happens."""
+        busiest = list(
+            Account.objects.filter(uid__startswith=f"gen-{DEMO_SEED}-")
+            .annotate(n=Count("messages"))
+            .order_by("-n", "uid")[2 * index : 2 * index + 2]
+        )
+        targets = [TargetInput("UID", busiest[0].uid), TargetInput("PHONE", busiest[1].phone or busiest[1].uid)]
+        if index == 0:
+            targets.append(TargetInput("PHONE", "010-0000-0000"))
+        return targets
+
     def seed_warrants(self, users: dict, agencies: dict) -> None:
         now = timezone.now()
         kim, lee, park = users["officer.kim"], users["officer.lee"], users["reviewer.park"]
@@ -164,12 +196,9 @@ class Command(BaseCommand):
                     received_at=received,
                     received_via=Warrant.Via.PORTAL,
                     deadline=now + dt.timedelta(days=days),
-                    period_start=received - dt.timedelta(days=90),
+                    period_start=received - dt.timedelta(days=60),
                     period_end=received - dt.timedelta(days=1),
-                    targets=[
-                        TargetInput("UID", f"user-{1000 + index}"),
-                        TargetInput("PHONE", f"010-55{index}0-12{index}4"),
-                    ],
+                    targets=self.demo_targets(index),
                     upload=SimpleUploadedFile(f"{number}.pdf", pdf, "application/pdf"),
                 )
             services.warrant_assign(warrant=warrant, user=park, actor=officer)
