@@ -87,8 +87,9 @@ class Message(models.Model):
         EMOTICON = "EMOTICON", _("Emoticon")
         SYSTEM = "SYSTEM", _("System")
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
-    sender = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="messages")
+    # No separate single-column indexes: the two composite indexes below lead with these columns.
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    sender = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="messages", db_index=False)
     sent_at = models.DateTimeField(_("sent at"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
     body = models.TextField(_("text"), blank=True)

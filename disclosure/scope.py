@@ -134,11 +134,15 @@ def warrant_scope(warrant: Warrant, *, with_participants: bool = True) -> Scope:
     if not scoped:
         return scope
     by_room = {item.room.pk: item for item in scoped}
-    counts = Message.objects.filter(scope.message_filter()).values("room_id").annotate(n=Count("pk"))
-    for row in counts:
-        by_room[row["room_id"]].messages = row["n"]
+    # .order_by(): without it the model's default ordering joins the room table and turns the
+    # grouping into one row per message.
+    in_scope = Message.objects.filter(scope.message_filter()).order_by()
     if with_participants:
-        senders = Message.objects.filter(scope.message_filter()).values_list("room_id", "sender_id").distinct()
-        for room_id, sender_id in senders:
+        # One pass: messages per (room, sender) give both the counts and the participants.
+        for room_id, sender_id, count in in_scope.values_list("room_id", "sender_id").annotate(n=Count("pk")):
+            by_room[room_id].messages += count
             by_room[room_id].participants.add(sender_id)
+    else:
+        for room_id, count in in_scope.values_list("room_id").annotate(n=Count("pk")):
+            by_room[room_id].messages = count
     return scope
