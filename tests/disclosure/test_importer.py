@@ -14,9 +14,10 @@ from disclosure.importers import kakao
 from disclosure.importers.kakao import Action, Kind, ParsedLine, ParseError
 from disclosure.importers.store import ImportFailed, account_uid, import_chat, load_mapping, merge
 from disclosure.models import Account, Membership, Message, Room
+from tests.shared_data import TESTDATA, needs
 
 SEOUL = ZoneInfo("Asia/Seoul")
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "kakao"
+SHARED = TESTDATA / "kakao"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WINDOWS_KO = SHARED / "uoneway_KakaoTalk_export_file_exmple_window_kr.txt"
 ANDROID_KO = SHARED / "uoneway_KakaoTalk_export_file_exmple_android_kr.txt"
@@ -35,7 +36,7 @@ SAMPLE_MULTILINE = (
     "- 번호표 배부는 오후 6시 20분에 마감. 마감 이후에 오신 분들은 별도로 통제합니다"
 )
 
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/testdata/kakao is not beside the clone")
+needs_shared = needs("kakao")
 
 
 def seoul(*args) -> datetime:

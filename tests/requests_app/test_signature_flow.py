@@ -2,7 +2,6 @@
 approval gate, the command line. Real certificates and real PDF signatures (tests/pki.py)."""
 
 import json
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,10 +15,12 @@ from requests_app.workflow import Status
 from tests import pki
 from tests.factories import warrant_fields
 from tests.helpers import client_for, web_form_fields
+from tests.shared_data import TESTDATA as SHARED_TESTDATA
+from tests.shared_data import needs
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 
-TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pdfsig"
+TESTDATA = SHARED_TESTDATA / "pdfsig"
 
 
 @pytest.fixture
@@ -393,7 +394,7 @@ def test_verify_document_reads_a_file_that_is_not_a_pdf_as_malformed(registered,
     assert json.loads(capsys.readouterr().out)["outcome"] == "MALFORMED"
 
 
-@pytest.mark.skipif(not TESTDATA.exists(), reason="../shared/testdata is not beside the checkout")
+@needs("pdfsig")
 @pytest.mark.parametrize(
     ("file", "registered_as_chief", "outcome"),
     [

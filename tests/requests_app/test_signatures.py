@@ -13,7 +13,6 @@ import functools
 import hashlib
 import logging
 import random
-from pathlib import Path
 
 import pytest
 from asn1crypto import cms as asn1_cms
@@ -24,13 +23,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from requests_app import signatures
 from requests_app.signatures import Outcome
 from tests import pki
+from tests.shared_data import TESTDATA, needs
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
+SHARED = TESTDATA
 PDFSIG = SHARED / "pdfsig"
 RECEIPT_2020 = dt.datetime(2020, 11, 1, tzinfo=dt.UTC)
 YEARS_LATER = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the Alice certificates expired on 2022-01-01
 
-needs_shared = pytest.mark.skipif(not PDFSIG.is_dir(), reason=f"shared test data not found at {PDFSIG}")
+needs_shared = needs("pdfsig")
 
 
 # --- helpers ----------------------------------------------------------------------------------------
