@@ -65,6 +65,7 @@ class BuiltPackage:
     manifest_sha256: str
     counts: dict
     senders: list[Sender] = field(default_factory=list)
+    revealed: list[Account] = field(default_factory=list)  # identity sheets: the people revealed
 
 
 class Pseudonymiser:
@@ -316,7 +317,12 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
 
     progress("report", 0, total)
     paths = pdf.render_volumes(
-        cover, messages(), alias_of=alias_of, per_volume=settings.WARRANTDESK_PDF_PER_VOLUME, out_dir=work
+        cover,
+        messages(),
+        alias_of=alias_of,
+        per_volume=settings.WARRANTDESK_PDF_PER_VOLUME,
+        processes=settings.WARRANTDESK_PDF_PROCESSES,
+        out_dir=work,
     )
     progress("report", total, total)
     return [path.name for path in paths]

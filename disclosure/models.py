@@ -148,7 +148,15 @@ class Export(models.Model):
         READY = "READY", _("Ready")
         FAILED = "FAILED", _("Failed")
 
+    class Kind(models.TextChoices):
+        CONVERSATIONS = "CONVERSATIONS", _("Conversations package")
+        IDENTITIES = "IDENTITIES", _("Identity sheet (follow-up)")
+
     warrant = models.ForeignKey("requests_app.Warrant", on_delete=models.PROTECT, related_name="exports")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CONVERSATIONS)
+    follow_up = models.ForeignKey(
+        "requests_app.FollowUpRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="exports"
+    )
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from requests_app.models import Warrant
+from requests_app.models import FollowUpRequest, Warrant
 from requests_app.permissions import can
 from requests_app.services import signature_gate, warrant_move
 from requests_app.workflow import Status
@@ -31,7 +31,7 @@ from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 
-from . import exports, keys
+from . import exports, identity_sheet, keys
 from .models import Delivery, Disclosure, DownloadLink, Export
 from .scope import warrant_scope
 
@@ -99,7 +99,10 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
             progress_printer(stage, done, total)
 
     try:
-        built = exports.build_package(warrant_scope(warrant), out_dir=out_dir, progress=progress)
+        if export.kind == Export.Kind.IDENTITIES:
+            built = identity_sheet.build(export.follow_up, out_dir=out_dir)
+        else:
+            built = exports.build_package(warrant_scope(warrant), out_dir=out_dir, progress=progress)
     except Exception as exc:  # any failure: record it, keep the warrant retryable
         logger.exception("export %s of %s failed", export.pk, warrant.reference)
         return _export_fail(export, reason=_failure_reason(exc))
@@ -157,6 +160,19 @@ def _export_publish(export: Export, *, built: exports.BuiltPackage, name: str) -
         )
         for sender in built.senders
     )
+    if export.kind == Export.Kind.IDENTITIES:
+        # The revealed people join those to be notified; the identities stay out of the audit entry.
+        Disclosure.objects.bulk_create(
+            Disclosure(export=export, account=account, role=Disclosure.Role.REVEALED) for account in built.revealed
+        )
+        FollowUpRequest.objects.filter(pk=export.follow_up_id).update(status=FollowUpRequest.Status.DISCLOSED)
+        audit_record(
+            action=AuditAction.FOLLOWUP_DISCLOSED,
+            actor_label="worker",
+            warrant=warrant,
+            obj=export,
+            details={"follow_up": export.follow_up_id, "revealed": len(built.revealed)},
+        )
     if warrant.status == Status.EXPORTING:
         warrant_move(
             warrant=warrant, to=Status.EXPORTED, actor=export.requested_by, note=f"Export #{export.pk}", system=True
@@ -336,3 +352,25 @@ def link_use(*, token: str, ip: str | None = None):
         ip=ip,
     )
     return link.export, link.export.package.open("rb")
+
+
+def identity_sheet_start(*, follow_up: FollowUpRequest, actor) -> Export:
+    """Queue the identity sheet of a decided follow-up request (called once both reviewers decided)."""
+    with transaction.atomic(durable=True):
+        follow_up = FollowUpRequest.objects.select_for_update().get(pk=follow_up.pk)
+        existing = follow_up.exports.exclude(status=Export.Status.FAILED).first()
+        if existing is not None:
+            return existing
+        if follow_up.status != FollowUpRequest.Status.DECIDED:
+            raise Conflict(_("Only a decided request with approved pseudonyms is disclosed."), code="not_decided")
+        export = Export.objects.create(
+            warrant=follow_up.warrant, kind=Export.Kind.IDENTITIES, follow_up=follow_up, requested_by=actor
+        )
+        audit_record(
+            action=AuditAction.EXPORT_REQUESTED,
+            actor=actor,
+            warrant=follow_up.warrant,
+            obj=export,
+            details={"kind": export.kind},
+        )
+    return export

@@ -13,3 +13,17 @@ def run_export(export_id: int) -> str:
 
     export = Export.objects.select_related("warrant").get(pk=export_id)
     return export_run(export=export).status
+
+
+@task()
+def run_identity_sheet(follow_up_id: int, actor_id: int) -> str:
+    """Build the identity sheet of a decided follow-up request (idempotent: one sheet per request)."""
+    from django.contrib.auth import get_user_model
+
+    from requests_app.models import FollowUpRequest
+
+    from .services import export_run, identity_sheet_start
+
+    follow_up = FollowUpRequest.objects.select_related("warrant").get(pk=follow_up_id)
+    export = identity_sheet_start(follow_up=follow_up, actor=get_user_model().objects.get(pk=actor_id))
+    return export_run(export=export).status

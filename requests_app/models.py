@@ -217,6 +217,7 @@ class Document(models.Model):
     class Kind(models.TextChoices):
         WARRANT = "WARRANT", _("Warrant")
         SUPPORTING = "SUPPORTING", _("Supporting document")
+        FOLLOW_UP = "FOLLOW_UP", _("Follow-up request")
 
     warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WARRANT)
@@ -310,3 +311,95 @@ class SignatureCheck(models.Model):
     @property
     def is_valid(self) -> bool:
         return self.outcome == SignatureOutcome.VALID
+
+
+class FollowUpRequest(models.Model):
+    """A separate, signed request to reveal named pseudonyms of a delivered export."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "RECEIVED", _("Received: signature being checked")
+        SIGNATURE_FAILED = "SIGNATURE_FAILED", _("Signature failed")
+        IN_REVIEW = "IN_REVIEW", _("In review")
+        DECIDED = "DECIDED", _("Decided")
+        DISCLOSED = "DISCLOSED", _("Identities disclosed")
+        REFUSED = "REFUSED", _("Refused")
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="follow_ups")
+    reference = models.CharField(_("reference"), max_length=40, unique=True, editable=False)
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="follow_up", null=True)
+    received_at = models.DateTimeField(_("received at"))
+    deadline = models.DateTimeField(_("deadline"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("follow-up request")
+        verbose_name_plural = _("follow-up requests")
+
+    def __str__(self) -> str:
+        return f"Follow-up #{self.pk} {self.reference}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests_app:followup-detail", args=[self.pk])
+
+
+class FollowUpToken(models.Model):
+    """One pseudonym asked for, with the investigators' reason. Never the identity behind it."""
+
+    class Validity(models.TextChoices):
+        VALID = "VALID", _("Valid pseudonym of this warrant")
+        FOREIGN = "FOREIGN", _("Not a pseudonym of this warrant")
+        ALTERED = "ALTERED", _("Altered or damaged")
+        KEY_DESTROYED = "KEY_DESTROYED", _("The warrant's key was destroyed")
+        NOT_DISCLOSED = "NOT_DISCLOSED", _("Not in any delivered export")
+        TARGET = "TARGET", _("A target, already disclosed")
+
+    class Decision(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        APPROVED = "APPROVED", _("Approved")
+        REFUSED = "REFUSED", _("Refused")
+
+    request = models.ForeignKey(FollowUpRequest, on_delete=models.CASCADE, related_name="tokens")
+    position = models.PositiveSmallIntegerField()
+    token = models.CharField(_("pseudonym"), max_length=200)
+    justification = models.TextField(_("why this person matters"))
+    validity = models.CharField(_("validity"), max_length=16, choices=Validity.choices)
+    validity_reason = models.CharField(max_length=300, blank=True)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "token"], name="followup_token_once"),
+            models.CheckConstraint(
+                condition=Q(validity="VALID") | Q(decision="REFUSED"), name="followup_invalid_token_refused"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Token {self.position} of follow-up {self.request_id}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.validity == self.Validity.VALID
+
+
+class FollowUpDecision(models.Model):
+    token = models.ForeignKey(FollowUpToken, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approve = models.BooleanField()
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["token", "reviewer"], name="followup_one_decision_per_reviewer"),
+            models.CheckConstraint(condition=Q(approve=True) | ~Q(reason=""), name="followup_refusal_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Approve' if self.approve else 'Refuse'} token {self.token_id} by {self.reviewer_id}"

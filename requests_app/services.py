@@ -292,7 +292,7 @@ def _document_create(*, warrant: Warrant, staged: StagedUpload, actor, kind: str
             **({"signature_sha256": staged.signature_sha256} if staged.signature_name else {}),
         },
     )
-    if kind == Document.Kind.WARRANT:
+    if kind in {Document.Kind.WARRANT, Document.Kind.FOLLOW_UP}:
         _schedule_signature_check(document, actor)
     return document
 
@@ -345,9 +345,10 @@ def document_check_signature(*, document: Document, actor=None) -> SignatureChec
     if document.signature_file:
         with document.signature_file.open("rb") as handle:
             detached = handle.read()
-    verdict = verification.judge_document(
-        pdf, agency=warrant.agency, at=warrant.received_at, detached_signature=detached
-    )
+    # A follow-up request is judged at its own receipt time, exactly as a warrant is at its own.
+    follow_up = getattr(document, "follow_up", None) if document.kind == Document.Kind.FOLLOW_UP else None
+    received_at = follow_up.received_at if follow_up is not None else warrant.received_at
+    verdict = verification.judge_document(pdf, agency=warrant.agency, at=received_at, detached_signature=detached)
     return _signature_check_record(document=document, verdict=verdict, actor=actor)
 
 
@@ -383,7 +384,11 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
             "investigator": verdict.investigator.pk if verdict.investigator else None,
         },
     )
-    if document == current_warrant_document(warrant) and warrant.status in {
+    if document.kind == Document.Kind.FOLLOW_UP:
+        from .followups import on_signature_checked
+
+        on_signature_checked(document, verdict.outcome)
+    elif document == current_warrant_document(warrant) and warrant.status in {
         Status.RECEIVED,
         Status.SIGNATURE_FAILED,
         Status.VERIFIED,

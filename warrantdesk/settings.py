@@ -195,6 +195,12 @@ WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK") or "")
 WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
 WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 5000)
+WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # default: one per CPU
+# Follow-up requests: the hard cap of pseudonyms per request, and when reviewers are warned of a
+# fishing request (more tokens than this, or more than this share of one room's pseudonymised people).
+WARRANTDESK_FOLLOWUP_MAX_TOKENS = env_int("WARRANTDESK_FOLLOWUP_MAX_TOKENS", 20)
+WARRANTDESK_FOLLOWUP_WARN_TOKENS = env_int("WARRANTDESK_FOLLOWUP_WARN_TOKENS", 5)
+WARRANTDESK_FOLLOWUP_WARN_SHARE = float(os.environ.get("WARRANTDESK_FOLLOWUP_WARN_SHARE", "0.3"))
 
 # Mail (Django 6.1 MAILERS; the old EMAIL_* settings must not be set).
 _mail_backend = os.environ.get("MAIL_BACKEND", "console")

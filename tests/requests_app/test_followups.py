@@ -1,0 +1,255 @@
+"""Follow-up de-anonymisation: signed, justified, two reviewers, only the approved pseudonyms revealed."""
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db.models import Count
+
+from disclosure import keys
+from disclosure import services as disclosure_services
+from disclosure.generator import generate
+from disclosure.models import Account, Disclosure, Export
+from requests_app import followups, registry, services
+from requests_app.followups import TokenInput
+from requests_app.models import FollowUpRequest, FollowUpToken
+from requests_app.services import TargetInput
+from tests import pki
+from tests.factories import UserFactory, warrant_fields
+from tests.helpers import verify_signature
+from warrantdesk.exceptions import Conflict, DomainError
+from warrantdesk.models import AuditEntry
+from warrantdesk.roles import Role
+
+START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def ca():
+    return pki.pki()
+
+
+@pytest.fixture
+def agency_a(db, ca):
+    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
+    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
+    registry.investigator_register(agency=agency, certificate=ca.chief_a.pem, name="Kim", is_chief=True, actor=None)
+    registry.investigator_register(agency=agency, certificate=ca.investigator_a.pem, name="Lee", actor=None)
+    agency_b = registry.agency_save(code="agency-b", name="Agency B", actor=None)
+    registry.anchor_add(agency=agency_b, certificate=ca.agency_b.anchors_pem, actor=None)
+    registry.investigator_register(agency=agency_b, certificate=ca.chief_b.pem, name="Park", is_chief=True, actor=None)
+    return agency
+
+
+def delivered_warrant(agency, officer, reviewer, *, number: str, pdf_upload) -> tuple:
+    """A warrant exported and handed over; returns it with its pseudonymised tokens (in package order)."""
+    busiest = Account.objects.filter(uid__startswith="gen-5-").annotate(n=Count("messages")).order_by("-n", "uid")
+    warrant = services.warrant_register(
+        actor=officer,
+        targets=[TargetInput("UID", busiest[0].uid)],
+        upload=pdf_upload(f"{number}.pdf"),
+        **warrant_fields(agency, warrant_number=number, period_start=START, period_end=START + dt.timedelta(days=60)),
+    )
+    services.warrant_assign(warrant=warrant, user=reviewer, actor=officer)
+    verify_signature(warrant, actor=officer)
+    warrant = services.warrant_approve(warrant=warrant, actor=reviewer)
+    export = disclosure_services.export_run(export=disclosure_services.export_start(warrant=warrant, actor=officer))
+    disclosure_services.export_record_delivery(export=export, actor=officer, channel="IN_PERSON", recipient="Insp. Kim")
+    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        people = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"]
+    warrant.refresh_from_db()
+    return warrant, [person["token"] for person in people]
+
+
+@pytest.fixture
+def scene(agency_a, legal_officer, reviewer, second_reviewer, pdf_upload, ca):
+    generate(accounts=50, rooms=6, messages=900, seed=5, start=START, days=60)
+    warrant, tokens = delivered_warrant(agency_a, legal_officer, reviewer, number="W-1", pdf_upload=pdf_upload)
+    _other, other_tokens = delivered_warrant(agency_a, legal_officer, reviewer, number="W-2", pdf_upload=pdf_upload)
+    services.warrant_assign(warrant=warrant, user=second_reviewer, actor=legal_officer)
+    return {"warrant": warrant, "tokens": tokens, "other_tokens": other_tokens, "ca": ca}
+
+
+def signed_request(ca, signer=None) -> SimpleUploadedFile:
+    return SimpleUploadedFile("follow-up.pdf", pki.sign_pdf(pki.make_pdf(title="Follow-up"), signer or ca.chief_a))
+
+
+def log_request(scene, officer, tokens, *, signer=None) -> FollowUpRequest:
+    request = followups.followup_register(
+        warrant=scene["warrant"],
+        actor=officer,
+        tokens=[TokenInput(token, f"Reason for {index}") for index, token in enumerate(tokens)],
+        upload=signed_request(scene["ca"], signer),
+        received_at=pki.RECEIPT,
+        deadline=pki.RECEIPT + dt.timedelta(days=10),
+    )
+    services.document_check_signature(document=request.document, actor=officer)
+    request.refresh_from_db()
+    return request
+
+
+def altered(token: str) -> str:
+    return token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+
+
+def decide(request, reviewer, verdicts: dict[str, tuple[bool, str]]):
+    pending = {t.token: t.pk for t in request.tokens.filter(decision=FollowUpToken.Decision.PENDING)}
+    return followups.followup_decide(
+        request=request, reviewer=reviewer, decisions={pending[token]: verdict for token, verdict in verdicts.items()}
+    )
+
+
+def test_the_full_flow_reveals_only_what_two_reviewers_approved(
+    scene, legal_officer, reviewer, second_reviewer, tmp_path, capsys
+):
+    wanted, refused_later = scene["tokens"][0], scene["tokens"][1]
+    foreign, broken = scene["other_tokens"][0], altered(scene["tokens"][2])
+
+    request = log_request(scene, legal_officer, [wanted, refused_later, foreign, broken])
+
+    assert request.status == FollowUpRequest.Status.IN_REVIEW
+    validity = dict(request.tokens.values_list("token", "validity"))
+    assert validity == {
+        wanted: FollowUpToken.Validity.VALID,
+        refused_later: FollowUpToken.Validity.VALID,
+        foreign: FollowUpToken.Validity.FOREIGN,
+        broken: FollowUpToken.Validity.ALTERED,
+    }
+    assert "another warrant" in request.tokens.get(token=foreign).validity_reason
+    assert "altered" in request.tokens.get(token=broken).validity_reason
+
+    decide(request, reviewer, {wanted: (True, ""), refused_later: (True, "")})
+    request = decide(request, second_reviewer, {wanted: (True, ""), refused_later: (False, "Not needed for the case")})
+
+    assert request.status == FollowUpRequest.Status.DECIDED
+    decisions = dict(request.tokens.values_list("token", "decision"))
+    assert decisions[wanted] == FollowUpToken.Decision.APPROVED
+    assert {decisions[t] for t in (refused_later, foreign, broken)} == {FollowUpToken.Decision.REFUSED}
+
+    sheet = disclosure_services.export_run(
+        export=disclosure_services.identity_sheet_start(follow_up=request, actor=second_reviewer)
+    )
+    assert sheet.status == Export.Status.READY, sheet.error
+    with sheet.package.open("rb") as handle:
+        package = tmp_path / "sheet.zip"
+        package.write_bytes(handle.read())
+    identities = json.loads(zipfile.ZipFile(package).read("identities.json"))["identities"]
+    key_id, key = keys.case_key(scene["warrant"])
+    from disclosure.pseudonyms import reidentify
+
+    revealed_uid = reidentify(wanted, scope=scene["warrant"].reference, keys={key_id: key})
+    refused_uids = [reidentify(t, scope=scene["warrant"].reference, keys={key_id: key}) for t in (refused_later,)]
+    assert [person["uid"] for person in identities] == [revealed_uid]
+    revealed = Account.objects.get(uid=revealed_uid)
+    assert identities[0]["display_name"] == revealed.display_name
+    everything = zipfile.ZipFile(package).read("identities.json").decode() + json.dumps(
+        list(AuditEntry.objects.values_list("details", flat=True)), ensure_ascii=False
+    )
+    for uid in refused_uids:
+        refused_account = Account.objects.get(uid=uid)
+        assert uid not in everything
+        assert refused_account.display_name not in everything
+    assert revealed_uid not in json.dumps(list(AuditEntry.objects.values_list("details", flat=True)))
+    assert list(
+        Disclosure.objects.filter(export=sheet, role=Disclosure.Role.REVEALED).values_list("account__uid", flat=True)
+    ) == [revealed_uid]
+    request.refresh_from_db()
+    assert request.status == FollowUpRequest.Status.DISCLOSED
+    call_command("verify_export", str(package))
+    assert "VALID" in capsys.readouterr().out
+
+
+def test_the_same_reviewer_cannot_decide_twice_nor_the_officer_who_logged_it(
+    scene, legal_officer, reviewer, second_reviewer
+):
+    request = log_request(scene, legal_officer, scene["tokens"][:1])
+    decide(request, reviewer, {scene["tokens"][0]: (True, "")})
+
+    with pytest.raises(Conflict, match="already decided"):
+        followups.followup_decide(request=request, reviewer=reviewer, decisions={})
+    assert "Only a reviewer" in followups.reviewer_refusal(request, legal_officer)
+
+
+def test_an_officer_who_is_also_a_reviewer_cannot_decide_on_the_request_they_logged(scene, legal_officer):
+    both = UserFactory(username="grace-both", role=Role.INTAKE_OFFICER)
+    both.groups.add(*UserFactory(username="grace-r", role=Role.REVIEWER).groups.all())
+    services.warrant_assign(warrant=scene["warrant"], user=both, actor=legal_officer)
+    request = log_request(scene, both, scene["tokens"][:1])
+
+    with pytest.raises(Conflict, match="You logged this request"):
+        decide(request, both, {scene["tokens"][0]: (True, "")})
+
+
+@pytest.mark.parametrize(
+    ("signer", "outcome"),
+    [("investigator_a", "NOT_CHIEF"), ("chief_b", "OTHER_AGENCY")],
+)
+def test_a_request_not_signed_by_a_chief_of_the_same_agency_is_refused(scene, legal_officer, reviewer, signer, outcome):
+    request = log_request(scene, legal_officer, scene["tokens"][:1], signer=getattr(scene["ca"], signer))
+
+    assert request.status == FollowUpRequest.Status.SIGNATURE_FAILED
+    assert services.latest_signature_check(request.document).outcome == outcome
+    with pytest.raises(Conflict, match="no valid chief-investigator signature"):
+        decide(request, reviewer, {scene["tokens"][0]: (True, "")})
+
+
+def test_a_token_of_a_warrant_whose_key_was_destroyed_is_refused_with_its_reason(scene, legal_officer, reviewer):
+    keys.case_key_destroy(warrant=scene["warrant"], actor=reviewer)
+
+    request = log_request(scene, legal_officer, scene["tokens"][:2])
+
+    assert set(request.tokens.values_list("validity", flat=True)) == {FollowUpToken.Validity.KEY_DESTROYED}
+    assert "destroyed" in request.tokens.first().validity_reason
+    assert set(request.tokens.values_list("decision", flat=True)) == {FollowUpToken.Decision.REFUSED}
+
+
+def test_the_token_cap_is_enforced_and_nothing_is_stored(scene, legal_officer, settings):
+    settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS = 2
+
+    with pytest.raises(DomainError, match="at most 2 pseudonyms"):
+        log_request(scene, legal_officer, scene["tokens"][:3])
+
+    assert not FollowUpRequest.objects.exists()
+
+
+def test_each_token_needs_its_justification(scene, legal_officer):
+    with pytest.raises(DomainError, match="justification"):
+        followups.followup_register(
+            warrant=scene["warrant"],
+            actor=legal_officer,
+            tokens=[TokenInput(scene["tokens"][0], "  ")],
+            upload=signed_request(scene["ca"]),
+            received_at=pki.RECEIPT,
+            deadline=pki.RECEIPT + dt.timedelta(days=3),
+        )
+
+
+def test_reviewers_are_warned_of_a_fishing_request(scene, legal_officer, settings):
+    settings.WARRANTDESK_FOLLOWUP_WARN_TOKENS = 2
+    settings.WARRANTDESK_FOLLOWUP_WARN_SHARE = 0.05
+
+    request = log_request(scene, legal_officer, scene["tokens"][:3])
+    warnings = followups.fishing_warnings(request)
+
+    assert any("names 3 pseudonyms" in warning for warning in warnings)
+    assert any("pseudonymised people of room" in warning for warning in warnings)
+
+
+def test_a_follow_up_needs_a_delivered_export(agency_a, legal_officer, pdf_upload, ca):
+    warrant = services.warrant_register(
+        actor=legal_officer, targets=[TargetInput("UID", "x")], upload=pdf_upload(), **warrant_fields(agency_a)
+    )
+
+    with pytest.raises(Conflict, match="after the export was delivered"):
+        followups.followup_register(
+            warrant=warrant,
+            actor=legal_officer,
+            tokens=[TokenInput("p1.aa.bb", "Because")],
+            upload=signed_request(ca),
+            received_at=pki.RECEIPT,
+            deadline=pki.RECEIPT,
+        )
