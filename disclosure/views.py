@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -144,7 +145,11 @@ def export_link(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("One-time link for %(recipient)s, valid until %(expires)s. It is shown only now: %(url)s")
-            % {"recipient": link.recipient, "expires": f"{link.expires_at:%Y-%m-%d %H:%M} UTC", "url": url},
+            % {
+                "recipient": link.recipient,
+                "expires": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}",
+                "url": url,
+            },
         )
     return redirect(export.warrant)
 

@@ -58,6 +58,7 @@ class WarrantForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = Agency.objects.filter(active=True)
+        self.fields["agency"].empty_label = _("Choose the issuing agency")
         for name in ("received_at", "deadline", "period_start", "period_end"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from warrantdesk.exceptions import DomainError
-from warrantdesk.models import AuditEntry
+from warrantdesk.models import AuditAction, AuditEntry
 
 from . import selectors, services
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
@@ -98,10 +99,19 @@ def _signature_context(user, warrant: Warrant) -> dict:
         .order_by("-checked_at", "-pk")[:20]
     )
     latest = next((check for check in checks if check.document_id == getattr(document, "pk", None)), None)
+    pending = document is not None and latest is None
+    if document is not None and latest is not None:
+        # A re-check was asked for after the latest verdict: it is still running.
+        asked = AuditEntry.objects.filter(
+            action=AuditAction.SIGNATURE_RECHECK_REQUESTED,
+            object_type="requests_app.document",
+            object_id=str(document.pk),
+        ).aggregate(last=Max("at"))["last"]
+        pending = asked is not None and asked > latest.checked_at
     return {
         "current_document": document,
         "signature": latest,
-        "signature_pending": document is not None and latest is None,
+        "signature_pending": pending,
         "signature_explanation": EXPLANATIONS[latest.outcome] if latest else "",
         "earlier_checks": [check for check in checks if check is not latest],
         "can_recheck": can(user, "requests_app.add_document", warrant)

@@ -444,3 +444,18 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_a_requested_recheck_shows_as_running_until_its_verdict_arrives(registered, agency_a, ca, legal_officer):
+    warrant = log_warrant(legal_officer, agency_a, pki.sign_pdf(pki.make_pdf(), ca.chief_a))
+    document = services.current_warrant_document(warrant)
+    services.document_check_signature(document=document, actor=legal_officer)
+    client = client_for(legal_officer)
+
+    client.post(reverse("requests_app:warrant-recheck", args=[warrant.pk]))
+    waiting = client.get(warrant.get_absolute_url()).content.decode()
+    services.document_check_signature(document=document, actor=legal_officer)
+    done = client.get(warrant.get_absolute_url()).content.decode()
+
+    assert "Checking…" in waiting and 'hx-trigger="every 2s"' in waiting
+    assert "Checking…" not in done
