@@ -253,3 +253,89 @@ class DownloadLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link for export {self.export_id} to {self.recipient}"
+
+
+class Notification(models.Model):
+    """The notice owed to one person about one warrant: what was disclosed about them, to whom.
+
+    One row per (warrant, account), planned from the Disclosure rows of delivered exports. The
+    ``message_id`` is fixed when the row is created, so every attempt sends the same Message-ID; see
+    ``disclosure/notifications.py`` for the at-most-once rule around ``SENDING``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        DEFERRED = "DEFERRED", _("Deferred")
+        SENDING = "SENDING", _("Sending (unconfirmed)")
+        SENT = "SENT", _("Sent")
+        FAILED = "FAILED", _("Failed")
+        NEEDS_LETTER = "NEEDS_LETTER", _("Needs a paper letter")
+
+    class Channel(models.TextChoices):
+        EMAIL = "EMAIL", _("E-mail")
+        LETTER = "LETTER", _("Paper letter")
+
+    warrant = models.ForeignKey("requests_app.Warrant", on_delete=models.PROTECT, related_name="notifications")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="notifications")
+    target = models.BooleanField(_("target"), default=False)
+    revealed = models.BooleanField(_("identity revealed on a follow-up request"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    disclosed_at = models.DateTimeField(_("disclosed at"))
+    due_at = models.DateTimeField(_("due"))
+    deferred_until = models.DateTimeField(_("deferred until"), null=True, blank=True)
+    defer_justification = models.TextField(_("justification"), blank=True)
+    deferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["warrant", "account"], name="notification_once_per_warrant"),
+            models.CheckConstraint(
+                condition=~Q(status="SENT") | Q(sent_at__isnull=False), name="notification_sent_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="DEFERRED") | (Q(deferred_until__isnull=False) & ~Q(defer_justification="")),
+                name="notification_deferral_justified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification #{self.pk} of warrant {self.warrant_id}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("disclosure:notification-preview", args=[self.pk])
+
+    @property
+    def effective_due_at(self):
+        if self.status == self.Status.DEFERRED and self.deferred_until:
+            return max(self.due_at, self.deferred_until)
+        return self.due_at
+
+    @property
+    def is_unconfirmed(self) -> bool:
+        return self.status == self.Status.SENDING
+
+    @property
+    def gave_up(self) -> bool:
+        return self.status == self.Status.FAILED and self.next_attempt_at is None
+
+    @property
+    def is_overdue(self) -> bool:
+        """Owed and past its due date: not sent, and not under a deferral still running."""
+        if self.status == self.Status.SENT:
+            return False
+        return self.effective_due_at < timezone.now()

@@ -264,6 +264,9 @@ def _mark_delivered(export: Export, *, actor, note: str) -> None:
     warrant = Warrant.objects.select_for_update().get(pk=export.warrant_id)
     if warrant.status == Status.EXPORTED:
         warrant_move(warrant=warrant, to=Status.DELIVERED, actor=actor, note=note, system=True)
+    from .notifications import notifications_plan  # the people to notify, due from this delivery on
+
+    notifications_plan(warrant=warrant)
 
 
 def _token_hash(token: str) -> str:

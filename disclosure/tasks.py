@@ -27,3 +27,12 @@ def run_identity_sheet(follow_up_id: int, actor_id: int) -> str:
     follow_up = FollowUpRequest.objects.select_related("warrant").get(pk=follow_up_id)
     export = identity_sheet_start(follow_up=follow_up, actor=get_user_model().objects.get(pk=actor_id))
     return export_run(export=export).status
+
+
+@task()
+def send_due_notifications(batch: int = 0) -> str:
+    """Send the user notices due now (also ``manage.py send_notifications``, run from cron). A notice
+    left unconfirmed by a crash is never sent again by this task: see disclosure/notifications.py."""
+    from .notifications import notifications_send_due
+
+    return str(notifications_send_due(batch=batch or None))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_notifications
 
 app_name = "disclosure"
 
@@ -11,4 +11,13 @@ urlpatterns = [
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
     path("exports/<int:pk>/deliver/", views.export_deliver, name="export-deliver"),
     path("exports/<int:pk>/link/", views.export_link, name="export-link"),
+    path("notifications/", views_notifications.notification_list, name="notification-list"),
+    path("warrants/<int:pk>/notifications/", views_notifications.warrant_notifications, name="warrant-notifications"),
+    path("notifications/<int:pk>/", views_notifications.notification_preview, name="notification-preview"),
+    path("notifications/<int:pk>/defer/", views_notifications.notification_defer, name="notification-defer"),
+    path("notifications/<int:pk>/letter.pdf", views_notifications.notification_letter, name="notification-letter"),
+    path(
+        "notifications/<int:pk>/mark-sent/", views_notifications.notification_mark_sent, name="notification-mark-sent"
+    ),
+    path("notifications/<int:pk>/requeue/", views_notifications.notification_requeue, name="notification-requeue"),
 ]

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from guardian.models import UserObjectPermission
 
-from disclosure.models import Delivery, DownloadLink, Export
+from disclosure.models import Account, Delivery, DownloadLink, Export, Notification
 from requests_app.models import (
     Document,
     Investigator,
@@ -84,6 +84,7 @@ def state() -> dict:
         "exports": list(Export.objects.values_list("pk", "status")),
         "deliveries": Delivery.objects.count(),
         "links": DownloadLink.objects.count(),
+        "notifications": list(Notification.objects.values_list("pk", "status", "deferred_until", "sent_at")),
     }
 
 
@@ -95,6 +96,7 @@ def pk_for(route: Route, warrant: Warrant) -> int:
             Export.objects.filter(warrant=warrant).first()
             or Export.objects.create(warrant=warrant, requested_by=warrant.created_by)
         ).pk,
+        "notifications": _notification_of(warrant).pk,
         "agencies": warrant.agency.pk,
         "investigators": (
             Investigator.objects.filter(agency=warrant.agency).first() or InvestigatorFactory(agency=warrant.agency)
@@ -102,6 +104,16 @@ def pk_for(route: Route, warrant: Warrant) -> int:
     }
     assert route.owner in owners, f"{route.id}: teach this test whose pk '{route.owner}' is"
     return owners[route.owner]
+
+
+def _notification_of(warrant: Warrant) -> Notification:
+    account, _created = Account.objects.get_or_create(uid="route-test", defaults={"display_name": "Route Test"})
+    notification, _created = Notification.objects.get_or_create(
+        warrant=warrant,
+        account=account,
+        defaults={"disclosed_at": warrant.received_at, "due_at": warrant.received_at, "message_id": "<route@test>"},
+    )
+    return notification
 
 
 # Case routes are for the officers assigned to the case; registry routes for administrators.
@@ -125,7 +137,7 @@ def test_the_route_list_covers_web_api_and_document_downloads():
         "document-download",
     } <= names
     assert all(route.name for route in ROUTES), "every route with a pk needs a name to be tested"
-    assert {route.owner for route in ROUTES} == {"warrant", "document", "exports"} | REGISTRY_OWNERS
+    assert {route.owner for route in ROUTES} == {"warrant", "document", "exports", "notifications"} | REGISTRY_OWNERS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])

@@ -51,6 +51,14 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role.changed", _("Role changed")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
     AUDIT_VERIFIED = "audit.verified", _("Audit log verified")
+    NOTIFICATION_PLANNED = "notification.planned", _("Notifications planned")
+    NOTIFICATION_DEFERRED = "notification.deferred", _("Notification deferred")
+    NOTIFICATION_SENT = "notification.sent", _("Notification sent")
+    NOTIFICATION_FAILED = "notification.failed", _("Notification failed")
+    NOTIFICATION_UNCONFIRMED = "notification.unconfirmed", _("Notification unconfirmed")
+    NOTIFICATION_CONFIRMED = "notification.confirmed", _("Notification marked sent")
+    NOTIFICATION_REQUEUED = "notification.requeued", _("Notification re-queued")
+    NOTIFICATION_LETTER = "notification.letter", _("Notification letter downloaded")
 
 
 class AuditEntry(models.Model):

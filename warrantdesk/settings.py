@@ -222,6 +222,20 @@ else:
     MAILERS = {"default": {"BACKEND": f"django.core.mail.backends.{_mail_backend}.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy@warrantdesk.invalid")
 
+# User notifications (disclosure/notifications.py, docs/design-notes.md "User notifications").
+# Due this many days after the delivery of the export that disclosed the person (emergency warrants
+# may have their own delay). Pseudonymised non-targets who were never revealed are not notified by
+# default: their identity never left the operator, and a notice would itself reveal to them (and to
+# anyone reading their mail) that they were caught up in an investigation of someone else.
+WARRANTDESK_NOTIFY_AFTER_DAYS = env_int("WARRANTDESK_NOTIFY_AFTER_DAYS", 30)
+WARRANTDESK_NOTIFY_AFTER_DAYS_EMERGENCY = env_int("WARRANTDESK_NOTIFY_AFTER_DAYS_EMERGENCY", 30)
+WARRANTDESK_NOTIFY_PSEUDONYMISED = env_bool("WARRANTDESK_NOTIFY_PSEUDONYMISED", False)
+WARRANTDESK_NOTIFY_MAX_ATTEMPTS = env_int("WARRANTDESK_NOTIFY_MAX_ATTEMPTS", 6)
+WARRANTDESK_NOTIFY_BATCH = env_int("WARRANTDESK_NOTIFY_BATCH", 500)
+# The domain of the notices' Message-IDs (fixed per notification when it is planned) and whom to contact.
+WARRANTDESK_MAIL_DOMAIN = os.environ.get("WARRANTDESK_MAIL_DOMAIN", "warrantdesk.invalid")
+WARRANTDESK_PRIVACY_CONTACT = os.environ.get("WARRANTDESK_PRIVACY_CONTACT", DEFAULT_FROM_EMAIL)
+
 # Background tasks: database-backed worker (`manage.py db_worker`) unless configured otherwise.
 TASKS = {
     "default": {

@@ -1,0 +1,566 @@
+"""User notifications: telling each person what was disclosed about them, once the disclosure is done.
+
+Who. Every target of a delivered export and every non-target whose identity was revealed on a
+follow-up request (an identity sheet's REVEALED rows). Pseudonymised non-targets who were never
+revealed are not notified unless ``WARRANTDESK_NOTIFY_PSEUDONYMISED`` is on: their identity never left
+the operator, and a notice would tell them (and whoever reads their mail) that they were caught up
+in an investigation of someone else. One ``Notification`` per (warrant, account).
+
+When. ``due_at`` is the first delivery of an export naming the person plus
+``WARRANTDESK_NOTIFY_AFTER_DAYS`` (``..._EMERGENCY`` for emergency warrants). A reviewer assigned to
+the warrant may defer a notice with a written justification and an end date; once the end date has
+passed the notice is due again and the next run sends it.
+
+Delivery, at most once. Each notification gets its Message-ID when it is planned, and every attempt
+uses that same Message-ID. ``notifications_send_due`` works in three committed steps per batch:
+
+1. *claim*: the due rows are switched to ``SENDING`` with a claim token and ``claimed_at``, in a
+   transaction of their own that commits before anything is sent;
+2. *send*: one SMTP connection for the batch, one ``send_messages([message])`` per notice;
+3. *record*: right after the server accepted a message, its row becomes ``SENT`` (``sent_at``) in its
+   own transaction; a refused message (connection refused, recipient or data refused) becomes
+   ``FAILED`` with ``attempts + 1`` and ``next_attempt_at`` by exponential back-off (1 min, 5 min,
+   30 min, 2 h, 12 h, 24 h), and after ``WARRANTDESK_NOTIFY_MAX_ATTEMPTS`` it stays ``FAILED`` without
+   a next attempt (given up, shown to the legal team).
+
+The rule: **a row left in SENDING is never sent again automatically.** If the worker dies between
+the server's acceptance and step 3, or the connection drops while the message was being transmitted
+(the outcome is unknown), the row stays ``SENDING`` and is listed as *unconfirmed*. The legal team
+looks the Message-ID up in the mail server's log and either marks the notice sent or re-queues it
+(``notification_requeue``: the re-sent mail carries the same Message-ID, so a receiving system that
+deduplicates by Message-ID sees one message). This is at-most-once delivery by the application, with
+a human deciding the rare unknown case: a second legal notice is worse than a short delay.
+
+Accounts without an e-mail address are ``NEEDS_LETTER``: ``render_letter`` makes the PDF letter the
+legal team prints and posts, then marks sent. Audit entries name notifications by id and accounts by
+pk only, never a name, phone number or e-mail address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import secrets
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Min, Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from requests_app.models import Warrant
+from requests_app.permissions import can, can_view
+from requests_app.workflow import REVIEW, Status
+from warrantdesk.audit import audit_record
+from warrantdesk.exceptions import Conflict, DomainError
+from warrantdesk.models import AuditAction
+
+from .models import Account, Disclosure, Export, Notification
+
+logger = logging.getLogger(__name__)
+
+BACKOFF = [dt.timedelta(minutes=m) for m in (1, 5, 30, 120, 720, 1440)]
+NOTICE = "disclosure_notice"
+
+# Due to be sent: pending and due, deferred with the deferral over, failed with a retry due.
+# (SENDING is deliberately absent: see the module docstring.)
+
+
+def _due_q(now: dt.datetime) -> Q:
+    return (
+        Q(status=Notification.Status.PENDING, due_at__lte=now)
+        | Q(status=Notification.Status.DEFERRED, deferred_until__lte=now, due_at__lte=now)
+        | Q(status=Notification.Status.FAILED, next_attempt_at__lte=now)
+    )
+
+
+def backoff(attempts: int) -> dt.timedelta | None:
+    """The wait after the ``attempts``-th failure, or None once the attempts are used up."""
+    if attempts >= settings.WARRANTDESK_NOTIFY_MAX_ATTEMPTS:
+        return None
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+def make_message(
+    name: str, to: str, ctx: dict, *, locale: str | None = None, headers: dict | None = None
+) -> EmailMultiAlternatives:
+    """One e-mail from the template triplet ``emails/<name>-subject.txt``, ``-body.txt``, ``-body.html``,
+    rendered in ``locale`` (the recipient's language)."""
+    with translation.override(locale or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", ctx).split())
+        text = render_to_string(f"emails/{name}-body.txt", ctx)
+        html = render_to_string(f"emails/{name}-body.html", ctx)
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers={**(headers or {}), "Content-Language": locale or ""}
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """Everything a notice says; built from the notification alone, so it names nobody else."""
+
+    reference: str
+    recipient_name: str
+    account_uid: str
+    agency: str
+    legal_basis: str
+    requested_at: dt.datetime
+    disclosed_at: dt.datetime
+    period_start: dt.datetime
+    period_end: dt.datetime
+    target: bool
+    revealed: bool
+    revealed_at: dt.datetime | None
+    messages: int
+    contact: str
+    emergency: bool
+    locale: str
+    kinds: list[str] = field(default_factory=list)
+
+
+def notice_facts(notification: Notification) -> NoticeFacts:
+    warrant, account = notification.warrant, notification.account
+    rows = list(
+        Disclosure.objects.filter(export__warrant=warrant, account=account, export__deliveries__isnull=False).annotate(
+            first_delivery=Min("export__deliveries__delivered_at")
+        )
+    )
+    messages = max((row.messages for row in rows if row.role != Disclosure.Role.REVEALED), default=0)
+    revealed_at = min((row.first_delivery for row in rows if row.role == Disclosure.Role.REVEALED), default=None)
+    return NoticeFacts(
+        reference=warrant.reference,
+        recipient_name=account.display_name,
+        account_uid=account.uid,
+        agency=warrant.agency.name,
+        legal_basis=warrant.legal_basis,
+        requested_at=warrant.received_at,
+        disclosed_at=notification.disclosed_at,
+        period_start=warrant.period_start,
+        period_end=warrant.period_end,
+        target=notification.target,
+        revealed=notification.revealed,
+        revealed_at=revealed_at,
+        messages=messages,
+        contact=settings.WARRANTDESK_PRIVACY_CONTACT,
+        emergency=warrant.is_emergency,
+        locale=account.locale,
+    )
+
+
+def notice_message(notification: Notification, facts: NoticeFacts | None = None) -> EmailMultiAlternatives:
+    """The notice e-mail, with the notification's own, stable Message-ID."""
+    facts = facts or notice_facts(notification)
+    return make_message(
+        NOTICE,
+        notification.account.email,
+        {"notice": facts},
+        locale=facts.locale,
+        headers={"Message-ID": notification.message_id},
+    )
+
+
+def render_letter(notification: Notification) -> bytes:
+    """The paper letter (PDF, NanumGothic for Korean) for a person without an e-mail address."""
+    from .pdf import _write_pdf
+
+    facts = notice_facts(notification)
+    with translation.override(facts.locale):
+        html = render_to_string("disclosure/notification_letter.html", {"notice": facts})
+    pdf = _write_pdf(html)
+    assert pdf is not None
+    return pdf
+
+
+# --- planning --------------------------------------------------------------------------------------
+
+
+def _delay(warrant: Warrant) -> dt.timedelta:
+    days = (
+        settings.WARRANTDESK_NOTIFY_AFTER_DAYS_EMERGENCY
+        if warrant.is_emergency
+        else settings.WARRANTDESK_NOTIFY_AFTER_DAYS
+    )
+    return dt.timedelta(days=days)
+
+
+def new_message_id() -> str:
+    return make_msgid(idstring=f"notice.{secrets.token_hex(8)}", domain=settings.WARRANTDESK_MAIL_DOMAIN)
+
+
+def notifications_plan(*, warrant: Warrant) -> list[Notification]:
+    """Create the notifications owed for the warrant's delivered exports; idempotent.
+
+    Called from the delivery (``services._mark_delivered``) inside its transaction, so a delivered
+    export and its notifications commit together; running it again adds only people not planned yet
+    (the revealed people of a later identity sheet) and marks a planned, unsent person as revealed.
+    """
+    roles = [Disclosure.Role.TARGET, Disclosure.Role.REVEALED]
+    if settings.WARRANTDESK_NOTIFY_PSEUDONYMISED:
+        roles.append(Disclosure.Role.PSEUDONYMISED)
+    delivered = (
+        Disclosure.objects.filter(export__warrant=warrant, export__status=Export.Status.READY, role__in=roles)
+        .filter(export__deliveries__isnull=False)
+        .values("account_id", "role")
+        .annotate(first=Min("export__deliveries__delivered_at"))
+    )
+    people: dict[int, dict] = defaultdict(lambda: {"roles": set(), "first": None})
+    for row in delivered:
+        person = people[row["account_id"]]
+        person["roles"].add(row["role"])
+        person["first"] = row["first"] if person["first"] is None else min(person["first"], row["first"])
+    if not people:
+        return []
+    delay = _delay(warrant)
+    created: list[Notification] = []
+    with transaction.atomic():
+        existing = {n.account_id: n for n in Notification.objects.select_for_update().filter(warrant=warrant)}
+        emails = dict(Account.objects.filter(pk__in=people).values_list("pk", "email"))
+        for account_id, person in sorted(people.items()):
+            revealed = Disclosure.Role.REVEALED in person["roles"]
+            if (notification := existing.get(account_id)) is not None:
+                if revealed and not notification.revealed and notification.status != Notification.Status.SENT:
+                    notification.revealed = True
+                    notification.save(update_fields=["revealed"])
+                continue
+            created.append(
+                Notification(
+                    warrant=warrant,
+                    account_id=account_id,
+                    target=Disclosure.Role.TARGET in person["roles"],
+                    revealed=revealed,
+                    disclosed_at=person["first"],
+                    due_at=person["first"] + delay,
+                    status=Notification.Status.PENDING if emails[account_id] else Notification.Status.NEEDS_LETTER,
+                    channel=Notification.Channel.EMAIL if emails[account_id] else Notification.Channel.LETTER,
+                    message_id=new_message_id(),
+                )
+            )
+        Notification.objects.bulk_create(created)
+        if created:
+            audit_record(
+                action=AuditAction.NOTIFICATION_PLANNED,
+                actor_label="system",
+                warrant=warrant,
+                details={
+                    "notifications": len(created),
+                    "letters": sum(n.status == Notification.Status.NEEDS_LETTER for n in created),
+                    "accounts": [n.account_id for n in created],
+                },
+            )
+    return created
+
+
+# --- people's actions ------------------------------------------------------------------------------
+
+
+def can_manage(user, warrant: Warrant) -> bool:
+    """The legal team of the case: every officer assigned to it."""
+    return can_view(user, warrant)
+
+
+@transaction.atomic(durable=True)
+def notification_defer(*, notification: Notification, actor, until: dt.datetime, justification: str) -> Notification:
+    """Hold a notice back until ``until`` (a reviewer of the case, with a written reason).
+
+    The reason stays on the row, not in the audit entry: it may describe the person.
+    """
+    if not can(actor, REVIEW, notification.warrant):
+        raise PermissionDenied(_("Only a reviewer assigned to this warrant may defer a notification."))
+    justification = justification.strip()
+    if not justification:
+        raise DomainError(_("Please give a justification."), code="justification_required")
+    if until <= timezone.now():
+        raise DomainError(_("The deferral must end in the future."), code="until_past")
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
+    if notification.status not in {
+        Notification.Status.PENDING,
+        Notification.Status.DEFERRED,
+        Notification.Status.FAILED,
+        Notification.Status.NEEDS_LETTER,
+    }:
+        raise Conflict(_("This notification can no longer be deferred."), code="not_deferrable")
+    notification.status = Notification.Status.DEFERRED
+    notification.deferred_until, notification.defer_justification = until, justification
+    notification.deferred_by = actor
+    notification.next_attempt_at = None
+    notification.save(
+        update_fields=["status", "deferred_until", "defer_justification", "deferred_by", "next_attempt_at"]
+    )
+    audit_record(
+        action=AuditAction.NOTIFICATION_DEFERRED,
+        actor=actor,
+        warrant=notification.warrant,
+        obj=notification,
+        details={"notification": notification.pk, "until": until.isoformat()},
+    )
+    return notification
+
+
+@transaction.atomic(durable=True)
+def notification_mark_sent(*, notification: Notification, actor) -> Notification:
+    """The legal team confirms an unconfirmed e-mail (found in the mail log) or a posted letter."""
+    if not can_manage(actor, notification.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
+    if notification.status not in {Notification.Status.SENDING, Notification.Status.NEEDS_LETTER}:
+        raise Conflict(
+            _("Only an unconfirmed e-mail or a paper letter can be marked as sent by hand."), code="not_confirmable"
+        )
+    previous = notification.status
+    notification.status, notification.sent_at = Notification.Status.SENT, timezone.now()
+    notification.save(update_fields=["status", "sent_at"])
+    audit_record(
+        action=AuditAction.NOTIFICATION_CONFIRMED,
+        actor=actor,
+        warrant=notification.warrant,
+        obj=notification,
+        details={"notification": notification.pk, "was": previous, "channel": notification.channel},
+    )
+    _warrant_notifying(notification.warrant_id)
+    return notification
+
+
+@transaction.atomic(durable=True)
+def notification_requeue(*, notification: Notification, actor) -> Notification:
+    """Send again: an unconfirmed e-mail not found in the mail log, or a notice that was given up."""
+    if not can_manage(actor, notification.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
+    if not (notification.status == Notification.Status.SENDING or notification.gave_up):
+        raise Conflict(_("Only an unconfirmed or abandoned notification can be re-queued."), code="not_requeueable")
+    previous = notification.status
+    notification.status, notification.claim, notification.next_attempt_at = Notification.Status.PENDING, "", None
+    notification.attempts = 0 if notification.gave_up else notification.attempts
+    notification.save(update_fields=["status", "claim", "next_attempt_at", "attempts"])
+    audit_record(
+        action=AuditAction.NOTIFICATION_REQUEUED,
+        actor=actor,
+        warrant=notification.warrant,
+        obj=notification,
+        details={"notification": notification.pk, "was": previous},
+    )
+    return notification
+
+
+@transaction.atomic(durable=True)
+def letter_open(*, notification: Notification, actor) -> bytes:
+    """The PDF letter for the legal team to print; audited."""
+    if not can_manage(actor, notification.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    audit_record(
+        action=AuditAction.NOTIFICATION_LETTER,
+        actor=actor,
+        warrant=notification.warrant,
+        obj=notification,
+        details={"notification": notification.pk},
+    )
+    return render_letter(notification)
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: int = 0
+    unconfirmed: int = 0
+    letters: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} sent, {self.failed} failed, {self.unconfirmed} unconfirmed, "
+            f"{self.letters} moved to paper letters"
+        )
+
+
+# Errors that prove the server did not take the message: safe to retry. Anything else raised while
+# a message was being transmitted leaves its outcome unknown: the row stays SENDING (unconfirmed).
+REFUSED = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPNotSupportedError,
+    smtplib.SMTPAuthenticationError,
+)
+
+
+def _candidates(now: dt.datetime, batch: int) -> list[Notification]:
+    """The next ``batch`` due notices (accounts without an address are moved to paper letters first)."""
+    with transaction.atomic(durable=True):
+        Notification.objects.filter(_due_q(now), account__email="").update(
+            status=Notification.Status.NEEDS_LETTER, channel=Notification.Channel.LETTER, next_attempt_at=None
+        )
+    return list(
+        Notification.objects.filter(_due_q(now))
+        .select_related("warrant__agency", "account")
+        .order_by("due_at", "pk")[:batch]
+    )
+
+
+def _claim(notification: Notification, now: dt.datetime) -> bool:
+    """Step 1: switch one due row to SENDING under a fresh claim token, committed before it is sent.
+
+    A conditional update: if another worker (or a deferral) got there first, nothing changes and the
+    row is skipped. A crash therefore leaves at most one row per worker in SENDING.
+    """
+    token = secrets.token_hex(16)
+    claimed = Notification.objects.filter(_due_q(now), pk=notification.pk).update(
+        status=Notification.Status.SENDING, claim=token, claimed_at=timezone.now()
+    )
+    notification.claim = token
+    return bool(claimed)
+
+
+def _record_sent(notification: Notification) -> None:
+    with transaction.atomic(durable=True):
+        updated = Notification.objects.filter(
+            pk=notification.pk, status=Notification.Status.SENDING, claim=notification.claim
+        ).update(status=Notification.Status.SENT, sent_at=timezone.now(), last_error="")
+        if updated:
+            audit_record(
+                action=AuditAction.NOTIFICATION_SENT,
+                actor_label="worker",
+                warrant_ref=notification.warrant.reference,
+                obj=notification,
+                details={"notification": notification.pk, "message_id": notification.message_id},
+            )
+
+
+def _record_failed(notification: Notification, error: str) -> None:
+    attempts = notification.attempts + 1
+    wait = backoff(attempts)
+    with transaction.atomic(durable=True):
+        Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
+            status=Notification.Status.FAILED,
+            attempts=attempts,
+            next_attempt_at=timezone.now() + wait if wait else None,
+            last_error=error[:300],
+            claim="",
+        )
+        audit_record(
+            action=AuditAction.NOTIFICATION_FAILED,
+            actor_label="worker",
+            warrant_ref=notification.warrant.reference,
+            obj=notification,
+            details={"notification": notification.pk, "attempts": attempts, "error": error[:200], "gave_up": not wait},
+        )
+
+
+def _record_unconfirmed(notification: Notification, error: str) -> None:
+    with transaction.atomic(durable=True):
+        Notification.objects.filter(pk=notification.pk).update(last_error=error[:300])
+        audit_record(
+            action=AuditAction.NOTIFICATION_UNCONFIRMED,
+            actor_label="worker",
+            warrant_ref=notification.warrant.reference,
+            obj=notification,
+            details={"notification": notification.pk, "message_id": notification.message_id, "error": error[:200]},
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _warrant_notifying(warrant_id: int) -> None:
+    """A delivered warrant whose first notice went out is now in the notifying stage."""
+    from requests_app.services import warrant_move
+
+    with transaction.atomic():
+        warrant = Warrant.objects.select_for_update().get(pk=warrant_id)
+        if warrant.status == Status.DELIVERED:
+            warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note="", system=True)
+
+
+def notifications_send_due(*, batch: int | None = None, now: dt.datetime | None = None, mailer: str = "default"):
+    """Send every notice due now, ``batch`` at a time over one SMTP connection per batch."""
+    total = SendResult()
+    batch = batch or settings.WARRANTDESK_NOTIFY_BATCH
+    while True:
+        result = _send_batch(batch=batch, now=now or timezone.now(), mailer=mailer)
+        total.sent += result.sent
+        total.failed += result.failed
+        total.unconfirmed += result.unconfirmed
+        if result.sent + result.failed + result.unconfirmed < batch or result.unconfirmed:
+            break
+        if result.sent == 0:  # the server refuses everything: the failed rows wait for their back-off
+            break
+    total.letters = Notification.objects.filter(status=Notification.Status.NEEDS_LETTER).count()
+    return total
+
+
+def _send_batch(*, batch: int, now: dt.datetime, mailer: str) -> SendResult:
+    result = SendResult()
+    candidates = _candidates(now, batch)
+    if not candidates:
+        return result
+    warrants: set[int] = set()
+    connection = mail.mailers[mailer]
+    try:
+        connection.open()
+    except Exception as exc:  # server down: nothing was sent, every candidate waits for its back-off
+        for notification in candidates:
+            if _claim(notification, now):
+                _record_failed(notification, _describe(exc))
+                result.failed += 1
+        return result
+    try:
+        for notification in candidates:
+            message = notice_message(notification)  # rendered before the claim: a template error claims nothing
+            if not _claim(notification, now):
+                continue
+            try:
+                connection.send_messages([message])
+            except REFUSED as exc:
+                _record_failed(notification, _describe(exc))
+                result.failed += 1
+                continue
+            except (smtplib.SMTPException, OSError) as exc:
+                # The connection broke while this message was on its way: the outcome is unknown, so
+                # the row stays SENDING (unconfirmed); the rest of the batch waits for the next run.
+                _record_unconfirmed(notification, _describe(exc))
+                result.unconfirmed += 1
+                break
+            _record_sent(notification)
+            warrants.add(notification.warrant_id)
+            result.sent += 1
+    finally:
+        with contextlib.suppress(Exception):  # closing a broken connection
+            connection.close()
+    for warrant_id in warrants:
+        _warrant_notifying(warrant_id)
+    return result
+
+
+# --- selectors -------------------------------------------------------------------------------------
+
+
+def notifications_visible_to(*, user) -> QuerySet[Notification]:
+    from requests_app.selectors import warrant_list_visible_to
+
+    return Notification.objects.filter(warrant__in=warrant_list_visible_to(user=user).values("pk")).select_related(
+        "warrant", "account"
+    )
+
+
+def notification_get_visible(*, user, pk) -> Notification | None:
+    try:
+        return notifications_visible_to(user=user).select_related("warrant__agency").get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        return None

@@ -1,0 +1,161 @@
+"""The legal team's notification pages: the list across their cases, a warrant's panel, the preview
+of each e-mail, deferral (reviewers), paper letters and the resolution of unconfirmed sends."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from requests_app.permissions import can, deny
+from requests_app.views import _warrant_or_404
+from requests_app.workflow import REVIEW
+from warrantdesk.exceptions import DomainError
+
+from . import notifications
+from .models import Notification
+
+
+def _notification_or_404(request: HttpRequest, pk) -> Notification:
+    notification = notifications.notification_get_visible(user=request.user, pk=pk)
+    if notification is None:
+        raise deny(request.user, object_type="notification", object_id=pk, path=request.path)
+    return notification
+
+
+def _overdue_q(now: dt.datetime) -> Q:
+    return ~Q(status=Notification.Status.SENT) & (
+        Q(~Q(status=Notification.Status.DEFERRED), due_at__lt=now)
+        | Q(status=Notification.Status.DEFERRED, deferred_until__lt=now, due_at__lt=now)
+    )
+
+
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Every notification of the user's cases; overdue first, filter by status or overdue."""
+    now = timezone.now()
+    items = notifications.notifications_visible_to(user=request.user)
+    status = request.GET.get("status", "")
+    if status in Notification.Status.values:
+        items = items.filter(status=status)
+    if request.GET.get("overdue") == "1":
+        items = items.filter(_overdue_q(now))
+    page = Paginator(items.order_by("due_at", "pk"), 100).get_page(request.GET.get("page"))
+    counts = {
+        "overdue": notifications.notifications_visible_to(user=request.user).filter(_overdue_q(now)).count(),
+    }
+    return render(
+        request,
+        "disclosure/notification_list.html",
+        {"page": page, "statuses": Notification.Status.choices, "status": status, "counts": counts},
+    )
+
+
+@require_GET
+def warrant_notifications(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    items = warrant.notifications.select_related("account").order_by("due_at", "pk")
+    template = (
+        "disclosure/notification_panel.html"
+        if request.headers.get("HX-Request")
+        else "disclosure/notification_warrant.html"
+    )
+    return render(
+        request,
+        template,
+        {"warrant": warrant, "notifications": items, "can_defer": can(request.user, REVIEW, warrant)},
+    )
+
+
+@require_GET
+def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The e-mail exactly as it will be sent: subject, plain text and HTML, in the person's language."""
+    notification = _notification_or_404(request, pk)
+    message = notifications.notice_message(notification)
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    return render(
+        request,
+        "disclosure/notification_preview.html",
+        {
+            "notification": notification,
+            "warrant": notification.warrant,
+            "message": message,
+            "html": html,
+            "can_defer": can(request.user, REVIEW, notification.warrant),
+        },
+    )
+
+
+def _refused(request: HttpRequest, refusal) -> None:
+    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+
+
+@require_POST
+def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _notification_or_404(request, pk)
+    until = parse_date(request.POST.get("until", "") or "")
+    justification = request.POST.get("justification", "")
+    if until is None:
+        messages.error(request, _("Give the date the deferral ends."))
+        return redirect(notification)
+    end = timezone.make_aware(dt.datetime.combine(until, dt.time.min))
+    try:
+        notifications.notification_defer(
+            notification=notification, actor=request.user, until=end, justification=justification
+        )
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("Notification deferred until %(date)s.") % {"date": until.isoformat()})
+    return redirect(notification)
+
+
+@require_GET
+def notification_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _notification_or_404(request, pk)
+    try:
+        pdf = notifications.letter_open(notification=notification, actor=request.user)
+    except PermissionDenied as refusal:
+        _refused(request, refusal)
+        return redirect(notification)
+    import io
+
+    response = FileResponse(
+        io.BytesIO(pdf),
+        as_attachment=True,
+        filename=f"{notification.warrant.reference}-notice-{notification.pk}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def notification_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _notification_or_404(request, pk)
+    try:
+        notifications.notification_mark_sent(notification=notification, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("Notification marked as sent."))
+    return redirect(notification)
+
+
+@require_POST
+def notification_requeue(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _notification_or_404(request, pk)
+    try:
+        notifications.notification_requeue(notification=notification, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("Notification queued to be sent again, with the same Message-ID."))
+    return redirect(notification)

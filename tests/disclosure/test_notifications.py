@@ -1,0 +1,465 @@
+"""User notifications, end to end through a real SMTP server (aiosmtpd on loopback)."""
+
+import datetime as dt
+import email
+import email.policy
+import io
+import socket
+import threading
+
+import pypdf
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from disclosure import notifications, services
+from disclosure.models import Account, Delivery, Disclosure, Export, Notification
+from requests_app.models import Warrant
+from requests_app.workflow import Status
+from tests.disclosure.test_exports import approved_warrant, run_export, store  # noqa: F401 (fixtures)
+from tests.helpers import client_for
+from warrantdesk.models import AuditAction, AuditEntry
+
+DELIVERED_AT = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Collector:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted"
+
+
+def mailers_for(port: int) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+@pytest.fixture
+def smtp(settings):
+    port = free_port()
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = mailers_for(port)
+    collector.port = port
+    yield collector
+    controller.stop()
+
+
+def make_account(uid: str, name: str, *, email: str = "", phone: str = "", locale: str = "ko") -> Account:
+    return Account.objects.create(
+        uid=uid,
+        display_name=name,
+        email=email,
+        phone=phone,
+        locale=locale,
+        **Account.normalized_fields(phone=phone, email=email),
+    )
+
+
+@pytest.fixture
+def people(db):
+    return {
+        "target_ko": make_account("u-target-ko", "김지훈", email="jihoon@example.kr", phone="010-1111-2222"),
+        "target_en": make_account(
+            "u-target-en", "Alice Walker", email="alice@example.com", phone="010-3333-4444", locale="en"
+        ),
+        "bystander": make_account("u-bystander", "박서연", email="seoyeon@example.kr", phone="010-5555-6666"),
+        "revealed": make_account(
+            "u-revealed", "Brian Moss", email="brian@example.com", phone="010-7777-8888", locale="en"
+        ),
+        "no_email": make_account("u-paper", "이도윤", phone="010-9999-0000"),
+    }
+
+
+def delivered_export(warrant: Warrant, actor, rows: list[tuple[Account, str, int]], *, kind=Export.Kind.CONVERSATIONS):
+    """A ready export naming ``rows`` (account, role, messages), delivered to the agency at DELIVERED_AT."""
+    export = Export.objects.create(
+        warrant=warrant, kind=kind, requested_by=actor, status=Export.Status.READY, package_sha256="ab" * 32
+    )
+    Disclosure.objects.bulk_create(
+        Disclosure(export=export, account=account, role=role, messages=count) for account, role, count in rows
+    )
+    services.export_record_delivery(
+        export=export,
+        actor=actor,
+        channel=Delivery.Channel.IN_PERSON,
+        recipient="Inspector Han",
+        delivered_at=DELIVERED_AT,
+    )
+    return export
+
+
+@pytest.fixture
+def delivered(warrant, legal_officer, people):
+    Warrant.objects.filter(pk=warrant.pk).update(status=Status.EXPORTED)
+    delivered_export(
+        warrant,
+        legal_officer,
+        [
+            (people["target_ko"], Disclosure.Role.TARGET, 12),
+            (people["target_en"], Disclosure.Role.TARGET, 3),
+            (people["bystander"], Disclosure.Role.PSEUDONYMISED, 7),
+            (people["revealed"], Disclosure.Role.PSEUDONYMISED, 4),
+            (people["no_email"], Disclosure.Role.TARGET, 1),
+        ],
+    )
+    # A follow-up request later revealed one pseudonymised person.
+    delivered_export(
+        warrant, legal_officer, [(people["revealed"], Disclosure.Role.REVEALED, 0)], kind=Export.Kind.IDENTITIES
+    )
+    warrant.refresh_from_db()
+    return warrant
+
+
+def by_recipient(collector: Collector) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for message in collector.messages:
+        found.setdefault(str(message["To"]), []).append(message)
+    return found
+
+
+def text_of(message) -> tuple[str, str]:
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return plain, html
+
+
+def send(**kwargs):
+    return notifications.notifications_send_due(**kwargs)
+
+
+# --- who and when ----------------------------------------------------------------------------------
+
+
+def test_delivery_plans_targets_and_revealed_people_but_not_pseudonymised_bystanders(delivered, people):
+    planned = {n.account.uid: n for n in Notification.objects.filter(warrant=delivered)}
+
+    assert set(planned) == {"u-target-ko", "u-target-en", "u-revealed", "u-paper"}
+    assert planned["u-revealed"].revealed and not planned["u-revealed"].target
+    assert planned["u-target-ko"].due_at == DELIVERED_AT + dt.timedelta(days=30)
+    assert planned["u-paper"].status == Notification.Status.NEEDS_LETTER
+    assert len({n.message_id for n in planned.values()}) == 4
+
+
+def test_planning_again_adds_nobody(delivered):
+    before = list(Notification.objects.values_list("pk", "message_id"))
+
+    notifications.notifications_plan(warrant=delivered)
+
+    assert list(Notification.objects.values_list("pk", "message_id")) == before
+
+
+def test_the_pseudonymised_setting_adds_never_revealed_people(settings, delivered, people):
+    settings.WARRANTDESK_NOTIFY_PSEUDONYMISED = True
+
+    notifications.notifications_plan(warrant=delivered)
+
+    assert Notification.objects.filter(warrant=delivered, account=people["bystander"]).exists()
+
+
+def test_emergency_warrants_follow_their_own_delay(settings, warrant, legal_officer, people):
+    settings.WARRANTDESK_NOTIFY_AFTER_DAYS_EMERGENCY = 90
+    Warrant.objects.filter(pk=warrant.pk).update(status=Status.EXPORTED, kind=Warrant.Kind.EMERGENCY)
+    warrant.refresh_from_db()
+
+    delivered_export(warrant, legal_officer, [(people["target_ko"], Disclosure.Role.TARGET, 1)])
+
+    assert Notification.objects.get().due_at == DELIVERED_AT + dt.timedelta(days=90)
+
+
+# --- what and how ----------------------------------------------------------------------------------
+
+
+def test_every_due_notice_arrives_exactly_once_in_the_recipients_language(smtp, delivered, people):
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=29), tick=False):
+        early = send()
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=30, minutes=1), tick=False):
+        first = send()
+        again = send()
+
+    assert early.sent == 0 and first.sent == 3 and again.sent == 0
+    received = by_recipient(smtp)
+    assert {to: len(messages) for to, messages in received.items()} == {
+        "jihoon@example.kr": 1,
+        "alice@example.com": 1,
+        "brian@example.com": 1,
+    }
+    korean = received["jihoon@example.kr"][0]
+    plain, html = text_of(korean)
+    assert korean["Content-Language"] == "ko"
+    assert '<html lang="ko">' in html
+    assert "2026년 3월 2일" in plain  # the disclosure date, in Korean date format
+    english = received["alice@example.com"][0]
+    plain, html = text_of(english)
+    assert english["Content-Language"] == "en"
+    for text in (plain, html):
+        assert delivered.agency.name.replace("'", "") in text.replace("&#x27;", "").replace("'", "")
+        assert "Criminal Procedure Act art. 215" in text
+        assert "u-target-en" in text
+        assert delivered.reference in text
+        assert "3 messages you sent" in text
+        assert "privacy@warrantdesk.invalid" in text
+    assert "March 2, 2026" in plain or "2026-03-02" in plain or "Mar. 2, 2026" in plain
+    revealed_plain, _html = text_of(received["brian@example.com"][0])
+    assert "Your identity was revealed on a follow-up request" in revealed_plain
+    assert "shown under a pseudonym" in revealed_plain
+    for notification in Notification.objects.filter(channel=Notification.Channel.EMAIL):
+        assert notification.status == Notification.Status.SENT
+        assert notification.sent_at == DELIVERED_AT + dt.timedelta(days=30, minutes=1)
+        assert str(received[notification.account.email][0]["Message-ID"]) == notification.message_id
+    delivered.refresh_from_db()
+    assert delivered.status == Status.NOTIFYING
+
+
+def test_no_other_persons_identifier_appears_in_any_email(smtp, delivered, people):
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False):
+        send()
+
+    assert len(smtp.messages) == 3
+    for message in smtp.messages:
+        raw = message.as_string()
+        plain, html = text_of(message)
+        everything = "\n".join([raw, plain, html])
+        recipient = Account.objects.get(email=str(message["To"]))
+        for other in Account.objects.exclude(pk=recipient.pk):
+            for identifier in (other.uid, other.display_name, other.email, other.phone):
+                if identifier:
+                    assert identifier not in everything, (recipient.uid, identifier)
+        assert recipient.phone not in everything  # not needed, so not sent either
+
+
+def test_with_the_server_down_sending_fails_and_is_retried_later_and_arrives_once(settings, delivered, people):
+    port = free_port()
+    settings.MAILERS = mailers_for(port)  # nobody listens there yet
+    due = DELIVERED_AT + dt.timedelta(days=30)
+
+    with time_machine.travel(due, tick=False):
+        down = send()
+    failed = Notification.objects.filter(status=Notification.Status.FAILED)
+    assert down.sent == 0 and down.failed == 3
+    assert {(n.attempts, n.next_attempt_at) for n in failed} == {(1, due + dt.timedelta(minutes=1))}
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with time_machine.travel(due + dt.timedelta(seconds=30), tick=False):
+            too_soon = send()
+        with time_machine.travel(due + dt.timedelta(minutes=2), tick=False):
+            retried = send()
+            again = send()
+    finally:
+        controller.stop()
+
+    assert too_soon.sent == 0 and retried.sent == 3 and again.sent == 0
+    assert sorted(str(m["To"]) for m in collector.messages) == sorted(
+        ["jihoon@example.kr", "alice@example.com", "brian@example.com"]
+    )
+    assert AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_FAILED).count() == 3
+
+
+def test_attempts_back_off_and_end_in_failure_shown_to_the_team(settings, delivered):
+    settings.MAILERS = mailers_for(free_port())
+    settings.WARRANTDESK_NOTIFY_MAX_ATTEMPTS = 3
+    moment = DELIVERED_AT + dt.timedelta(days=30)
+    waits = []
+
+    for _attempt in range(3):
+        with time_machine.travel(moment, tick=False):
+            send()
+        notification = Notification.objects.filter(account__uid="u-target-ko").get()
+        if notification.next_attempt_at:
+            waits.append(notification.next_attempt_at - moment)
+            moment = notification.next_attempt_at
+
+    assert waits == [dt.timedelta(minutes=1), dt.timedelta(minutes=5)]
+    assert notification.status == Notification.Status.FAILED and notification.gave_up
+    assert notification.attempts == 3
+
+
+def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delivered, monkeypatch):
+    real_record = notifications._record_sent
+    calls = []
+
+    def crash_on_second(notification):
+        calls.append(notification.pk)
+        if len(calls) == 2:  # the server took the second message; the worker dies before recording it
+            raise KeyboardInterrupt("killed")
+        real_record(notification)
+
+    monkeypatch.setattr(notifications, "_record_sent", crash_on_second)
+    moment = DELIVERED_AT + dt.timedelta(days=31)
+    with time_machine.travel(moment, tick=False), pytest.raises(KeyboardInterrupt):
+        send()
+    monkeypatch.setattr(notifications, "_record_sent", real_record)
+
+    with time_machine.travel(moment + dt.timedelta(hours=1), tick=False):
+        restarted = send()
+        once_more = send()
+
+    assert len(smtp.messages) == 3  # two before the crash, the third after the restart
+    assert len({str(m["Message-ID"]) for m in smtp.messages}) == 3
+    assert restarted.sent == 1 and once_more.sent == 0
+    unconfirmed = Notification.objects.get(status=Notification.Status.SENDING)
+    assert unconfirmed.pk == calls[1]
+    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 2
+
+
+def test_the_legal_team_resolves_an_unconfirmed_notice_by_message_id(smtp, delivered, legal_officer):
+    notification = Notification.objects.filter(account__uid="u-target-en").get()
+    Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.SENDING, claim="x")
+    other = Notification.objects.filter(account__uid="u-target-ko").get()
+    Notification.objects.filter(pk=other.pk).update(status=Notification.Status.SENDING, claim="y")
+    client = client_for(legal_officer)
+
+    listed = client.get(reverse("disclosure:notification-list") + "?status=SENDING")
+    client.post(reverse("disclosure:notification-mark-sent", args=[notification.pk]))
+    client.post(reverse("disclosure:notification-requeue", args=[other.pk]))
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False):
+        result = send()
+
+    assert notification.message_id in listed.content.decode().replace("&lt;", "<").replace("&gt;", ">")
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.SENT
+    assert result.sent == 2  # the re-queued one and the revealed person's
+    requeued = [m for m in smtp.messages if str(m["To"]) == "jihoon@example.kr"]
+    assert [str(m["Message-ID"]) for m in requeued] == [other.message_id]
+
+
+# --- deferral --------------------------------------------------------------------------------------
+
+
+def test_a_deferral_is_honoured_and_then_expires(smtp, delivered, reviewer):
+    notification = Notification.objects.filter(account__uid="u-target-ko").get()
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=10), tick=False):
+        notifications.notification_defer(
+            notification=notification,
+            actor=reviewer,
+            until=DELIVERED_AT + dt.timedelta(days=60),
+            justification="Telling now would alert an accomplice still under investigation.",
+        )
+
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False):
+        during = send()
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=60, minutes=1), tick=False):
+        after = send()
+
+    assert during.sent == 2 and after.sent == 1
+    assert [str(m["To"]) for m in smtp.messages].count("jihoon@example.kr") == 1
+    entry = AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_DEFERRED).get()
+    assert entry.actor == reviewer
+    assert "accomplice" not in str(entry.details)
+
+
+def test_only_a_reviewer_of_the_case_may_defer(delivered, legal_officer, outsider):
+    notification = Notification.objects.filter(account__uid="u-target-ko").get()
+
+    for person in (legal_officer, outsider):
+        with pytest.raises(Exception, match="reviewer"):
+            notifications.notification_defer(
+                notification=notification, actor=person, until=timezone.now() + dt.timedelta(days=5), justification="x"
+            )
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.PENDING
+
+
+def test_the_defer_form_needs_a_justification(delivered, reviewer):
+    notification = Notification.objects.filter(account__uid="u-target-ko").get()
+    until = (timezone.now() + dt.timedelta(days=40)).date().isoformat()
+    client = client_for(reviewer)
+
+    client.post(reverse("disclosure:notification-defer", args=[notification.pk]), {"until": until, "justification": ""})
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.PENDING
+    client.post(
+        reverse("disclosure:notification-defer", args=[notification.pk]),
+        {"until": until, "justification": "Ongoing covert investigation."},
+    )
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.DEFERRED
+
+
+# --- paper letters and pages -----------------------------------------------------------------------
+
+
+def test_an_account_without_email_gets_a_paper_letter_with_the_notice(delivered, legal_officer):
+    notification = Notification.objects.get(account__uid="u-paper")
+    client = client_for(legal_officer)
+
+    response = client.get(reverse("disclosure:notification-letter", args=[notification.pk]))
+    text = "\n".join(
+        page.extract_text() for page in pypdf.PdfReader(io.BytesIO(b"".join(response.streaming_content))).pages
+    )
+    client.post(reverse("disclosure:notification-mark-sent", args=[notification.pk]))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "이도윤" in text and "u-paper" in text
+    assert delivered.reference in text and "Criminal Procedure Act art. 215" in text
+    assert "2026년 3월 2일" in text
+    for other in ("김지훈", "Alice Walker", "Brian Moss", "010-9999-0000"):
+        assert other not in text
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.SENT and notification.channel == Notification.Channel.LETTER
+
+
+def test_the_legal_team_previews_each_email_and_sees_overdue_ones(delivered, legal_officer):
+    notification = Notification.objects.get(account__uid="u-target-en")
+    client = client_for(legal_officer)
+
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=45), tick=False):
+        preview = client.get(reverse("disclosure:notification-preview", args=[notification.pk]))
+        listing = client.get(reverse("disclosure:notification-list"))
+        panel = client.get(reverse("disclosure:warrant-notifications", args=[delivered.pk]))
+
+    assert preview.status_code == 200
+    body = preview.content.decode()
+    assert "u-target-en" in body and "3 messages you sent" in body and "srcdoc" in body
+    assert listing.status_code == 200 and panel.status_code == 200
+    assert listing.content.decode().count("notification--overdue") == 4
+    assert "u-target-ko" in panel.content.decode()
+
+
+def test_outsiders_see_no_notification_in_the_list(delivered, outsider):
+    response = client_for(outsider).get(reverse("disclosure:notification-list"))
+
+    assert response.status_code == 200
+    assert delivered.reference not in response.content.decode()
+
+
+def test_the_command_sends_what_is_due(smtp, delivered):
+    out = io.StringIO()
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False):
+        call_command("send_notifications", "--batch", "2", stdout=out)
+
+    assert "3 sent" in out.getvalue()
+    assert len(smtp.messages) == 3
+
+
+def test_a_real_export_delivered_plans_its_targets(store, approved_warrant, legal_officer):  # noqa: F811
+    export = run_export(approved_warrant, legal_officer)
+
+    services.export_record_delivery(export=export, actor=legal_officer, channel="IN_PERSON", recipient="Inspector Han")
+
+    targets = set(export.disclosures.filter(role=Disclosure.Role.TARGET).values_list("account_id", flat=True))
+    assert targets
+    assert set(Notification.objects.filter(warrant=approved_warrant).values_list("account_id", flat=True)) == targets
