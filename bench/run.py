@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--signature-runs", type=int, default=30, help="runs timed per signature figure (default 30)")
     parser.add_argument("--messages", type=int, default=1_000_000, help="generated messages (default 1,000,000)")
     parser.add_argument(
-        "--only", choices=["audit", "list", "signatures", "conversations"], help="run one benchmark only"
+        "--only", choices=["audit", "list", "signatures", "conversations", "notifications"], help="run one benchmark only"
     )
     return parser.parse_args(argv)
 
@@ -512,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.conversations import bench_conversations
 
             bench_conversations(args, report, people)
+        if args.only in (None, "notifications"):
+            from bench.notifications import bench_notifications
+
+            bench_notifications(args, report, people)
     finally:
         teardown_database(original_db, keep=not temporary)
         if temporary:

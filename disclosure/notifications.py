@@ -132,13 +132,27 @@ class NoticeFacts:
     kinds: list[str] = field(default_factory=list)
 
 
-def notice_facts(notification: Notification) -> NoticeFacts:
-    warrant, account = notification.warrant, notification.account
-    rows = list(
-        Disclosure.objects.filter(export__warrant=warrant, account=account, export__deliveries__isnull=False).annotate(
-            first_delivery=Min("export__deliveries__delivered_at")
-        )
+def _disclosure_rows(notifications: list[Notification]) -> dict[tuple[int, int], list[Disclosure]]:
+    """The delivered Disclosure rows of many notifications in one query, by (warrant, account)."""
+    rows: dict[tuple[int, int], list[Disclosure]] = defaultdict(list)
+    query = Q()
+    for warrant_id in {n.warrant_id for n in notifications}:
+        accounts = [n.account_id for n in notifications if n.warrant_id == warrant_id]
+        query |= Q(export__warrant_id=warrant_id, account_id__in=accounts)
+    found = (
+        Disclosure.objects.filter(query, export__deliveries__isnull=False)
+        .annotate(first_delivery=Min("export__deliveries__delivered_at"))
+        .select_related("export")
     )
+    for row in found:
+        rows[(row.export.warrant_id, row.account_id)].append(row)
+    return rows
+
+
+def notice_facts(notification: Notification, rows: list[Disclosure] | None = None) -> NoticeFacts:
+    warrant, account = notification.warrant, notification.account
+    if rows is None:
+        rows = _disclosure_rows([notification])[(notification.warrant_id, notification.account_id)]
     messages = max((row.messages for row in rows if row.role != Disclosure.Role.REVEALED), default=0)
     revealed_at = min((row.first_delivery for row in rows if row.role == Disclosure.Role.REVEALED), default=None)
     return NoticeFacts(
@@ -521,8 +535,11 @@ def _send_batch(*, batch: int, now: dt.datetime, mailer: str) -> SendResult:
                 result.failed += 1
         return result
     try:
+        rows = _disclosure_rows(candidates)
         for notification in candidates:
-            message = notice_message(notification)  # rendered before the claim: a template error claims nothing
+            # Rendered before the claim: a template error claims nothing.
+            facts = notice_facts(notification, rows[(notification.warrant_id, notification.account_id)])
+            message = notice_message(notification, facts)
             if not _claim(notification, now):
                 continue
             try:
