@@ -1,6 +1,7 @@
 import json
 
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -12,8 +13,8 @@ from rest_framework.response import Response
 from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
 
-from . import registry, selectors, services
-from .models import Agency, Investigator, SignatureCheck, Warrant
+from . import followups, registry, selectors, services
+from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, SignatureCheck, Warrant
 from .permissions import deny
 from .serializers import (
     AgencySerializer,
@@ -22,6 +23,11 @@ from .serializers import (
     DocumentSerializer,
     DocumentUploadSerializer,
     EventSerializer,
+    FollowUpCreateSerializer,
+    FollowUpDecideSerializer,
+    FollowUpDecisionSerializer,
+    FollowUpListSerializer,
+    FollowUpSerializer,
     InvestigatorCreateSerializer,
     InvestigatorSerializer,
     InvestigatorUpdateSerializer,
@@ -199,6 +205,53 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
         return Response(ExportSerializer(warrant.exports.select_related("warrant", "requested_by"), many=True).data)
 
+    @extend_schema(
+        methods=["GET"],
+        responses={200: FollowUpListSerializer(many=True)},
+        description="The warrant's follow-up requests, newest first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": FollowUpCreateSerializer},
+        responses={201: FollowUpSerializer},
+        description="Log a follow-up "
+        "request with its signed document (``document``), ``received_at``, ``deadline`` and ``tokens`` as JSON "
+        'text: ``[{"token": "p1.…", "justification": "why this person matters"}, …]``. Each pseudonym is '
+        "checked at once; an invalid one is refused with its reason, the others go to review once the "
+        "signature is verified (in the background).",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="follow-ups", pagination_class=None)
+    def follow_ups(self, request: Request, pk=None) -> Response:
+        warrant = self.get_object()
+        if request.method == "GET":
+            follow_ups = warrant.follow_ups.select_related("warrant", "created_by").annotate(
+                token_count=Count("tokens"),
+                approved_count=Count("tokens", filter=Q(tokens__decision=FollowUpToken.Decision.APPROVED)),
+            )
+            return Response(FollowUpListSerializer(follow_ups.order_by("-received_at", "-pk"), many=True).data)
+        data = request.data
+        if hasattr(data, "getlist") and isinstance(data.get("tokens"), str):
+            # Multipart: the list of pseudonyms arrives as a JSON string next to the file.
+            data = {key: data.get(key) for key in data}
+            try:
+                data["tokens"] = json.loads(data["tokens"])
+            except json.JSONDecodeError as exc:
+                raise ValidationError({"tokens": "Send tokens as a JSON list."}) from exc
+            data.update({key: request.FILES[key] for key in request.FILES})
+        serializer = FollowUpCreateSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.validated_data
+        follow_up = followups.followup_register(
+            warrant=warrant,
+            actor=request.user,
+            tokens=[followups.TokenInput(item["token"], item["justification"]) for item in fields["tokens"]],
+            upload=fields["document"],
+            signature_upload=fields.get("signature"),
+            received_at=fields["received_at"],
+            deadline=fields["deadline"],
+        )
+        return Response(FollowUpSerializer(_followup_visible(request, follow_up.pk)).data, status=201)
+
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk=None) -> Response:
@@ -216,6 +269,58 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError({"username": "No such user."})
         services.warrant_assign(warrant=warrant, user=officer, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _followup_visible(request: Request, pk) -> FollowUpRequest:
+    follow_up = (
+        FollowUpRequest.objects.select_related("warrant__agency", "document", "created_by").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if follow_up is None or selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) is None:
+        raise _not_found(request, "follow-up", pk)
+    return follow_up
+
+
+class FollowUpViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Follow-up de-anonymisation requests of the warrants assigned to the caller."""
+
+    permission_classes = [LoggedIn]
+    queryset = FollowUpRequest.objects.none()
+    serializer_class = FollowUpSerializer
+
+    def get_object(self) -> FollowUpRequest:
+        return _followup_visible(self.request, self.kwargs["pk"])
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: FollowUpDecisionSerializer(many=True)},
+        description="The reviewers' decisions so far, oldest first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=FollowUpDecideSerializer,
+        responses={200: FollowUpSerializer},
+        description="The caller's decision, as a reviewer assigned to "
+        "the warrant who did not log the request, on every pending pseudonym: "
+        '``{"decisions": [{"token": <id>, "decision": "approve"}, {"token": <id>, "decision": "refuse", '
+        '"reason": "…"}]}``. A pseudonym is approved when two different reviewers approve it, refused as soon '
+        "as one refuses it. Once every pseudonym is decided, the identity sheet of the approved ones is built "
+        "in the background (see ``identity_sheets``).",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def decisions(self, request: Request, pk=None) -> Response:
+        follow_up = self.get_object()
+        if request.method == "GET":
+            return Response(FollowUpSerializer().get_decisions(follow_up))
+        serializer = FollowUpDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decisions = {
+            item["token"]: (item["decision"] == "approve", item["reason"])
+            for item in serializer.validated_data["decisions"]
+        }
+        followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
+        return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
 
 
 class DocumentViewSet(viewsets.GenericViewSet):

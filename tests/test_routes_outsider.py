@@ -15,6 +15,9 @@ from guardian.models import UserObjectPermission
 from disclosure.models import Account, Delivery, DownloadLink, Export, Notification
 from requests_app.models import (
     Document,
+    FollowUpDecision,
+    FollowUpRequest,
+    FollowUpToken,
     Investigator,
     SignatureCheck,
     TrustAnchor,
@@ -84,6 +87,8 @@ def state() -> dict:
         "exports": list(Export.objects.values_list("pk", "status")),
         "deliveries": Delivery.objects.count(),
         "links": DownloadLink.objects.count(),
+        "follow_ups": list(FollowUpRequest.objects.values_list("pk", "status", "decided_at")),
+        "follow_up_decisions": FollowUpDecision.objects.count(),
         "notifications": list(Notification.objects.values_list("pk", "status", "deferred_until", "sent_at")),
     }
 
@@ -97,6 +102,7 @@ def pk_for(route: Route, warrant: Warrant) -> int:
             or Export.objects.create(warrant=warrant, requested_by=warrant.created_by)
         ).pk,
         "notifications": _notification_of(warrant).pk,
+        "follow-ups": _follow_up_of(warrant).pk,
         "agencies": warrant.agency.pk,
         "investigators": (
             Investigator.objects.filter(agency=warrant.agency).first() or InvestigatorFactory(agency=warrant.agency)
@@ -114,6 +120,20 @@ def _notification_of(warrant: Warrant) -> Notification:
         defaults={"disclosed_at": warrant.received_at, "due_at": warrant.received_at, "message_id": "<route@test>"},
     )
     return notification
+
+
+def _follow_up_of(warrant: Warrant) -> FollowUpRequest:
+    """A follow-up request of the warrant with one pseudonym pending; no document (the warrant keeps only its own)."""
+    follow_up, created = FollowUpRequest.objects.get_or_create(
+        warrant=warrant,
+        reference=f"{warrant.reference}-F1",
+        defaults={"received_at": warrant.received_at, "deadline": warrant.deadline, "created_by": warrant.created_by},
+    )
+    if created:
+        FollowUpToken.objects.create(
+            request=follow_up, position=1, token="p1.00000000.aaaa", justification="Route test", validity="VALID"
+        )
+    return follow_up
 
 
 # Case routes are for the officers assigned to the case; registry routes for administrators.
@@ -135,9 +155,21 @@ def test_the_route_list_covers_web_api_and_document_downloads():
         "warrant-events",
         "warrant-officers",
         "document-download",
+        "requests_app:followup-create",
+        "requests_app:followup-detail",
+        "requests_app:followup-decide",
+        "warrant-follow-ups",
+        "follow-up-detail",
+        "follow-up-decisions",
     } <= names
     assert all(route.name for route in ROUTES), "every route with a pk needs a name to be tested"
-    assert {route.owner for route in ROUTES} == {"warrant", "document", "exports", "notifications"} | REGISTRY_OWNERS
+    assert {route.owner for route in ROUTES} == {
+        "warrant",
+        "document",
+        "exports",
+        "notifications",
+        "follow-ups",
+    } | REGISTRY_OWNERS
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])

@@ -24,6 +24,7 @@ class Router(routers.DefaultRouter):
 router = Router()
 router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
 router.register("documents", requests_api.DocumentViewSet, basename="document")
+router.register("follow-ups", requests_api.FollowUpViewSet, basename="follow-up")
 router.register("agencies", requests_api.AgencyViewSet, basename="agency")
 router.register("investigators", requests_api.InvestigatorViewSet, basename="investigator")
 router.register("exports", disclosure_api.ExportViewSet, basename="export")

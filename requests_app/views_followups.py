@@ -1,0 +1,552 @@
+"""Web pages of follow-up de-anonymisation requests: logging one against a delivered warrant,
+the two reviewers' decisions per pseudonym, and the identity sheet delivered like an export.
+
+Every view finds the request through the warrant the user may see (404 otherwise, as for the
+warrant itself). No page ever shows a revealed identity: the identity sheet is downloaded, not shown.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from warrantdesk.exceptions import DomainError
+
+from . import followups, selectors
+from .forms import DATETIME_WIDGET
+from .models import FollowUpRequest, FollowUpToken, Warrant
+from .permissions import can, deny
+from .verification import EXPLANATIONS
+from .views import _warrant_or_404
+
+DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
+SIGNATURE_ERRORS = {"empty_signature", "not_signature"}
+
+
+# --- the alias table of the delivered conversations package ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Alias:
+    token: str
+    alias: str
+    messages: int = 0
+
+    @property
+    def short(self) -> str:
+        """The pseudonym as a person recognises it: its start and its end."""
+        return f"{self.token[:14]}…{self.token[-6:]}" if len(self.token) > 24 else self.token
+
+
+_MARKER = b'],"participants":{"targets":['
+
+
+def _participants(archive: zipfile.ZipFile) -> dict:
+    """The ``participants`` block of conversations.json, which the exporter writes last.
+
+    The package of a large warrant holds hundreds of megabytes of messages: stream through them to
+    the block instead of parsing them. The marker cannot occur inside a message (quotes are escaped).
+    """
+    with archive.open("conversations.json") as member:
+        tail, found = b"", None
+        while chunk := member.read(1 << 20):
+            if found is not None:
+                found.write(chunk)
+                continue
+            window = tail + chunk
+            at = window.find(_MARKER)
+            if at >= 0:
+                found = io.BytesIO(window[at + 2 :])  # from "participants"
+            else:
+                tail = window[-len(_MARKER) :]
+    if found is None:
+        raise ValueError("no participants in conversations.json")
+    return json.loads(b"{" + found.getvalue())["participants"]
+
+
+def delivered_aliases(warrant: Warrant) -> list[Alias]:
+    """Pseudonyms and aliases as the delivered conversations packages of the warrant named them."""
+    from disclosure.models import Export
+
+    exports = (
+        Export.objects.filter(
+            warrant=warrant,
+            kind=Export.Kind.CONVERSATIONS,
+            status=Export.Status.READY,
+            purged_at__isnull=True,
+            deliveries__isnull=False,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    aliases: dict[str, Alias] = {}
+    for export in exports:
+        key = f"followup-aliases:{export.pk}:{export.package_sha256}"
+        people = cache.get(key)
+        if people is None:
+            try:
+                with export.package.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+                    people = _participants(archive).get("pseudonymised", [])
+            except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+                continue
+            cache.set(key, people, 3600)
+        for person in people:
+            aliases.setdefault(person["token"], Alias(person["token"], person["alias"], int(person.get("messages", 0))))
+    return list(aliases.values())
+
+
+# --- logging a request -------------------------------------------------------------------------------
+
+
+class FollowUpForm(forms.Form):
+    """The signed request, its dates and the pseudonyms asked for, each with its own justification.
+
+    Pseudonyms come from the alias table — a box ``pick`` ticked (its value is the pseudonym) and a
+    justification ``why:<pseudonym>`` per row — or are pasted, one per line as
+    ``pseudonym | why this person matters``. The rows are plain inputs, not form fields: a warrant
+    may have thousands of pseudonymised participants, and only the ticked ones need to be sent.
+    """
+
+    document = forms.FileField(
+        label=gettext_lazy("Signed request (PDF)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        help_text=gettext_lazy("Signed by a chief investigator of the agency. PDF only."),
+    )
+    signature = forms.FileField(
+        label=gettext_lazy("Detached signature (.p7s)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".p7s,application/pkcs7-signature"}),
+        help_text=gettext_lazy("Only if the agency signed outside the PDF."),
+    )
+    received_at = forms.DateTimeField(label=gettext_lazy("Received at"), widget=DATETIME_WIDGET)
+    deadline = forms.DateTimeField(label=gettext_lazy("Deadline"), widget=DATETIME_WIDGET)
+    pasted = forms.CharField(
+        label=gettext_lazy("Other pseudonyms"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=gettext_lazy(
+            "One per line: the pseudonym, a vertical bar |, then why this person matters. "
+            "Example: p1.1a2b3c4d.mfrgg… | Arranged the handover on 3 March."
+        ),
+    )
+
+    def __init__(self, *args, aliases: list[Alias] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("received_at", "deadline"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+        self.aliases = list(aliases)
+        self.row_errors: dict[str, dict[str, str]] = {}
+
+    def _picked(self) -> list[str]:
+        return list(dict.fromkeys(self.data.getlist("pick"))) if self.is_bound else []
+
+    def _why(self, token: str) -> str:
+        return self.data.get(f"why:{token}", "").strip() if self.is_bound else ""
+
+    @property
+    def rows(self) -> list[dict]:
+        """Plain strings only: the template renders thousands of rows on a large warrant."""
+        picked = set(self._picked())
+        why_label = _("Why %(alias)s matters")
+        return [
+            {
+                "index": str(index),
+                "token": alias.token,
+                "alias": alias.alias,
+                "short": alias.short,
+                "messages": str(alias.messages),
+                "picked": alias.token in picked,
+                "why": self._why(alias.token),
+                "why_label": why_label % {"alias": alias.alias},
+                "search": f"{alias.alias.lower()} {alias.token}",
+                "pick_error": self.row_errors.get(alias.token, {}).get("pick", ""),
+                "why_error": self.row_errors.get(alias.token, {}).get("why", ""),
+            }
+            for index, alias in enumerate(self.aliases, start=1)
+        ]
+
+    @property
+    def row_error_list(self) -> list[dict]:
+        """The rows' errors for the summary: where each is and what it says."""
+        return [
+            {"anchor": f"{kind}-{row['index']}", "alias": row["alias"], "message": row[f"{kind}_error"]}
+            for row in self.rows
+            for kind in ("pick", "why")
+            if row[f"{kind}_error"]
+        ]
+
+    def _row_error(self, token: str, kind: str, message: str) -> None:
+        self.row_errors.setdefault(token, {})[kind] = message
+
+    def _pasted_tokens(self) -> list[followups.TokenInput]:
+        tokens, problems = [], []
+        for number, line in enumerate(self.cleaned_data.get("pasted", "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            token, bar, why = line.partition("|")
+            token, why = token.strip(), why.strip()
+            if not token:
+                problems.append(_("Line %(n)d: the pseudonym is missing before the bar.") % {"n": number})
+            elif not bar or not why:
+                problems.append(
+                    _("Line %(n)d: write | and why this person matters after the pseudonym.") % {"n": number}
+                )
+            else:
+                tokens.append(followups.TokenInput(token, why))
+        for problem in problems:
+            self.add_error("pasted", problem)
+        return tokens
+
+    def clean(self):
+        cleaned = super().clean()
+        received, deadline = cleaned.get("received_at"), cleaned.get("deadline")
+        if received and deadline and deadline <= received:
+            self.add_error("deadline", _("The deadline must be after the request was received."))
+        picked = self._picked()
+        offered = {alias.token for alias in self.aliases}
+        tokens = []
+        for token in picked:
+            if not (why := self._why(token)):
+                self._row_error(token, "why", _("Say why this person matters."))
+            else:
+                tokens.append(followups.TokenInput(token, why))
+        for token in offered - set(picked):
+            if self._why(token):
+                self._row_error(token, "pick", _("Tick this pseudonym to ask for it, or clear its justification."))
+        tokens += self._pasted_tokens()
+        seen = set()
+        for item in tokens:
+            if item.token in seen:
+                self.add_error("pasted", _("%(token)s is named twice.") % {"token": item.token})
+            seen.add(item.token)
+        if self.row_errors:
+            self.add_error(None, _("Some pseudonyms of the table need your attention: see the marked rows."))
+        elif not tokens and not self.has_error("pasted"):
+            self.add_error(None, _("Name at least one pseudonym: tick it in the table or paste it."))
+        cap = settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS
+        if len(tokens) > cap:
+            self.add_error(
+                None,
+                _("A follow-up request may name at most %(cap)d pseudonyms; this one names %(count)d.")
+                % {"cap": cap, "count": len(tokens)},
+            )
+        cleaned["tokens"] = tokens
+        return cleaned
+
+
+def _may_log(user, warrant: Warrant) -> str:
+    """Why ``user`` may not log a follow-up request on this warrant ("" when they may)."""
+    if warrant.status not in followups.REVEALABLE_STATUSES:
+        return _("Follow-up requests are possible only after the export was delivered.")
+    if not can(user, "requests_app.add_document", warrant):
+        return _("Only an intake officer assigned to this case can log a follow-up request.")
+    return ""
+
+
+def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
+    warrant = _warrant_or_404(request, pk)
+    if reason := _may_log(request.user, warrant):
+        messages.error(request, reason)
+        return redirect(warrant)
+    aliases = delivered_aliases(warrant)
+    posted = request.method == "POST"
+    form = FollowUpForm(request.POST if posted else None, request.FILES if posted else None, aliases=aliases)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            follow_up = followups.followup_register(
+                warrant=warrant,
+                actor=request.user,
+                tokens=data["tokens"],
+                upload=data["document"],
+                signature_upload=data["signature"],
+                received_at=data["received_at"],
+                deadline=data["deadline"],
+            )
+        except DomainError as refusal:
+            field = "document" if refusal.code in DOCUMENT_ERRORS else None
+            field = "signature" if refusal.code in SIGNATURE_ERRORS else field
+            form.add_error(field, refusal.message)
+        else:
+            refused = follow_up.tokens.exclude(validity=FollowUpToken.Validity.VALID).count()
+            message = _("Follow-up request %(ref)s logged; its signature is checked in the background.") % {
+                "ref": follow_up.reference
+            }
+            if refused:
+                message += " " + ngettext(
+                    "%(n)d pseudonym could not be accepted and was refused at once: see why below.",
+                    "%(n)d pseudonyms could not be accepted and were refused at once: see why below.",
+                    refused,
+                ) % {"n": refused}
+            messages.success(request, message)
+            return redirect(follow_up)
+    status = 400 if posted else 200
+    return render(
+        request,
+        "requests_app/followup_form.html",
+        {"warrant": warrant, "form": form, "max_tokens": settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS},
+        status=status,
+    )
+
+
+# --- the request's page --------------------------------------------------------------------------------
+
+
+def _followup_or_404(request: HttpRequest, pk) -> FollowUpRequest:
+    follow_up = (
+        FollowUpRequest.objects.select_related("document", "created_by").filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    warrant = selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) if follow_up else None
+    if warrant is None:
+        raise deny(request.user, object_type="follow-up", object_id=pk, path=request.path)
+    follow_up.warrant = warrant
+    return follow_up
+
+
+def _signature_context(follow_up: FollowUpRequest) -> dict:
+    document = follow_up.document
+    checks = (
+        list(document.signature_checks.select_related("investigator", "checked_by").order_by("-checked_at", "-pk")[:20])
+        if document is not None
+        else []
+    )
+    latest = checks[0] if checks else None
+    return {
+        "current_document": document,
+        "signature": latest,
+        "signature_pending": document is not None and latest is None,
+        "signature_explanation": EXPLANATIONS[latest.outcome] if latest else "",
+        "earlier_checks": checks[1:],
+    }
+
+
+def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
+    from disclosure.models import Delivery, Export
+    from disclosure.services import can_export
+
+    sheets = list(
+        follow_up.exports.select_related("requested_by").prefetch_related("deliveries", "links").order_by("-pk")
+    )
+    latest = sheets[0] if sheets else None
+    decided = follow_up.status in {FollowUpRequest.Status.DECIDED, FollowUpRequest.Status.DISCLOSED}
+    return {
+        "sheets": sheets,
+        "sheet_running": latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING},
+        "can_export": can_export(user, follow_up.warrant),
+        "can_build_sheet": follow_up.status == FollowUpRequest.Status.DECIDED
+        and (latest is None or latest.status == Export.Status.FAILED),
+        "sheet_expected": decided,
+        "delivery_channels": [c for c in Delivery.Channel if c != Delivery.Channel.LINK],
+        "link_hours": settings.WARRANTDESK_EXPORT_LINK_HOURS,
+    }
+
+
+def _detail_context(
+    request: HttpRequest, follow_up: FollowUpRequest, *, errors: dict | None = None, posted: dict | None = None
+) -> dict:
+    tokens = list(follow_up.tokens.prefetch_related("decisions__reviewer").order_by("position"))
+    aliases = {alias.token: alias for alias in delivered_aliases(follow_up.warrant)}
+    errors, posted = errors or {}, posted or {}
+    for token in tokens:
+        token.alias = aliases[token.token].alias if token.token in aliases else ""
+        token.error = errors.get(token.pk, "")
+        token.posted_choice = posted.get(token.pk, {}).get("choice", "")
+        token.posted_reason = posted.get(token.pk, {}).get("reason", "")
+        token.approvals = sum(1 for decision in token.decisions.all() if decision.approve)
+    decisions = [decision for token in tokens for decision in token.decisions.all()]
+    decisions.sort(key=lambda decision: (decision.at, decision.pk))
+    refusal = followups.reviewer_refusal(follow_up, request.user)
+    open_statuses = {
+        FollowUpRequest.Status.RECEIVED,
+        FollowUpRequest.Status.SIGNATURE_FAILED,
+        FollowUpRequest.Status.IN_REVIEW,
+    }
+    return {
+        "follow_up": follow_up,
+        "warrant": follow_up.warrant,
+        "tokens": tokens,
+        "pending_tokens": [token for token in tokens if token.decision == FollowUpToken.Decision.PENDING],
+        "decisions": decisions,
+        "warnings": followups.fishing_warnings(follow_up) if follow_up.status in open_statuses else [],
+        "can_decide": not refusal,
+        "decide_refusal": refusal if follow_up.status in open_statuses else "",
+        "decision_errors": bool(errors),
+        **_signature_context(follow_up),
+        **_sheet_context(request.user, follow_up),
+    }
+
+
+@require_GET
+def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = _followup_or_404(request, pk)
+    return render(request, "requests_app/followup_detail.html", _detail_context(request, follow_up))
+
+
+@require_GET
+def followup_signature(request: HttpRequest, pk: int) -> HttpResponse:
+    """The signature panel alone, polled by the request's page while the check runs."""
+    follow_up = _followup_or_404(request, pk)
+    context = {"follow_up": follow_up, **_signature_context(follow_up)}
+    response = render(request, "requests_app/_followup_signature_panel.html", context)
+    if not context["signature_pending"] and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"  # the verdict moved the request to review (or failed it): reload
+    return response
+
+
+@require_GET
+def followup_sheet_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The identity sheet panel alone, polled while the sheet is being built."""
+    follow_up = _followup_or_404(request, pk)
+    context = {"follow_up": follow_up, "warrant": follow_up.warrant, **_sheet_context(request.user, follow_up)}
+    response = render(request, "requests_app/_followup_sheet_panel.html", context)
+    if request.headers.get("HX-Request") and not context["sheet_running"] and request.GET.get("was") == "running":
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """One reviewer's decision on every pending pseudonym: approve, or refuse with a reason."""
+    follow_up = _followup_or_404(request, pk)
+    if refusal := followups.reviewer_refusal(follow_up, request.user):
+        messages.error(request, refusal)
+        return redirect(follow_up)
+    pending = list(follow_up.tokens.filter(decision=FollowUpToken.Decision.PENDING).order_by("position"))
+    decisions, errors, posted = {}, {}, {}
+    for token in pending:
+        choice = request.POST.get(f"decision-{token.pk}", "")
+        reason = request.POST.get(f"reason-{token.pk}", "").strip()
+        posted[token.pk] = {"choice": choice, "reason": reason}
+        if choice not in {"approve", "refuse"}:
+            errors[token.pk] = _("Approve or refuse this pseudonym.")
+        elif choice == "refuse" and not reason:
+            errors[token.pk] = _("Give the reason for refusing.")
+        else:
+            decisions[token.pk] = (choice == "approve", reason)
+    if not errors:
+        try:
+            follow_up = followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
+        except DomainError as refusal:
+            messages.error(request, refusal.message)
+        else:
+            approved = sum(1 for approve, _reason in decisions.values() if approve)
+            messages.success(
+                request,
+                _("Your decision is recorded: %(approved)d approved, %(refused)d refused.")
+                % {"approved": approved, "refused": len(decisions) - approved},
+            )
+            return redirect(follow_up)
+    follow_up = _followup_or_404(request, pk)
+    context = _detail_context(request, follow_up, errors=errors, posted=posted)
+    return render(request, "requests_app/followup_detail.html", context, status=400)
+
+
+# --- the identity sheet ----------------------------------------------------------------------------
+
+
+def _refused(request: HttpRequest, refusal) -> None:
+    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+
+
+@require_POST
+def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Build the identity sheet (again, after a failure); it runs in the background."""
+    from disclosure import services as disclosure_services
+    from disclosure.tasks import run_export
+
+    follow_up = _followup_or_404(request, pk)
+    try:
+        if not disclosure_services.can_export(request.user, follow_up.warrant):
+            raise PermissionDenied
+        known = set(follow_up.exports.values_list("pk", flat=True))
+        export = disclosure_services.identity_sheet_start(follow_up=follow_up, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        if export.pk not in known:  # a new sheet (a second click finds the one already on its way)
+            run_export.enqueue(export.pk)
+        messages.success(request, _("The identity sheet is being built."))
+    return redirect(follow_up)
+
+
+def _ready_sheet(follow_up: FollowUpRequest):
+    from disclosure.models import Export
+
+    return follow_up.exports.filter(status=Export.Status.READY).order_by("-pk").first()
+
+
+@require_POST
+def followup_sheet_deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    from disclosure import services as disclosure_services
+    from disclosure.forms import DeliveryForm
+
+    follow_up = _followup_or_404(request, pk)
+    form = DeliveryForm(request.POST)
+    sheet = _ready_sheet(follow_up)
+    if sheet is None:
+        messages.error(request, _("The identity sheet is not ready."))
+    elif not form.is_valid():
+        messages.error(request, _("Give the channel, the recipient and the time of the hand-over."))
+    else:
+        try:
+            disclosure_services.export_record_delivery(export=sheet, actor=request.user, **form.cleaned_data)
+        except (DomainError, PermissionDenied) as refusal:
+            _refused(request, refusal)
+        else:
+            messages.success(request, _("Delivery of the identity sheet recorded."))
+    return redirect(follow_up)
+
+
+@require_POST
+def followup_sheet_link(request: HttpRequest, pk: int) -> HttpResponse:
+    from disclosure import services as disclosure_services
+    from disclosure.forms import LinkForm
+
+    follow_up = _followup_or_404(request, pk)
+    form = LinkForm(request.POST)
+    sheet = _ready_sheet(follow_up)
+    if sheet is None:
+        messages.error(request, _("The identity sheet is not ready."))
+    elif not form.is_valid():
+        messages.error(request, _("Name the investigator who receives the link."))
+    else:
+        try:
+            link, token = disclosure_services.export_issue_link(export=sheet, actor=request.user, **form.cleaned_data)
+        except (DomainError, PermissionDenied) as refusal:
+            _refused(request, refusal)
+        else:
+            url = request.build_absolute_uri(reverse("link-download", args=[token]))
+            messages.success(
+                request,
+                _("One-time link for %(recipient)s, valid until %(expires)s. It is shown only now: %(url)s")
+                % {"recipient": link.recipient, "expires": f"{link.expires_at:%Y-%m-%d %H:%M} UTC", "url": url},
+            )
+    return redirect(follow_up)
+
+
+# --- the panel on the warrant's page -----------------------------------------------------------------
+
+
+def followups_panel_context(user, warrant: Warrant) -> dict:
+    follow_ups = warrant.follow_ups.annotate(
+        token_count=Count("tokens"),
+        approved_count=Count("tokens", filter=Q(tokens__decision=FollowUpToken.Decision.APPROVED)),
+    ).order_by("-received_at", "-pk")
+    return {"follow_ups": list(follow_ups), "followup_blocked_reason": _may_log(user, warrant)}
