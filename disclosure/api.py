@@ -25,6 +25,8 @@ class ExportSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "warrant",
+            "kind",
+            "follow_up",
             "status",
             "stage",
             "progress_done",

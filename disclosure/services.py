@@ -204,7 +204,7 @@ def _export_fail(export: Export, *, reason: str) -> Export:
 def export_retry(*, warrant: Warrant, actor) -> Export:
     """Start again after a failure, or after an interruption (no progress for STALE_AFTER)."""
     _require_export_rights(actor, warrant)
-    latest = warrant.exports.order_by("-pk").first()
+    latest = warrant.exports.filter(kind=Export.Kind.CONVERSATIONS).order_by("-pk").first()
     if latest is not None and latest.status in {Export.Status.RUNNING, Export.Status.QUEUED}:
         last_sign_of_life = latest.heartbeat_at or latest.started_at or latest.requested_at
         if timezone.now() - last_sign_of_life < STALE_AFTER:
@@ -359,6 +359,7 @@ def link_use(*, token: str, ip: str | None = None):
 
 def identity_sheet_start(*, follow_up: FollowUpRequest, actor) -> Export:
     """Queue the identity sheet of a decided follow-up request (called once both reviewers decided)."""
+    _require_export_rights(actor, follow_up.warrant)
     with transaction.atomic(durable=True):
         follow_up = FollowUpRequest.objects.select_for_update().get(pk=follow_up.pk)
         existing = follow_up.exports.exclude(status=Export.Status.FAILED).first()

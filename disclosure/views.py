@@ -41,7 +41,10 @@ def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _export_context(request: HttpRequest, warrant) -> dict:
     exports = list(
-        warrant.exports.select_related("requested_by").prefetch_related("deliveries", "links").order_by("-pk")[:10]
+        warrant.exports.filter(kind=Export.Kind.CONVERSATIONS)
+        .select_related("requested_by")
+        .prefetch_related("deliveries", "links")
+        .order_by("-pk")[:10]
     )
     latest = exports[0] if exports else None
     running = latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING}

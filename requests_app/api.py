@@ -203,7 +203,8 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             start = disclosure_services.export_retry if retry else disclosure_services.export_start
             export = start(warrant=warrant, actor=request.user)
             return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
-        return Response(ExportSerializer(warrant.exports.select_related("warrant", "requested_by"), many=True).data)
+        exports = warrant.exports.filter(kind="CONVERSATIONS").select_related("warrant", "requested_by")
+        return Response(ExportSerializer(exports, many=True).data)
 
     @extend_schema(
         methods=["GET"],

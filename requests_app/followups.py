@@ -116,6 +116,8 @@ def followup_register(
             _("Each pseudonym needs its own justification; missing for %(token)s.") % {"token": missing[0]},
             code="justification_required",
         )
+    if deadline < received_at:
+        raise DomainError(_("The deadline must not be before the request was received."), code="bad_deadline")
     if warrant.status not in REVEALABLE_STATUSES:
         raise Conflict(_("Follow-up requests are possible only after the export was delivered."), code="not_delivered")
     staged = services._stage(upload, signature_upload, actor=actor, warrant=warrant)
