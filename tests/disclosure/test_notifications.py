@@ -463,3 +463,26 @@ def test_a_real_export_delivered_plans_its_targets(store, approved_warrant, lega
     targets = set(export.disclosures.filter(role=Disclosure.Role.TARGET).values_list("account_id", flat=True))
     assert targets
     assert set(Notification.objects.filter(warrant=approved_warrant).values_list("account_id", flat=True)) == targets
+
+
+def test_the_warrant_page_loads_its_notification_panel_once_delivered(db, legal_officer, reviewer, agency, pdf_upload):
+    from requests_app import services as warrant_services
+    from requests_app.models import Warrant
+    from requests_app.services import TargetInput
+    from requests_app.workflow import Status
+    from tests.factories import warrant_fields
+    from tests.helpers import client_for
+
+    warrant = warrant_services.warrant_register(
+        actor=legal_officer, targets=[TargetInput("UID", "x")], upload=pdf_upload(), **warrant_fields(agency)
+    )
+    client = client_for(legal_officer)
+    before = client.get(warrant.get_absolute_url()).content.decode()
+    Warrant.objects.filter(pk=warrant.pk).update(status=Status.DELIVERED)
+
+    after = client.get(warrant.get_absolute_url()).content.decode()
+    panel = client.get(f"/disclosure/warrants/{warrant.pk}/notifications/", HTTP_HX_REQUEST="true")
+
+    assert f"/disclosure/warrants/{warrant.pk}/notifications/" not in before
+    assert f"/disclosure/warrants/{warrant.pk}/notifications/" in after
+    assert panel.status_code == 200 and 'id="notification-panel"' in panel.content.decode()
