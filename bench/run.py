@@ -38,11 +38,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", action="store_true", help="also cProfile one verify_chain() run; EXPLAIN the scope queries"
     )
     parser.add_argument("--signature-runs", type=int, default=30, help="runs timed per signature figure (default 30)")
-    parser.add_argument("--messages", type=int, default=1_000_000, help="generated messages (default 1,000,000)")
+    parser.add_argument("--messages", type=int, help="generated messages (default 1,000,000; --quick 100,000)")
     parser.add_argument(
-        "--only", choices=["audit", "list", "signatures", "conversations", "notifications"], help="run one benchmark only"
+        "--pdf-messages", type=int, help="messages the export renders to PDF (default 100,000; --quick 20,000; 0 = all)"
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="a store of 100,000 messages instead of 1,000,000")
+    parser.add_argument(
+        "--only",
+        choices=["audit", "list", "signatures", "conversations", "exports", "notifications"],
+        help="run one benchmark only",
+    )
+    args = parser.parse_args(argv)
+    if args.messages is None:
+        args.messages = 100_000 if args.quick else 1_000_000
+    if args.pdf_messages is None:
+        args.pdf_messages = 20_000 if args.quick else 100_000
+    return args
 
 
 # --- environment: must be settled before Django is imported -------------------------------------
@@ -512,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.conversations import bench_conversations
 
             bench_conversations(args, report, people)
+        if args.only in (None, "exports"):
+            from bench.exports import bench_exports
+
+            bench_exports(args, report, people)
         if args.only in (None, "notifications"):
             from bench.notifications import bench_notifications
 
