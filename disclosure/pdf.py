@@ -392,6 +392,17 @@ def _chunks(messages: Iterable[ReportMessage], size: int, limit: int) -> Iterato
         raise ValueError(f"{seen:,} messages instead of the {limit:,} announced")
 
 
+def _aliases_in(
+    aliases: list[tuple[str, str]], messages: Sequence[ReportMessage], alias_of: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The alias table of one volume: the aliases that appear in its messages (as sender or in the text)."""
+    used = {message.sender for message in messages}
+    for message in messages:
+        if "[[" in message.body:
+            used.update(alias_of.get(token, "") for token in PLACEHOLDER.findall(message.body))
+    return [(alias, token) for alias, token in aliases if alias in used]
+
+
 def render_volumes(
     cover: ReportCover,
     messages: Iterable[ReportMessage],
@@ -420,7 +431,12 @@ def render_volumes(
     volumes = max(1, math.ceil(total / per_volume))
     paths = volume_paths(Path(out_dir), volumes)
     jobs = (
-        (paths[index], replace(cover, volume=index + 1, volumes=volumes), chunk, index * per_volume + 1)
+        (
+            paths[index],
+            replace(cover, volume=index + 1, volumes=volumes, aliases=_aliases_in(cover.aliases, chunk, alias_of)),
+            chunk,
+            index * per_volume + 1,
+        )
         for index, chunk in enumerate(_chunks(messages, per_volume, total))
     )
     workers = min(processes or os.cpu_count() or 1, volumes)
@@ -432,6 +448,8 @@ def render_volumes(
     aliases = dict(alias_of)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    # Workers are kept for the whole export (max_tasks_per_child can hang on CPython 3.13.0, gh-115634);
+    # small volumes (WARRANTDESK_PDF_PER_VOLUME) keep their memory in bounds instead.
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         in_flight: set[Future[Path]] = set()
         try:

@@ -133,16 +133,18 @@ def warrant_scope(warrant: Warrant, *, with_participants: bool = True) -> Scope:
     scope = Scope(warrant, target_accounts, matched, unmatched, scoped)
     if not scoped:
         return scope
-    by_room = {item.room.pk: item for item in scoped}
-    # .order_by(): without it the model's default ordering joins the room table and turns the
-    # grouping into one row per message.
-    in_scope = Message.objects.filter(scope.message_filter()).order_by()
-    if with_participants:
-        # One pass: messages per (room, sender) give both the counts and the participants.
-        for room_id, sender_id, count in in_scope.values_list("room_id", "sender_id").annotate(n=Count("pk")):
-            by_room[room_id].messages += count
-            by_room[room_id].participants.add(sender_id)
-    else:
-        for room_id, count in in_scope.values_list("room_id").annotate(n=Count("pk")):
-            by_room[room_id].messages = count
+    # One grouped query per room interval, not one over an OR of them all: SQLite answers the OR with a
+    # MULTI-INDEX OR that keeps every matching rowid in memory (30 MB per million messages).
+    # .order_by(): without it the model's default ordering joins the room table.
+    for item in scoped:
+        for interval in item.intervals:
+            in_room = Message.objects.filter(
+                room_id=item.room.pk, sent_at__gte=interval.start, sent_at__lt=interval.end
+            ).order_by()
+            if with_participants:
+                for sender_id, count in in_room.values_list("sender_id").annotate(n=Count("pk")):
+                    item.messages += count
+                    item.participants.add(sender_id)
+            else:
+                item.messages += in_room.count()
     return scope

@@ -194,7 +194,7 @@ def _kek_list(value: str) -> list[bytes]:
 WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK") or "")
 WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
-WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 5000)
+WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 1500)
 WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # default: one per CPU
 # Follow-up requests: the hard cap of pseudonyms per request, and when reviewers are warned of a
 # fishing request (more tokens than this, or more than this share of one room's pseudonymised people).
