@@ -34,7 +34,7 @@ from . import keys, pseudonyms
 from .identifiers import normalize_email, normalize_phone
 from .models import Account, Membership, Message
 from .redaction import Person, Redactor
-from .scope import Scope, warrant_scope
+from .scope import Scope
 
 FORMAT = "warrantdesk-export/1"
 GENERATOR = "warrantdesk 0.1"
@@ -426,7 +426,3 @@ def _manifest(scope: Scope, work: Path, counts: dict, names: list[str], key_id: 
         "operator_key_sha256": keys.public_key_fingerprint(public),
         "files": {name: {"sha256": _sha256_file(work / name), "size": (work / name).stat().st_size} for name in names},
     }
-
-
-def scope_for_export(warrant) -> Scope:
-    return warrant_scope(warrant)
