@@ -104,7 +104,8 @@ postgres:
 
 test-postgres: venv
 	@echo "== pytest on PostgreSQL"
-	url="$$(scripts/postgres.sh start)"
+	url="$$(scripts/postgres.sh start | tail -n 1)"
+	case "$$url" in postgres://*) ;; *) echo "scripts/postgres.sh start gave no URL: $$url" >&2; exit 1 ;; esac
 	echo "DATABASE_URL=$$url"
 	DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -32,7 +32,7 @@ fi
 ensure_installed() {
     if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
         log "PostgreSQL not installed; installing Debian's postgresql package"
-        "$here/system-deps.sh" postgres
+        "$here/system-deps.sh" postgres >&2
     fi
     command -v pg_ctlcluster >/dev/null 2>&1 || die "pg_ctlcluster still missing after install"
 }
@@ -74,14 +74,16 @@ cmd_start() {
         printf '%s\n' "$want" | as_root tee "$dropin" >/dev/null
         if [ "$(cluster_field 4)" = online ]; then
             log "restarting $VER/$CLUSTER to apply listen_addresses"
-            as_root pg_ctlcluster "$VER" "$CLUSTER" restart
+            as_root pg_ctlcluster "$VER" "$CLUSTER" restart >&2
         fi
     fi
     # The socket directory lives on a tmpfs on some machines and vanishes on reboot.
     as_root install -d -o postgres -g postgres -m 2775 /var/run/postgresql
     if [ "$(cluster_field 4)" != online ]; then
         log "starting cluster $VER/$CLUSTER"
-        if ! as_root pg_ctlcluster "$VER" "$CLUSTER" start; then
+        # stdout of the tools goes to stderr ("Removed stale pid file." must not end up in the URL);
+        # no extra descriptor is opened, since the server would inherit it and hold $(...) open.
+        if ! as_root pg_ctlcluster "$VER" "$CLUSTER" start >&2; then
             logfile=$(pg_lsclusters -h | awk -v v="$VER" -v c="$CLUSTER" '$1 == v && $2 == c {print $7}')
             [ -n "$logfile" ] && [ -r "$logfile" ] && tail -n 30 "$logfile" >&2
             die "could not start cluster $VER/$CLUSTER"
