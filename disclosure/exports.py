@@ -26,11 +26,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
+from django.db.models import Func, Q, TextField
 from django.utils import timezone
 
-from . import keys, pseudonyms
+from . import keys, pseudonyms, reader
 from .identifiers import normalize_email, normalize_phone
 from .models import Account, Membership, Message
 from .redaction import Person, Redactor
@@ -38,7 +37,7 @@ from .scope import Scope
 
 FORMAT = "warrantdesk-export/1"
 GENERATOR = "warrantdesk 0.1"
-PROGRESS_EVERY = 5000
+BATCH = 5000  # rows fetched, written and reported at a time
 REDACT_CACHE = 16384  # texts
 REDACT_CACHE_MAX_LENGTH = 200  # characters: at most ~13 MB of cached text
 _json_str = json.encoder.encode_basestring  # the C string encoder json.dumps uses (UTF-8 kept)
@@ -123,13 +122,15 @@ def _person(account: Account, *, target: bool) -> Person:
 def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) -> Callable[[str, str], Person | None]:
     """Find an account mentioned by phone or e-mail that is not among the participants."""
     cache: dict[tuple[str, str], Person | None] = {}
-    # One compiled query per column, run on a plain cursor: most values match no account, and the
-    # ORM's per-query cost (building and compiling the queryset) is ten times the indexed look-up.
+    # One compiled query per column, run on one driver cursor kept for the whole export: most values
+    # match no account, and the ORM's per-query cost (building and compiling the queryset, opening
+    # and wrapping a cursor, converting the placeholders) is many times the indexed look-up itself.
     columns = ("pk", "uid", "display_name", "phone_normalized", "email_normalized")
-    sql = {
-        name: Account.objects.filter(**{name: ""}).order_by().values_list(*columns)[:1].query.sql_with_params()[0]
-        for name in ("phone_normalized", "email_normalized")
-    }
+    sql = {}
+    for name in ("phone_normalized", "email_normalized"):
+        text = Account.objects.filter(**{name: ""}).order_by().values_list(*columns)[:1].query.sql_with_params()[0]
+        sql[name] = text.replace("%s", "?") if connection.vendor == "sqlite" else text  # the driver's style
+    cursors: list = []
 
     def lookup(kind: str, value: str) -> Person | None:
         if (kind, value) not in cache:
@@ -137,9 +138,11 @@ def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) ->
             normalized = normalize_phone(value) if kind == "phone" else normalize_email(value)
             account = None
             if normalized:
-                with connection.cursor() as cursor:
-                    cursor.execute(sql[field_name], [normalized])
-                    row = cursor.fetchone()
+                if not cursors:
+                    connection.ensure_connection()
+                    cursors.append(connection.connection.cursor())
+                cursors[0].execute(sql[field_name], (normalized,))
+                row = cursors[0].fetchone()
                 account = Account(**dict(zip(columns, row, strict=True))) if row else None
             if account is not None:
                 by_uid.setdefault(account.uid, account)
@@ -209,12 +212,22 @@ def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = No
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _rows(scope: Scope) -> Iterator[tuple]:
-    """The scope's messages in (room, time, id) order as plain DB-API rows, one query per room interval.
+class _UtcText(Func):
+    """SQLite: the stored UTC text ("2026-01-02 03:04:05[.ffffff]") as ISO 8601 with its offset,
+    made by SQLite rather than by Python for every row."""
+
+    template = "(substr(%(expressions)s, 1, 10) || 'T' || substr(%(expressions)s, 12) || '+00:00')"
+    output_field = TextField()
+
+
+def _queries(scope: Scope) -> Iterator[tuple[str, tuple]]:
+    """SQL and parameters selecting the scope's messages in (room, time, id) order as plain rows
+    (pk, room, sender, sent_at, kind, body), one query per room interval. ``sent_at`` is ISO text on
+    SQLite and an aware datetime elsewhere.
 
     Not one query with an OR of every interval: SQLite answers that with a MULTI-INDEX OR that keeps
-    every matching rowid in memory (35 MB at 1,000,000 messages), and the ORM's per-row converters are
-    skipped (on SQLite the stored UTC text is taken as it is, not parsed into a datetime)."""
+    every matching rowid in memory (35 MB at 1,000,000 messages). The rows are read without the ORM's
+    per-row converters."""
     columns = ("pk", "room_id", "sender_id", "sent_at", "kind", "body")
     for item in sorted(scope.rooms, key=lambda item: item.room.pk):
         for interval in item.intervals:
@@ -222,16 +235,51 @@ def _rows(scope: Scope) -> Iterator[tuple]:
                 room_id=item.room.pk, sent_at__gte=interval.start, sent_at__lt=interval.end
             ).order_by("sent_at", "pk")
             if connection.vendor == "sqlite":
-                query = query.annotate(stamp=Cast("sent_at", TextField())).values_list(
-                    *columns[:3], "stamp", *columns[4:]
-                )
+                query = query.annotate(stamp=_UtcText("sent_at")).values_list(*columns[:3], "stamp", *columns[4:])
             else:
                 query = query.values_list(*columns)
             sql, params = query.query.sql_with_params()
-            with connection.chunked_cursor() as cursor:
-                cursor.execute(sql, params)
-                while batch := cursor.fetchmany(5000):
-                    yield from batch
+            yield sql, tuple(params)
+
+
+def _batches(scope: Scope) -> Iterator[list[tuple]]:
+    """The rows of ``_queries`` in batches of at most BATCH, read here or, for a large scope outside a
+    transaction, by a reader process (``disclosure.reader``) that reads while this one writes."""
+    source = _reader_source() if scope.message_count >= settings.WARRANTDESK_EXPORT_READER_MIN_MESSAGES else None
+    if source is not None:
+        yield from reader.read_ahead(reader.forkserver_context(), source, list(_queries(scope)), batch=BATCH)
+        return
+    for sql, params in _queries(scope):
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(BATCH):
+                yield batch
+
+
+# Django's options that are not psycopg.connect() arguments
+_NOT_PSYCOPG_OPTIONS = {"assume_role", "context", "cursor_factory", "isolation_level", "pool", "server_side_binding"}
+
+
+def _reader_source() -> reader.Source | None:
+    """Where a reader process can read this connection's committed data, or None when it cannot see
+    what this connection sees (inside a transaction, an in-memory database, another vendor)."""
+    if connection.in_atomic_block:
+        return None
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            return None
+        return reader.Source("sqlite", name=str(settings_dict["NAME"]))
+    if connection.vendor == "postgresql":
+        params = {k: v for k, v in settings_dict["OPTIONS"].items() if k not in _NOT_PSYCOPG_OPTIONS}
+        params["dbname"] = settings_dict["NAME"]
+        for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"), ("PORT", "port")):
+            if settings_dict.get(key):
+                params[name] = settings_dict[key]
+        params["options"] = f"{params.get('options', '')} -c TimeZone=UTC".strip()
+        params["client_encoding"] = "UTF8"
+        return reader.Source("postgresql", params=params)
+    return None
 
 
 def _write_conversations(
@@ -246,9 +294,15 @@ def _write_conversations(
     progress: Progress,
 ) -> dict:
     rooms = {item.room.pk: item for item in scope.rooms}
-    # Chats repeat themselves ("ㅋㅋㅋ", "ㅇㅇ", "사진"): short texts are redacted once. Redaction
-    # depends only on the text (the people are fixed for the export), so the result is the same.
-    redact_short = functools.lru_cache(maxsize=REDACT_CACHE)(redactor.redact)
+
+    def encoded(body: str) -> tuple[str, str]:
+        """The redacted text as a JSON string and as a CSV field."""
+        text = redactor.redact(body)
+        return _json_str(text), _csv_field(text)
+
+    # Chats repeat themselves ("ㅋㅋㅋ", "ㅇㅇ", "사진"): short texts are redacted and encoded once.
+    # Redaction depends only on the text (the people are fixed for the export), so the result is the same.
+    encoded_short = functools.lru_cache(maxsize=REDACT_CACHE)(encoded)
     done = 0
     current_room = None
     with (
@@ -263,55 +317,53 @@ def _write_conversations(
             f'"period":{{"start":"{warrant.period_start.isoformat()}","end":"{warrant.period_end.isoformat()}"}},'
             f'"rooms":['
         )
-        first_message = True
+        separator = ""  # before the next message of the room: "" for its first, else ","
         progress("messages", 0, total)
         by_sender: dict[int, tuple[Sender, str, str]] = {}
-        parts: list[str] = []  # JSON written once per PROGRESS_EVERY messages
-        lines: list[str] = []  # CSV lines, likewise
-        for pk, room_id, sender_id, sent_at, kind, body in _rows(scope):
-            if room_id != current_room:
-                if current_room is not None:
-                    parts.append("]},")
-                current_room = room_id
-                item = rooms[room_id]
-                label = room_labels[room_id]
-                csv_room = _csv_field(label)
-                title = "" if item.room.kind == "DIRECT" else redactor.redact(item.room.title)
-                covered = ",".join(
-                    f'{{"start":"{i.start.isoformat()}","end":"{i.end.isoformat()}"}}' for i in item.intervals
-                )
+        # The JSON and the CSV of one batch are built as lists of strings and written at once.
+        for batch in _batches(scope):
+            parts: list[str] = []
+            lines: list[str] = []
+            for pk, room_id, sender_id, sent_at, kind, body in batch:
+                if room_id != current_room:
+                    if current_room is not None:
+                        parts.append("]},")
+                    current_room = room_id
+                    item = rooms[room_id]
+                    label = room_labels[room_id]
+                    csv_room = _csv_field(label)
+                    title = "" if item.room.kind == "DIRECT" else redactor.redact(item.room.title)
+                    covered = ",".join(
+                        f'{{"start":"{i.start.isoformat()}","end":"{i.end.isoformat()}"}}' for i in item.intervals
+                    )
+                    parts.append(
+                        f'{{"room":"{label}","kind":"{item.room.kind}","title":{_json_str(title)},'
+                        f'"covered":[{covered}],"messages":['
+                    )
+                    separator = ""
+                found = by_sender.get(sender_id)
+                if found is None:
+                    sender = pseudonymiser.sender(accounts[sender_id])
+                    found = by_sender[sender_id] = (
+                        sender,
+                        sender.json_fragment,
+                        f"{_csv_field(sender.reference)},{_csv_field(sender.label)}",
+                    )
+                sender, fragment, csv_sender = found
+                sender.messages += 1
+                json_text, csv_text = encoded_short(body) if len(body) <= REDACT_CACHE_MAX_LENGTH else encoded(body)
+                if sent_at.__class__ is not str:
+                    sent_at = sent_at.isoformat()
                 parts.append(
-                    f'{{"room":"{label}","kind":"{item.room.kind}","title":{_json_str(title)},'
-                    f'"covered":[{covered}],"messages":['
+                    f'{separator}{{"id":{pk},"sent_at":"{sent_at}","sender":{fragment},'
+                    f'"kind":"{kind}","text":{json_text}}}'
                 )
-                first_message = True
-            found = by_sender.get(sender_id)
-            if found is None:
-                sender = pseudonymiser.sender(accounts[sender_id])
-                found = by_sender[sender_id] = (
-                    sender,
-                    sender.json_fragment,
-                    f"{_csv_field(sender.reference)},{_csv_field(sender.label)}",
-                )
-            sender, fragment, csv_sender = found
-            sender.messages += 1
-            text = redact_short(body) if len(body) <= REDACT_CACHE_MAX_LENGTH else redactor.redact(body)
-            stamp = f"{sent_at[:10]}T{sent_at[11:]}+00:00" if sent_at.__class__ is str else sent_at.isoformat()
-            parts.append(
-                f'{"" if first_message else ","}{{"id":{pk},"sent_at":"{stamp}","sender":{fragment},'
-                f'"kind":"{kind}","text":{_json_str(text)}}}'
-            )
-            first_message = False
-            lines.append(f"{csv_room},{stamp},{csv_sender},{kind},{_csv_field(text)}\r\n")
-            done += 1
-            if done % PROGRESS_EVERY == 0:
-                out.write("".join(parts))
-                csv_file.write("".join(lines))
-                parts.clear()
-                lines.clear()
-                progress("messages", done, total)
-        out.write("".join(parts))
-        csv_file.write("".join(lines))
+                separator = ","
+                lines.append(f"{csv_room},{sent_at},{csv_sender},{kind},{csv_text}\r\n")
+            out.write("".join(parts))
+            csv_file.write("".join(lines))
+            done += len(batch)
+            progress("messages", done, total)
         if current_room is not None:
             out.write("]}")
         senders = list(pseudonymiser.by_account.values())
@@ -370,7 +422,7 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
             next(reader)
             for room, stamp, _reference, label, kind, text in reader:
                 done += 1
-                if done % PROGRESS_EVERY == 0:
+                if done % BATCH == 0:
                     progress("report", done, total)
                 yield pdf.ReportMessage(
                     room=labels.get(room, room),

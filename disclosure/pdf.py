@@ -14,7 +14,6 @@ import ctypes
 import ctypes.util
 import logging
 import math
-import multiprocessing
 import os
 import re
 import unicodedata
@@ -28,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from django.template import Context, Engine, Template
 from django.utils.safestring import SafeString, mark_safe
+
+from .reader import forkserver_context
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAME = "disclosure/report.html"
@@ -446,8 +447,7 @@ def render_volumes(
         return paths
 
     aliases = dict(alias_of)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    context = forkserver_context()
     # Workers are kept for the whole export (max_tasks_per_child can hang on CPython 3.13.0, gh-115634);
     # small volumes (WARRANTDESK_PDF_PER_VOLUME) keep their memory in bounds instead.
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -196,6 +196,9 @@ WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
 WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 1500)
 WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # default: one per CPU
+# From this many messages on, an export (outside a transaction, on a database file or server) reads its
+# rows in a second process while it writes (disclosure/reader.py); below it the process is not worth it.
+WARRANTDESK_EXPORT_READER_MIN_MESSAGES = env_int("WARRANTDESK_EXPORT_READER_MIN_MESSAGES", 50_000)
 # Follow-up requests: the hard cap of pseudonyms per request, and when reviewers are warned of a
 # fishing request (more tokens than this, or more than this share of one room's pseudonymised people).
 WARRANTDESK_FOLLOWUP_MAX_TOKENS = env_int("WARRANTDESK_FOLLOWUP_MAX_TOKENS", 20)
@@ -232,6 +235,9 @@ WARRANTDESK_NOTIFY_AFTER_DAYS_EMERGENCY = env_int("WARRANTDESK_NOTIFY_AFTER_DAYS
 WARRANTDESK_NOTIFY_PSEUDONYMISED = env_bool("WARRANTDESK_NOTIFY_PSEUDONYMISED", False)
 WARRANTDESK_NOTIFY_MAX_ATTEMPTS = env_int("WARRANTDESK_NOTIFY_MAX_ATTEMPTS", 6)
 WARRANTDESK_NOTIFY_BATCH = env_int("WARRANTDESK_NOTIFY_BATCH", 500)
+# Notices claimed (and recorded sent) together: a worker killed outright leaves at most this many
+# unconfirmed (SENDING) rows for the legal team to check in the mail log.
+WARRANTDESK_NOTIFY_GROUP = env_int("WARRANTDESK_NOTIFY_GROUP", 50)
 # The domain of the notices' Message-IDs (fixed per notification when it is planned) and whom to contact.
 WARRANTDESK_MAIL_DOMAIN = os.environ.get("WARRANTDESK_MAIL_DOMAIN", "warrantdesk.invalid")
 WARRANTDESK_PRIVACY_CONTACT = os.environ.get("WARRANTDESK_PRIVACY_CONTACT", DEFAULT_FROM_EMAIL)

@@ -1,0 +1,166 @@
+"""Reading a large export's rows in a process of its own, so that reading and writing overlap.
+
+Pure: the standard library and the database drivers (``sqlite3``, ``psycopg``); no Django, so the
+process starts in a few milliseconds from the forkserver and needs no settings.
+
+An export spends about as long fetching its rows as it does redacting and formatting them, and in one
+process the two add up. ``read_ahead(source, queries)`` starts a reader process with a connection of
+its own that runs ``queries`` one after the other and sends every batch of rows through a pipe,
+pickled; the caller receives them as lists of tuples, exactly as ``cursor.fetchmany`` gives them.
+The pipe's buffer is the only queue, so the reader is at most a batch or two ahead and memory stays
+flat. On PostgreSQL the reader runs every query in one REPEATABLE READ READ ONLY transaction: all
+rooms are read from one snapshot.
+
+The reader sees only committed data (it is another connection): the caller uses it only outside a
+transaction, as the export task runs. Errors in the reader are raised in the caller as
+``ReaderError`` with the driver's message; when the caller stops early (an exception, a closed
+generator) the reader is stopped and reaped.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import pickle
+import re
+import sqlite3
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+
+__all__ = ["ReaderError", "Source", "forkserver_context", "read_ahead"]
+
+PIPE_BYTES = 4 << 20  # asked for; the kernel may allow less
+_END = b"end"
+_FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")
+_ERROR = b"error:"
+
+
+class ReaderError(RuntimeError):
+    """The reader process failed or died; the message says why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where to read: ``vendor`` "sqlite" (``name`` is the database file) or "postgresql"
+    (``params``: keyword arguments of ``psycopg.connect``)."""
+
+    vendor: str
+    name: str = ""
+    params: dict = field(default_factory=dict)
+
+
+def forkserver_context() -> BaseContext:
+    """The one process context of an export (this reader, the PDF workers): "forkserver", safe in a
+    threaded parent, unlike fork, and cheaper than spawn because the server preloads WeasyPrint once
+    for the PDF workers. The preload list must be the same wherever the context is asked for, since
+    only the first call before the server starts counts."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    return context
+
+
+def read_ahead(
+    context: BaseContext, source: Source, queries: Sequence[tuple[str, Sequence]], *, batch: int
+) -> Iterator[list[tuple]]:
+    """The rows of ``queries`` (SQL with ``%s`` placeholders, and parameters), in order, as batches of
+    at most ``batch`` rows, read by a process started from ``context``."""
+    receiving, sending = context.Pipe(duplex=False)
+    _widen(sending)
+    process = context.Process(
+        target=_read, args=(sending, source, list(queries), batch), name="warrantdesk-export-reader", daemon=True
+    )
+    process.start()
+    sending.close()  # the reader holds the only sending end: its death ends the stream (EOFError)
+    try:
+        while True:
+            try:
+                data = receiving.recv_bytes()
+            except EOFError:
+                raise ReaderError(f"the reader process stopped unexpectedly (exit code {_exitcode(process)})") from None
+            if data == _END:
+                break
+            if data.startswith(_ERROR):
+                raise ReaderError(data[len(_ERROR) :].decode(errors="replace"))
+            yield pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
+    finally:
+        receiving.close()  # a reader blocked on a full pipe gets BrokenPipeError and exits
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+
+
+def _widen(end: Connection) -> None:
+    """Let the pipe hold a few batches (Linux: up to fs.pipe-max-size, 1 MB by default), so that the
+    reader goes on reading while the caller works through the batch before; with the default 64 KB the
+    reader would wait for the caller at every batch and the two would take turns instead of overlapping."""
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    for size in (PIPE_BYTES, 1 << 20):
+        try:
+            fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, size)
+            return
+        except OSError:
+            continue
+
+
+def _exitcode(process) -> object:
+    process.join(timeout=5)
+    return process.exitcode
+
+
+def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], batch: int) -> None:
+    """The reader process's body."""
+    try:
+        if source.vendor == "sqlite":
+            _read_sqlite(out, source, queries, batch)
+        elif source.vendor == "postgresql":
+            _read_postgresql(out, source, queries, batch)
+        else:
+            raise ValueError(f"no reader for {source.vendor!r}")
+        out.send_bytes(_END)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the caller stopped reading
+    except BaseException as error:  # reported to the caller, which raises it
+        message = f"{type(error).__name__}: {error}"
+        try:
+            out.send_bytes(_ERROR + message.encode())
+        except OSError:
+            traceback.print_exc()
+    finally:
+        out.close()
+
+
+def _send_all(out: Connection, cursor, batch: int) -> None:
+    while rows := cursor.fetchmany(batch):
+        out.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read_sqlite(out: Connection, source: Source, queries, batch: int) -> None:
+    # Read-only, and the URI form so that a name with "?" or "#" is still a file name.
+    uri = "file:" + source.name.replace("%", "%25").replace("?", "%3F").replace("#", "%23") + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=30)
+    try:
+        db.execute("BEGIN")  # one read transaction: one snapshot of the whole store (WAL)
+        for sql, params in queries:
+            qmark = _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")  # as Django's SQLite backend does
+            _send_all(out, db.execute(qmark, params), batch)
+        db.rollback()
+    finally:
+        db.close()
+
+
+def _read_postgresql(out: Connection, source: Source, queries, batch: int) -> None:
+    import psycopg
+
+    with psycopg.connect(**source.params) as db:
+        db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for index, (sql, params) in enumerate(queries):
+            with db.cursor(name=f"warrantdesk_export_{index}") as cursor:
+                cursor.itersize = batch
+                cursor.execute(sql, params)
+                _send_all(out, cursor, batch)
+        db.rollback()
