@@ -12,21 +12,32 @@ the warrant may defer a notice with a written justification and an end date; onc
 passed the notice is due again and the next run sends it.
 
 Delivery, at most once. Each notification gets its Message-ID when it is planned, and every attempt
-uses that same Message-ID. ``notifications_send_due`` works in three committed steps per batch:
+uses that same Message-ID. ``notifications_send_due`` takes the due rows ``batch`` at a time (one SMTP
+connection per batch) and works through each batch in groups of ``WARRANTDESK_NOTIFY_GROUP`` (50):
 
-1. *claim*: the due rows are switched to ``SENDING`` with a claim token and ``claimed_at``, in a
-   transaction of their own that commits before anything is sent;
-2. *send*: one SMTP connection for the batch, one ``send_messages([message])`` per notice;
-3. *record*: right after the server accepted a message, its row becomes ``SENT`` (``sent_at``) in its
-   own transaction; a refused message (connection refused, recipient or data refused) becomes
-   ``FAILED`` with ``attempts + 1`` and ``next_attempt_at`` by exponential back-off (1 min, 5 min,
-   30 min, 2 h, 12 h, 24 h), and after ``WARRANTDESK_NOTIFY_MAX_ATTEMPTS`` it stays ``FAILED`` without
-   a next attempt (given up, shown to the legal team).
+1. *render*: the group's messages are rendered first, so a template error claims nothing;
+2. *claim*: one conditional UPDATE switches the group's rows that are still due to ``SENDING``
+   under one fresh claim token and ``claimed_at``, in a transaction that commits before anything
+   is sent; rows another worker (or a deferral) got first are skipped;
+3. *send*: one ``send_messages([message])`` per notice over the batch's connection;
+4. *record*: the messages the server accepted become ``SENT`` (``sent_at``) together, in one
+   transaction with one audit entry per warrant naming the notifications by id, at the end of the
+   group or as soon as ``RECORD_EVERY`` (0.2 s) has passed since the last record. A refused message
+   (connection refused, recipient or data refused) becomes ``FAILED`` at once, with ``attempts + 1``
+   and ``next_attempt_at`` by exponential back-off (1 min, 5 min, 30 min, 2 h, 12 h, 24 h); after
+   ``WARRANTDESK_NOTIFY_MAX_ATTEMPTS`` it stays ``FAILED`` without a next attempt (given up, shown
+   to the legal team).
 
-The rule: **a row left in SENDING is never sent again automatically.** If the worker dies between
-the server's acceptance and step 3, or the connection drops while the message was being transmitted
-(the outcome is unknown), the row stays ``SENDING`` and is listed as *unconfirmed*. The legal team
-looks the Message-ID up in the mail server's log and either marks the notice sent or re-queues it
+The rule: **a row left in SENDING is never sent again automatically.** If the connection drops while
+a message is being transmitted (the outcome is unknown), that row stays ``SENDING`` and is listed as
+*unconfirmed*; the rest of its group, never handed to the server, is released to the status it had.
+An interrupt or an unexpected error does the same on its way out: what the server accepted is
+recorded, the message in flight stays unconfirmed, the rest is released. Only if the process dies
+outright (kill -9, power loss) do the rows of the group being sent stay ``SENDING``: at most one group
+per worker, accepted or never sent, sent in (due, id) order. That is the price of claiming and
+recording in groups (two write transactions per 50 notices instead of three per notice), and it is
+safe: a notice is never sent twice, only listed as unconfirmed. The legal team looks the Message-IDs
+up in the mail server's log and either marks each notice sent or re-queues it
 (``notification_requeue``: the re-sent mail carries the same Message-ID, so a receiving system that
 deduplicates by Message-ID sees one message). This is at-most-once delivery by the application, with
 a human deciding the rare unknown case: a second legal notice is worse than a short delay.
@@ -43,7 +54,9 @@ import datetime as dt
 import logging
 import secrets
 import smtplib
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -68,6 +81,9 @@ from .models import Account, Disclosure, Export, Notification
 
 logger = logging.getLogger(__name__)
 
+# Rows claimed together, in one transaction, and at most this long (seconds) between two records of
+# accepted messages: what a crash can leave SENDING (see the module docstring).
+RECORD_EVERY = 0.2
 BACKOFF = [dt.timedelta(minutes=m) for m in (1, 5, 30, 120, 720, 1440)]
 NOTICE = "disclosure_notice"
 
@@ -185,6 +201,17 @@ def notice_message(notification: Notification, facts: NoticeFacts | None = None)
         locale=facts.locale,
         headers={"Message-ID": notification.message_id},
     )
+
+
+class NoticeRenderer:
+    """Renders the notices of one send batch from the batch's Disclosure rows (one query)."""
+
+    def __init__(self, rows: dict[tuple[int, int], list[Disclosure]]):
+        self.rows = rows
+
+    def message(self, notification: Notification) -> EmailMultiAlternatives:
+        facts = notice_facts(notification, self.rows[(notification.warrant_id, notification.account_id)])
+        return notice_message(notification, facts)
 
 
 def render_letter(notification: Notification) -> bytes:
@@ -394,6 +421,7 @@ class SendResult:
     failed: int = 0
     unconfirmed: int = 0
     letters: int = 0
+    warrants: set[int] = field(default_factory=set, repr=False)  # of the notices sent
 
     def __str__(self) -> str:
         return (
@@ -427,40 +455,81 @@ def _candidates(now: dt.datetime, batch: int) -> list[Notification]:
     )
 
 
-def _claim(notification: Notification, now: dt.datetime) -> bool:
-    """Step 1: switch one due row to SENDING under a fresh claim token, committed before it is sent.
+def _claim(group: list[Notification], now: dt.datetime) -> list[Notification]:
+    """Step 1: switch a group of due rows to SENDING under one fresh claim token, in one transaction
+    committed before any of them is sent; returns the rows this worker now holds.
 
-    A conditional update: if another worker (or a deferral) got there first, nothing changes and the
-    row is skipped. A crash therefore leaves at most one row per worker in SENDING.
+    A conditional update (still due, by id): rows another worker (or a deferral) got first are
+    skipped. The returned objects keep the status they had before the claim (``_release`` restores it).
     """
     token = secrets.token_hex(16)
-    claimed = Notification.objects.filter(_due_q(now), pk=notification.pk).update(
-        status=Notification.Status.SENDING, claim=token, claimed_at=timezone.now()
-    )
-    notification.claim = token
-    return bool(claimed)
-
-
-def _record_sent(notification: Notification) -> None:
+    ids = [notification.pk for notification in group]
     with transaction.atomic(durable=True):
-        updated = Notification.objects.filter(
-            pk=notification.pk, status=Notification.Status.SENDING, claim=notification.claim
-        ).update(status=Notification.Status.SENT, sent_at=timezone.now(), last_error="")
-        if updated:
+        Notification.objects.filter(_due_q(now), pk__in=ids).update(
+            status=Notification.Status.SENDING, claim=token, claimed_at=timezone.now()
+        )
+        mine = set(
+            Notification.objects.filter(pk__in=ids, status=Notification.Status.SENDING, claim=token).values_list(
+                "pk", flat=True
+            )
+        )
+    claimed = [notification for notification in group if notification.pk in mine]
+    for notification in claimed:
+        notification.claim = token
+    return claimed
+
+
+def _record_sent(notifications: list[Notification]) -> int:
+    """Step 3 for the messages the server accepted: their rows become ``SENT`` together, in one
+    transaction, with one audit entry per warrant naming the notifications by id. Returns the count."""
+    if not notifications:
+        return 0
+    by_pk = {notification.pk: notification for notification in notifications}
+    claims = {notification.claim for notification in notifications}
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        Notification.objects.filter(pk__in=by_pk, status=Notification.Status.SENDING, claim__in=claims).update(
+            status=Notification.Status.SENT, sent_at=now, last_error=""
+        )
+        recorded = sorted(
+            Notification.objects.filter(
+                pk__in=by_pk, status=Notification.Status.SENT, sent_at=now, claim__in=claims
+            ).values_list("pk", flat=True)
+        )
+        by_warrant: dict[str, list[int]] = defaultdict(list)
+        for pk in recorded:
+            by_warrant[by_pk[pk].warrant.reference].append(pk)
+        for reference, ids in by_warrant.items():
             audit_record(
                 action=AuditAction.NOTIFICATION_SENT,
                 actor_label="worker",
-                warrant_ref=notification.warrant.reference,
-                obj=notification,
-                details={"notification": notification.pk, "message_id": notification.message_id},
+                warrant_ref=reference,
+                details={"notifications": ids, "count": len(ids)},
             )
+    return len(recorded)
+
+
+def _release(notifications: list[Notification]) -> None:
+    """Claimed rows never handed to the server go back to the status they had: nothing was sent."""
+    if not notifications:
+        return
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for notification in notifications:
+        by_status[notification.status].append(notification.pk)
+    with transaction.atomic(durable=True):
+        for status, ids in by_status.items():
+            Notification.objects.filter(
+                pk__in=ids, status=Notification.Status.SENDING, claim=notifications[0].claim
+            ).update(status=status, claim="", claimed_at=None)
 
 
 def _record_failed(notification: Notification, error: str) -> None:
     attempts = notification.attempts + 1
     wait = backoff(attempts)
     with transaction.atomic(durable=True):
-        Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
+        Notification.objects.filter(
+            pk=notification.pk, status=Notification.Status.SENDING, claim=notification.claim
+        ).update(
             status=Notification.Status.FAILED,
             attempts=attempts,
             next_attempt_at=timezone.now() + wait if wait else None,
@@ -502,12 +571,23 @@ def _warrant_notifying(warrant_id: int) -> None:
             warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note="", system=True)
 
 
-def notifications_send_due(*, batch: int | None = None, now: dt.datetime | None = None, mailer: str = "default"):
-    """Send every notice due now, ``batch`` at a time over one SMTP connection per batch."""
+# --- sending ---------------------------------------------------------------------------------------
+
+
+def notifications_send_due(
+    *,
+    batch: int | None = None,
+    now: dt.datetime | None = None,
+    mailer: str = "default",
+    stop: Callable[[], bool] | None = None,
+) -> SendResult:
+    """Send every notice due now, ``batch`` at a time over one SMTP connection per batch.
+
+    ``stop`` is asked between two groups: a clean shutdown leaves nothing claimed."""
     total = SendResult()
     batch = batch or settings.WARRANTDESK_NOTIFY_BATCH
-    while True:
-        result = _send_batch(batch=batch, now=now or timezone.now(), mailer=mailer)
+    while not (stop and stop()):
+        result = _send_batch(batch=batch, now=now or timezone.now(), mailer=mailer, stop=stop)
         total.sent += result.sent
         total.failed += result.failed
         total.unconfirmed += result.unconfirmed
@@ -519,29 +599,18 @@ def notifications_send_due(*, batch: int | None = None, now: dt.datetime | None 
     return total
 
 
-def _send_batch(*, batch: int, now: dt.datetime, mailer: str) -> SendResult:
-    result = SendResult()
-    candidates = _candidates(now, batch)
-    if not candidates:
-        return result
-    warrants: set[int] = set()
-    connection = mail.mailers[mailer]
+def _send_group(connection, claimed: list[tuple[Notification, EmailMultiAlternatives]], result: SendResult) -> bool:
+    """Step 2 for one claimed group, over the open connection; False when the connection broke.
+
+    Accepted messages are recorded together at the end of the group, or sooner once ``RECORD_EVERY``
+    seconds have passed since the last record (a slow server), so a row stays SENDING only briefly.
+    """
+    accepted: list[Notification] = []
+    handed = 0  # messages handed to the server so far; the last one may still be on its way
+    recorded_at = time.monotonic()
     try:
-        connection.open()
-    except Exception as exc:  # server down: nothing was sent, every candidate waits for its back-off
-        for notification in candidates:
-            if _claim(notification, now):
-                _record_failed(notification, _describe(exc))
-                result.failed += 1
-        return result
-    try:
-        rows = _disclosure_rows(candidates)
-        for notification in candidates:
-            # Rendered before the claim: a template error claims nothing.
-            facts = notice_facts(notification, rows[(notification.warrant_id, notification.account_id)])
-            message = notice_message(notification, facts)
-            if not _claim(notification, now):
-                continue
+        for notification, message in claimed:
+            handed += 1
             try:
                 connection.send_messages([message])
             except REFUSED as exc:
@@ -550,17 +619,56 @@ def _send_batch(*, batch: int, now: dt.datetime, mailer: str) -> SendResult:
                 continue
             except (smtplib.SMTPException, OSError) as exc:
                 # The connection broke while this message was on its way: the outcome is unknown, so
-                # the row stays SENDING (unconfirmed); the rest of the batch waits for the next run.
+                # the row stays SENDING (unconfirmed); the rest of the group is released below.
                 _record_unconfirmed(notification, _describe(exc))
                 result.unconfirmed += 1
+                return False
+            accepted.append(notification)
+            if time.monotonic() - recorded_at >= RECORD_EVERY:
+                result.sent += _record_sent(accepted)
+                accepted, recorded_at = [], time.monotonic()
+        return True
+    finally:
+        # Also on an interrupt or an unexpected error: what the server accepted is recorded SENT and
+        # the rows never handed to it are released. If the process dies outright none of this runs,
+        # and the group's rows stay SENDING (unconfirmed), never sent again automatically.
+        try:
+            result.sent += _record_sent(accepted)
+            result.warrants.update(notification.warrant_id for notification in accepted)
+        finally:
+            _release([notification for notification, _message in claimed[handed:]])
+
+
+def _send_batch(*, batch: int, now: dt.datetime, mailer: str, stop: Callable[[], bool] | None = None) -> SendResult:
+    result = SendResult()
+    candidates = _candidates(now, batch)
+    if not candidates:
+        return result
+    size = max(1, settings.WARRANTDESK_NOTIFY_GROUP)
+    groups = [candidates[start : start + size] for start in range(0, len(candidates), size)]
+    connection = mail.mailers[mailer]
+    try:
+        connection.open()
+    except Exception as exc:  # server down: nothing was sent, every candidate waits for its back-off
+        for group in groups:
+            for notification in _claim(group, now):
+                _record_failed(notification, _describe(exc))
+                result.failed += 1
+        return result
+    try:
+        renderer = NoticeRenderer(_disclosure_rows(candidates))
+        for group in groups:
+            if stop and stop():
                 break
-            _record_sent(notification)
-            warrants.add(notification.warrant_id)
-            result.sent += 1
+            # Rendered before the claim: a template error claims nothing.
+            messages = {notification.pk: renderer.message(notification) for notification in group}
+            claimed = _claim(group, now)
+            if not _send_group(connection, [(n, messages[n.pk]) for n in claimed], result):
+                break
     finally:
         with contextlib.suppress(Exception):  # closing a broken connection
             connection.close()
-    for warrant_id in warrants:
+    for warrant_id in sorted(result.warrants):
         _warrant_notifying(warrant_id)
     return result
 

@@ -296,17 +296,19 @@ def test_attempts_back_off_and_end_in_failure_shown_to_the_team(settings, delive
     assert notification.attempts == 3
 
 
-def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delivered, monkeypatch):
+def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delivered, monkeypatch, settings):
+    settings.WARRANTDESK_NOTIFY_GROUP = 2  # the three due notices: a group of two, then one
+    monkeypatch.setattr(notifications, "RECORD_EVERY", 3600)  # record once per group
     real_record = notifications._record_sent
     calls = []
 
-    def crash_on_second(notification):
-        calls.append(notification.pk)
-        if len(calls) == 2:  # the server took the second message; the worker dies before recording it
+    def killed(accepted):
+        if accepted:  # the server took the group's messages; the worker dies before recording them
+            calls.append([n.pk for n in accepted])
             raise KeyboardInterrupt("killed")
-        real_record(notification)
+        return real_record(accepted)
 
-    monkeypatch.setattr(notifications, "_record_sent", crash_on_second)
+    monkeypatch.setattr(notifications, "_record_sent", killed)
     moment = DELIVERED_AT + dt.timedelta(days=31)
     with time_machine.travel(moment, tick=False), pytest.raises(KeyboardInterrupt):
         send()
@@ -319,9 +321,64 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delive
     assert len(smtp.messages) == 3  # two before the crash, the third after the restart
     assert len({str(m["Message-ID"]) for m in smtp.messages}) == 3
     assert restarted.sent == 1 and once_more.sent == 0
-    unconfirmed = Notification.objects.get(status=Notification.Status.SENDING)
-    assert unconfirmed.pk == calls[1]
-    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 2
+    unconfirmed = set(Notification.objects.filter(status=Notification.Status.SENDING).values_list("pk", flat=True))
+    assert unconfirmed == set(calls[0]) and len(unconfirmed) == 2
+    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 1
+
+
+def test_an_interrupt_mid_group_records_what_was_accepted_and_releases_what_was_not_sent(smtp, delivered, monkeypatch):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    real_send = EmailBackend.send_messages
+    handed = []
+
+    def interrupted(self, messages):
+        handed.append(str(messages[0].extra_headers["Message-ID"]))
+        if len(handed) == 2:  # Ctrl-C while the second message is on its way: its outcome is unknown
+            raise KeyboardInterrupt
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", interrupted)
+    moment = DELIVERED_AT + dt.timedelta(days=31)
+    with time_machine.travel(moment, tick=False), pytest.raises(KeyboardInterrupt):
+        send()
+    monkeypatch.setattr(EmailBackend, "send_messages", real_send)
+    states = dict(Notification.objects.filter(channel="EMAIL").values_list("message_id", "status"))
+    with time_machine.travel(moment + dt.timedelta(minutes=5), tick=False):
+        restarted = send()
+
+    assert states[handed[0]] == Notification.Status.SENT  # accepted, recorded on the way out
+    assert states[handed[1]] == Notification.Status.SENDING  # in doubt: never sent again by itself
+    assert sorted(states.values()).count(Notification.Status.PENDING) == 1  # never handed over: released
+    assert restarted.sent == 1
+    received = [str(m["Message-ID"]) for m in smtp.messages]
+    assert handed[1] not in received and len(received) == len(set(received)) == 2
+
+
+def test_a_group_is_claimed_recorded_and_audited_together(smtp, delivered, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from warrantdesk.audit import verify_chain
+
+    with (
+        time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        result = send()
+
+    table = Notification._meta.db_table
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
+    assert result.sent == 3
+    # moving address-less rows to letters, the claim, the record: not three writes per notice
+    assert len(updates) == 3
+    entry = AuditEntry.objects.get(action=AuditAction.NOTIFICATION_SENT)
+    sent = sorted(Notification.objects.filter(status=Notification.Status.SENT).values_list("pk", flat=True))
+    assert entry.details == {"notifications": sent, "count": 3} and entry.warrant_ref == delivered.reference
+    for person in people.values():
+        for identifier in (person.display_name, person.email, person.phone, person.uid):
+            assert not identifier or identifier not in str(entry.details)
+    assert verify_chain().ok
 
 
 def test_the_legal_team_resolves_an_unconfirmed_notice_by_message_id(smtp, delivered, legal_officer):
