@@ -42,6 +42,15 @@ up in the mail server's log and either marks each notice sent or re-queues it
 deduplicates by Message-ID sees one message). This is at-most-once delivery by the application, with
 a human deciding the rare unknown case: a second legal notice is worse than a short delay.
 
+Closing. When every notification of a notifying warrant is ``SENT`` (an e-mail accepted or confirmed
+from the mail log, a letter marked posted) and no follow-up request of it is still open (received, in
+review, or decided but not yet disclosed), ``warrants_close_settled`` moves the warrant to ``CLOSED``
+(a SYSTEM move: status history event and audit entry), at the end of every send run and when the team
+marks a notice sent. PENDING, DEFERRED, SENDING, FAILED (a retry due, or given up: the person was
+never told; the team re-queues it) and NEEDS_LETTER keep it open. There is no follow-up window in the
+workflow: a follow-up request may still arrive for a closed warrant, and the people it reveals are
+notified all the same (sending does not look at the warrant's status).
+
 Accounts without an e-mail address are ``NEEDS_LETTER``: ``render_letter`` makes the PDF letter the
 legal team prints and posts, then marks sent. Audit entries name notifications by id and accounts by
 pk only, never a name, phone number or e-mail address.
@@ -65,7 +74,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -372,6 +381,7 @@ def notification_mark_sent(*, notification: Notification, actor) -> Notification
         details={"notification": notification.pk, "was": previous, "channel": notification.channel},
     )
     _warrant_notifying(notification.warrant_id)
+    warrants_close_settled(warrant_id=notification.warrant_id)
     return notification
 
 
@@ -421,12 +431,13 @@ class SendResult:
     failed: int = 0
     unconfirmed: int = 0
     letters: int = 0
+    closed: int = 0
     warrants: set[int] = field(default_factory=set, repr=False)  # of the notices sent
 
     def __str__(self) -> str:
         return (
             f"{self.sent} sent, {self.failed} failed, {self.unconfirmed} unconfirmed, "
-            f"{self.letters} moved to paper letters"
+            f"{self.letters} moved to paper letters, {self.closed} warrants closed"
         )
 
 
@@ -571,6 +582,49 @@ def _warrant_notifying(warrant_id: int) -> None:
             warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note="", system=True)
 
 
+# --- closing ---------------------------------------------------------------------------------------
+
+# A follow-up request still being handled may reveal more people (and so owe more notices).
+OPEN_FOLLOW_UPS = ("RECEIVED", "IN_REVIEW", "DECIDED")
+
+
+def _settled_q() -> Q:
+    """Warrants whose every notice is settled: at least one notification, all of them ``SENT`` (an
+    e-mail the server accepted, or one the team confirmed from the mail log, or a posted letter), and
+    no follow-up request still open. Anything else is still owed: PENDING, DEFERRED, SENDING
+    (unconfirmed), FAILED (a retry due, or given up: the person was never told; the team re-queues
+    it), NEEDS_LETTER."""
+    from requests_app.models import FollowUpRequest
+
+    owed = Notification.objects.filter(warrant=OuterRef("pk")).exclude(status=Notification.Status.SENT)
+    planned = Notification.objects.filter(warrant=OuterRef("pk"))
+    open_follow_ups = FollowUpRequest.objects.filter(warrant=OuterRef("pk"), status__in=OPEN_FOLLOW_UPS)
+    return Q(Exists(planned)) & ~Q(Exists(owed)) & ~Q(Exists(open_follow_ups))
+
+
+def warrants_close_settled(*, warrant_id: int | None = None) -> list[str]:
+    """Close every notifying warrant (or just ``warrant_id``) whose notices are all settled.
+
+    A SYSTEM move through ``warrant_move`` (status history event + audit entry), made at the end of
+    every send run and when the team marks a notice sent by hand. Returns the references closed.
+    """
+    from requests_app.services import warrant_move
+
+    candidates = Warrant.objects.filter(_settled_q(), status=Status.NOTIFYING)
+    if warrant_id is not None:
+        candidates = candidates.filter(pk=warrant_id)
+    closed = []
+    for pk in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Checked again under the warrant's lock: a delivery planning new notices holds it too.
+            warrant = Warrant.objects.select_for_update().filter(pk=pk, status=Status.NOTIFYING).first()
+            if warrant is None or not Warrant.objects.filter(_settled_q(), pk=pk).exists():
+                continue
+            warrant_move(warrant=warrant, to=Status.CLOSED, actor=None, note="", system=True)
+            closed.append(warrant.reference)
+    return closed
+
+
 # --- sending ---------------------------------------------------------------------------------------
 
 
@@ -581,7 +635,8 @@ def notifications_send_due(
     mailer: str = "default",
     stop: Callable[[], bool] | None = None,
 ) -> SendResult:
-    """Send every notice due now, ``batch`` at a time over one SMTP connection per batch.
+    """Send every notice due now, ``batch`` at a time over one SMTP connection per batch, then close
+    the warrants whose notices are all settled.
 
     ``stop`` is asked between two groups: a clean shutdown leaves nothing claimed."""
     total = SendResult()
@@ -596,6 +651,7 @@ def notifications_send_due(
         if result.sent == 0:  # the server refuses everything: the failed rows wait for their back-off
             break
     total.letters = Notification.objects.filter(status=Notification.Status.NEEDS_LETTER).count()
+    total.closed = len(warrants_close_settled())
     return total
 
 
