@@ -51,6 +51,11 @@ never told; the team re-queues it) and NEEDS_LETTER keep it open. There is no fo
 workflow: a follow-up request may still arrive for a closed warrant, and the people it reveals are
 notified all the same (sending does not look at the warrant's status).
 
+Scheduling. ``manage.py send_notifications`` sends what is due once (cron, a systemd timer);
+``--every N`` keeps sending every N seconds (``make run`` starts it next to the task worker; a process
+supervisor in production) and stops cleanly between two groups on SIGTERM or Ctrl-C. The
+``send_due_notifications`` task does the same from a task queue. Senders running at once are safe.
+
 Accounts without an e-mail address are ``NEEDS_LETTER``: ``render_letter`` makes the PDF letter the
 legal team prints and posts, then marks sent. Audit entries name notifications by id and accounts by
 pk only, never a name, phone number or e-mail address.
