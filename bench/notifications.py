@@ -121,6 +121,7 @@ def bench_notifications(args: argparse.Namespace, report: Report, people: dict) 
 
     from disclosure.models import Notification
     from disclosure.notifications import notifications_send_due
+    from warrantdesk.audit import verify_chain
 
     count = getattr(args, "notifications", None) or COUNT
     say(f"\n[6] notifications: planning {count:,} due notices, then sending them to a local SMTP server ...")
@@ -161,6 +162,7 @@ def bench_notifications(args: argparse.Namespace, report: Report, people: dict) 
         say(text.getvalue())
     rate = result.sent / elapsed if elapsed else 0.0
     sent_rows = Notification.objects.filter(status=Notification.Status.SENT).count()
+    chain = verify_chain()  # what `manage.py verify_audit_log` checks, grouped entries included
     report.add(
         Row(
             f"notifications sent via SMTP ({count:,}, batch {BATCH})",
@@ -177,5 +179,14 @@ def bench_notifications(args: argparse.Namespace, report: Report, people: dict) 
             f"distinct Message-IDs; {sent_rows:,} rows SENT",
             f"goal = {count:,}",
             ok=received.value == count == sent_rows,
+        )
+    )
+    report.add(
+        Row(
+            "audit log after the notifications",
+            "intact" if chain.ok else "BROKEN",
+            f"{chain.count:,} entries verified",
+            "goal: verify_audit_log passes",
+            ok=chain.ok,
         )
     )
