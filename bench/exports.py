@@ -15,8 +15,9 @@ Figures (see bench/README.md):
    to (1);
 3. the peak RSS of that export, run as a separate process (``python -m bench.exports --child``:
    ``django.setup()`` then ``call_command("export_warrant", ...)``, what ``manage.py export_warrant``
-   runs): its VmHWM at the end; its PDF workers' through RUSAGE_CHILDREN once the forkserver that
-   forked them has been reaped (the forkserver is started first thing, see child_main);
+   runs): its VmHWM at the end; its children's (the reader, the PDF volume processes) through
+   RUSAGE_CHILDREN once the forkserver that forked them has been reaped (the forkserver is started
+   first thing, see child_main);
 4. ``manage.py dumpdata disclosure.Message`` of the same messages, for comparison;
 5. the PDF stage's rate (``_write_report``: reading messages.csv back, rendering the volumes in
    parallel processes), on the first ``--pdf-messages`` messages of the scope (default 100,000; a
@@ -141,9 +142,9 @@ def bench_exports(args: argparse.Namespace, report: Report, people: dict) -> Non
     )
     report.add(
         Row(
-            "export: peak RSS, largest PDF worker process",
+            "export: peak RSS, largest child process",
             f"{children_mb:.0f} MB",
-            f"{child['processes']} workers, {child['per_volume']:,} msgs/volume",
+            f"reader; PDF: {child['processes']} at a time, {child['per_volume']:,} msgs/volume each",
             f"goal <= {GOAL_RSS_MB} MB (each process)",
             ok=children_mb <= GOAL_RSS_MB,
         )
@@ -399,13 +400,14 @@ def child_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     # getrusage's ru_maxrss would not do: on Linux a process inherits, at exec, the peak of the process
     # it was forked from (here the bench process), so the export process's own peak is read as VmHWM.
-    # Its PDF workers are forked by the multiprocessing forkserver, which is started now, while this
+    # Its children (reader, PDF volumes) are forked by the multiprocessing forkserver, which is started now, while this
     # process is small, with the preload render_volumes asks for: started later, it would inherit this
     # process's peak at its exec. Their peak (and the forkserver's) then reaches RUSAGE_CHILDREN.
-    import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    from disclosure.reader import forkserver_context  # pure: no Django yet
+
+    forkserver_context()
     forkserver.ensure_running()
 
     import django
@@ -477,7 +479,7 @@ def child_main(argv: list[str]) -> int:
     figures["command"] = time.perf_counter() - started
     figures["zip_size"] = Path(args.out).stat().st_size
     figures["rss_self"] = _vm_hwm()
-    # The PDF workers are children of the forkserver: reap it, so that their peak reaches
+    # The reader and PDF processes are children of the forkserver: reap it, so that their peak reaches
     # RUSAGE_CHILDREN (the kernel carries a reaped child's own children's peak up to its parent).
     server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", None):

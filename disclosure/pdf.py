@@ -18,10 +18,12 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import cache
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -370,6 +372,25 @@ def _render_volume_to(
     return path
 
 
+def _volume_process(
+    out: Connection,
+    path: Path,
+    cover: ReportCover,
+    messages: Sequence[ReportMessage],
+    aliases: Mapping[str, str],
+    first: int,
+) -> None:
+    """A volume process's body: render, then tell the parent None (done) or what went wrong."""
+    try:
+        _render_volume_to(path, cover, messages, aliases, first)
+        out.send(None)
+    except BaseException as error:  # reported to the parent, which raises it
+        logging.getLogger(__name__).exception("rendering %s failed", path.name)
+        out.send(f"{type(error).__name__}: {error}")
+    finally:
+        out.close()
+
+
 def volume_paths(out_dir: Path, volumes: int) -> list[Path]:
     if volumes == 1:
         return [out_dir / "report.pdf"]
@@ -422,8 +443,10 @@ def render_volumes(
 
     Messages are consumed as a stream: at most ``processes`` volumes are in flight (submitted and not
     yet written) plus the one being collected, so memory does not grow with the size of the export.
-    Workers start through "forkserver" (safe in a threaded parent, unlike fork, and cheaper than
-    spawn because the server preloads WeasyPrint once); a single process renders in this process.
+    Each volume renders in a process of its own, started through "forkserver" (safe in a threaded
+    parent, unlike fork, and cheaper than spawn because the server preloads WeasyPrint once); a
+    failure in one stops the others and is raised here. With ``processes=1`` everything renders in
+    this process.
     """
     if per_volume < 1:
         raise ValueError("per_volume must be at least 1")
@@ -448,21 +471,44 @@ def render_volumes(
 
     aliases = dict(alias_of)
     context = forkserver_context()
-    # Workers are kept for the whole export (max_tasks_per_child can hang on CPython 3.13.0, gh-115634);
-    # small volumes (WARRANTDESK_PDF_PER_VOLUME) keep their memory in bounds instead.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        in_flight: set[Future[Path]] = set()
-        try:
-            for path, volume_cover, chunk, first in jobs:
-                if len(in_flight) >= workers:
-                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        future.result()
-                in_flight.add(pool.submit(_render_volume_to, path, volume_cover, chunk, aliases, first))
-            for future in wait(in_flight).done:
-                future.result()
-        except BaseException:
-            for future in in_flight:
-                future.cancel()
-            raise
+    # One process per volume, forked from the forkserver (WeasyPrint already loaded): a process that
+    # renders volume after volume keeps growing (about 7 MB a volume), one that renders a single
+    # volume stays at what that volume needs. (ProcessPoolExecutor's max_tasks_per_child would do the
+    # same but can hang on CPython 3.13.0, gh-115634.)
+    running: dict[Connection, tuple[BaseProcess, Path]] = {}
+
+    def collect(block: bool) -> None:
+        for end in connection_wait(list(running), timeout=None if block else 0):
+            process, path = running.pop(end)
+            try:
+                error = end.recv()
+            except EOFError:
+                error = "the process stopped unexpectedly"
+            finally:
+                end.close()
+            process.join()
+            if error is not None:
+                raise RuntimeError(f"{path.name} could not be rendered: {error}")
+
+    try:
+        for path, volume_cover, chunk, first in jobs:
+            while len(running) >= workers:
+                collect(block=True)
+            receiving, sending = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_volume_process,
+                args=(sending, path, volume_cover, chunk, aliases, first),
+                name=f"warrantdesk-pdf-{path.stem}",
+                daemon=True,
+            )
+            process.start()
+            sending.close()
+            running[receiving] = (process, path)
+        while running:
+            collect(block=True)
+    finally:
+        for end, (process, _path) in running.items():
+            process.terminate()
+            process.join()
+            end.close()
     return paths

@@ -1,6 +1,7 @@
 """The PDF report, read back as a reader sees it: pypdf extracts the text of every page."""
 
 import io
+import multiprocessing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,6 +180,23 @@ class TestVolumes:
             assert f"Volume {volume} of 3" in text
             assert [index for index in range(12) if f"message number {index:02d}" in text] == list(numbers)
             assert f"holds messages {numbers[0] + 1}–{numbers[-1] + 1}." in text
+
+    def test_a_volume_that_fails_in_its_process_is_raised_and_no_process_is_left(self, tmp_path):
+        messages = [message(f"message {index}", minutes=index) for index in range(9)]
+        messages[7] = ReportMessage(room="Room 1", sent_at="not a time", sender="Kim", kind="TEXT", body="broken")
+
+        with pytest.raises(RuntimeError, match=r"report-003\.pdf could not be rendered: AttributeError"):
+            render_volumes(
+                make_cover(counts={"messages": 9}),
+                messages,
+                alias_of=ALIAS_OF,
+                per_volume=3,
+                processes=2,
+                out_dir=tmp_path,
+            )
+
+        assert not [p for p in multiprocessing.active_children() if p.name.startswith("warrantdesk-pdf-")]
+        assert not (tmp_path / "report-003.pdf").exists()
 
     def test_a_single_volume_is_report_pdf(self, tmp_path):
         paths = render_volumes(make_cover(), [message("hello")], alias_of=ALIAS_OF, out_dir=tmp_path)
