@@ -413,6 +413,29 @@ def notification_requeue(*, notification: Notification, actor) -> Notification:
 
 
 @transaction.atomic(durable=True)
+def notification_to_letter(*, notification: Notification, actor) -> Notification:
+    """Tell the person by post instead: an e-mail that was given up (the address bounces, the domain is
+    gone). The notice is then listed for a paper letter; no further e-mail is tried, so none can
+    arrive after the letter."""
+    if not can_manage(actor, notification.warrant):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
+    if not notification.gave_up:
+        raise Conflict(_("Only an e-mail that was given up can be switched to a paper letter."), code="not_switchable")
+    notification.status, notification.channel = Notification.Status.NEEDS_LETTER, Notification.Channel.LETTER
+    notification.claim, notification.next_attempt_at = "", None
+    notification.save(update_fields=["status", "channel", "claim", "next_attempt_at"])
+    audit_record(
+        action=AuditAction.NOTIFICATION_TO_LETTER,
+        actor=actor,
+        warrant=notification.warrant,
+        obj=notification,
+        details={"notification": notification.pk, "attempts": notification.attempts},
+    )
+    return notification
+
+
+@transaction.atomic(durable=True)
 def letter_open(*, notification: Notification, actor) -> bytes:
     """The PDF letter for the legal team to print; audited."""
     if not can_manage(actor, notification.warrant):

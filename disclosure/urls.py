@@ -20,4 +20,7 @@ urlpatterns = [
         "notifications/<int:pk>/mark-sent/", views_notifications.notification_mark_sent, name="notification-mark-sent"
     ),
     path("notifications/<int:pk>/requeue/", views_notifications.notification_requeue, name="notification-requeue"),
+    path(
+        "notifications/<int:pk>/to-letter/", views_notifications.notification_to_letter, name="notification-to-letter"
+    ),
 ]

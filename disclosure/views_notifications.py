@@ -159,3 +159,15 @@ def notification_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Notification queued to be sent again, with the same Message-ID."))
     return redirect(notification)
+
+
+@require_POST
+def notification_to_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _notification_or_404(request, pk)
+    try:
+        notifications.notification_to_letter(notification=notification, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        messages.success(request, _("The notice is now listed for a paper letter."))
+    return redirect(notification)

@@ -59,6 +59,7 @@ class AuditAction(models.TextChoices):
     NOTIFICATION_CONFIRMED = "notification.confirmed", _("Notification marked sent")
     NOTIFICATION_REQUEUED = "notification.requeued", _("Notification re-queued")
     NOTIFICATION_LETTER = "notification.letter", _("Notification letter downloaded")
+    NOTIFICATION_TO_LETTER = "notification.to_letter", _("Notification switched to a paper letter")
 
 
 class AuditEntry(models.Model):

@@ -126,3 +126,30 @@ def test_an_open_follow_up_request_keeps_the_warrant_open(smtp, delivered, legal
     delivered.refresh_from_db()
     assert during.sent == 3 and during.closed == 0
     assert after.closed == 1 and delivered.status == Status.CLOSED
+
+
+def test_a_given_up_email_switched_to_a_letter_lets_the_warrant_close(smtp, delivered, legal_officer, outsider):  # noqa: F811
+    with time_machine.travel(DUE, tick=False):
+        send()
+    notifications.notification_mark_sent(notification=letter(delivered), actor=legal_officer)
+    bounced = Notification.objects.filter(warrant=delivered, channel=Notification.Channel.EMAIL).first()
+    _given_up(bounced)
+    bounced.save()
+    client = client_for(legal_officer)
+    url = reverse("disclosure:notification-to-letter", args=[bounced.pk])
+
+    page = client.get(bounced.get_absolute_url()).content.decode()
+    assert client_for(outsider).post(url).status_code == 404
+    client.post(url)
+    bounced.refresh_from_db()
+    assert (bounced.status, bounced.channel) == (Notification.Status.NEEDS_LETTER, Notification.Channel.LETTER)
+    with time_machine.travel(DUE + dt.timedelta(days=1), tick=False):
+        assert send().sent == 0  # no further e-mail once a letter is owed
+    client.post(url)  # a second switch is refused: the notice is no longer a given-up e-mail
+    client.post(reverse("disclosure:notification-mark-sent", args=[bounced.pk]))
+
+    delivered.refresh_from_db()
+    assert "send a paper letter instead" in page
+    assert delivered.status == Status.CLOSED
+    assert AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_TO_LETTER).count() == 1
+    assert verify_chain().ok
