@@ -46,8 +46,10 @@ Closing. When every notification of a notifying warrant is ``SENT`` (an e-mail a
 from the mail log, a letter marked posted) and no follow-up request of it is still open (received, in
 review, or decided but not yet disclosed), ``warrants_close_settled`` moves the warrant to ``CLOSED``
 (a SYSTEM move: status history event and audit entry), at the end of every send run and when the team
-marks a notice sent. PENDING, DEFERRED, SENDING, FAILED (a retry due, or given up: the person was
-never told; the team re-queues it) and NEEDS_LETTER keep it open. There is no follow-up window in the
+marks a notice sent; a delivered warrant with nobody to notify (no target matched an account, no one
+revealed) closes the same way once its notices would have been due. PENDING, DEFERRED, SENDING,
+FAILED (a retry due, or given up: the person was never told; the team re-queues it or switches it to
+a paper letter) and NEEDS_LETTER keep it open. There is no follow-up window in the
 workflow: a follow-up request may still arrive for a closed warrant, and the people it reveals are
 notified all the same (sending does not look at the warrant's status).
 
@@ -630,17 +632,23 @@ def _settled_q() -> Q:
     return Q(Exists(planned)) & ~Q(Exists(owed)) & ~Q(Exists(open_follow_ups))
 
 
-def warrants_close_settled(*, warrant_id: int | None = None) -> list[str]:
-    """Close every notifying warrant (or just ``warrant_id``) whose notices are all settled.
+def warrants_close_settled(*, warrant_id: int | None = None, now: dt.datetime | None = None) -> list[str]:
+    """Close every notifying warrant (or just ``warrant_id``) whose notices are all settled, and every
+    delivered warrant with nobody to notify (no notice planned: no target matched an account and no
+    one was revealed) once its notices would have been due.
 
     A SYSTEM move through ``warrant_move`` (status history event + audit entry), made at the end of
     every send run and when the team marks a notice sent by hand. Returns the references closed.
     """
     from requests_app.services import warrant_move
 
+    now = now or timezone.now()
     candidates = Warrant.objects.filter(_settled_q(), status=Status.NOTIFYING)
+    unnotified = Warrant.objects.filter(status=Status.DELIVERED).exclude(
+        Exists(Notification.objects.filter(warrant=OuterRef("pk")))
+    )
     if warrant_id is not None:
-        candidates = candidates.filter(pk=warrant_id)
+        candidates, unnotified = candidates.filter(pk=warrant_id), unnotified.filter(pk=warrant_id)
     closed = []
     for pk in candidates.values_list("pk", flat=True):
         with transaction.atomic():
@@ -649,6 +657,21 @@ def warrants_close_settled(*, warrant_id: int | None = None) -> list[str]:
             if warrant is None or not Warrant.objects.filter(_settled_q(), pk=pk).exists():
                 continue
             warrant_move(warrant=warrant, to=Status.CLOSED, actor=None, note="", system=True)
+            closed.append(warrant.reference)
+    delivered = unnotified.annotate(first_delivery=Min("exports__deliveries__delivered_at"))
+    for found in delivered.filter(first_delivery__isnull=False):
+        if found.first_delivery + _delay(found) > now:
+            continue
+        with transaction.atomic():
+            warrant = Warrant.objects.select_for_update().filter(pk=found.pk, status=Status.DELIVERED).first()
+            if warrant is None or (
+                Notification.objects.filter(warrant=warrant).exists()
+                or warrant.follow_ups.filter(status__in=OPEN_FOLLOW_UPS).exists()
+            ):
+                continue
+            note = "No one to notify: no target matched an account and no one was revealed."
+            warrant = warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note=note, system=True)
+            warrant_move(warrant=warrant, to=Status.CLOSED, actor=None, note=note, system=True)
             closed.append(warrant.reference)
     return closed
 
@@ -679,7 +702,7 @@ def notifications_send_due(
         if result.sent == 0:  # the server refuses everything: the failed rows wait for their back-off
             break
     total.letters = Notification.objects.filter(status=Notification.Status.NEEDS_LETTER).count()
-    total.closed = len(warrants_close_settled())
+    total.closed = len(warrants_close_settled(now=now))
     return total
 
 

@@ -8,9 +8,16 @@ from django.urls import reverse
 
 from disclosure import notifications
 from disclosure.models import Notification
-from requests_app.models import FollowUpRequest, WarrantEvent
+from requests_app.models import FollowUpRequest, Warrant, WarrantEvent
 from requests_app.workflow import Status
-from tests.disclosure.test_notifications import DELIVERED_AT, delivered, people, send, smtp  # noqa: F401 (fixtures)
+from tests.disclosure.test_notifications import (  # noqa: F401 (fixtures)
+    DELIVERED_AT,
+    delivered,
+    delivered_export,
+    people,
+    send,
+    smtp,
+)
 from tests.helpers import client_for
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditAction, AuditEntry
@@ -152,4 +159,27 @@ def test_a_given_up_email_switched_to_a_letter_lets_the_warrant_close(smtp, deli
     assert "send a paper letter instead" in page
     assert delivered.status == Status.CLOSED
     assert AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_TO_LETTER).count() == 1
+    assert verify_chain().ok
+
+
+def test_a_delivered_warrant_with_nobody_to_notify_closes_once_notices_would_be_due(smtp, warrant, legal_officer):  # noqa: F811
+    """No target matched an account: the export named no one, so no notice is owed to anyone."""
+    Warrant.objects.filter(pk=warrant.pk).update(status=Status.EXPORTED)
+    delivered_export(warrant, legal_officer, [])
+    warrant.refresh_from_db()
+    assert warrant.status == Status.DELIVERED and not Notification.objects.filter(warrant=warrant).exists()
+
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=29), tick=False):
+        early = send()
+    warrant.refresh_from_db()
+    assert early.closed == 0 and warrant.status == Status.DELIVERED  # follow-ups may still reveal someone
+    with time_machine.travel(DUE, tick=False):
+        due = send()
+
+    warrant.refresh_from_db()
+    assert due.closed == 1 and warrant.status == Status.CLOSED
+    assert [e.to_status for e in WarrantEvent.objects.filter(warrant=warrant).order_by("pk")][-2:] == [
+        Status.NOTIFYING,
+        Status.CLOSED,
+    ]
     assert verify_chain().ok
