@@ -783,6 +783,19 @@ def _send_batch(*, batch: int, now: dt.datetime, mailer: str, stop: Callable[[],
 # --- selectors -------------------------------------------------------------------------------------
 
 
+def overdue_q(now: dt.datetime) -> Q:
+    """Notifications owed and past their due date (a deferral that has ended counts from its end)."""
+    return ~Q(status=Notification.Status.SENT) & (
+        Q(~Q(status=Notification.Status.DEFERRED), due_at__lt=now)
+        | Q(status=Notification.Status.DEFERRED, deferred_until__lt=now, due_at__lt=now)
+    )
+
+
+def overdue_count(*, user, now: dt.datetime | None = None) -> int:
+    """How many notifications of the user's cases are overdue (for the dashboard's warning)."""
+    return notifications_visible_to(user=user).filter(overdue_q(now or timezone.now())).count()
+
+
 def notifications_visible_to(*, user) -> QuerySet[Notification]:
     from requests_app.selectors import warrant_list_visible_to
 

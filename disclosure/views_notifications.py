@@ -6,7 +6,6 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -30,13 +29,6 @@ def _notification_or_404(request: HttpRequest, pk) -> Notification:
     return notification
 
 
-def _overdue_q(now: dt.datetime) -> Q:
-    return ~Q(status=Notification.Status.SENT) & (
-        Q(~Q(status=Notification.Status.DEFERRED), due_at__lt=now)
-        | Q(status=Notification.Status.DEFERRED, deferred_until__lt=now, due_at__lt=now)
-    )
-
-
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Every notification of the user's cases; overdue first, filter by status or overdue."""
@@ -46,11 +38,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if status in Notification.Status.values:
         items = items.filter(status=status)
     if request.GET.get("overdue") == "1":
-        items = items.filter(_overdue_q(now))
+        items = items.filter(notifications.overdue_q(now))
     page = Paginator(items.order_by("due_at", "pk"), 100).get_page(request.GET.get("page"))
-    counts = {
-        "overdue": notifications.notifications_visible_to(user=request.user).filter(_overdue_q(now)).count(),
-    }
+    counts = {"overdue": notifications.overdue_count(user=request.user, now=now)}
     return render(
         request,
         "disclosure/notification_list.html",

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from disclosure import notifications
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -55,6 +56,7 @@ def warrant_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "can_create": request.user.has_perm("requests_app.add_warrant"),
             "now": timezone.now(),
+            "overdue_notifications": notifications.overdue_count(user=request.user),
         },
     )
 

@@ -496,6 +496,21 @@ def test_the_legal_team_previews_each_email_and_sees_overdue_ones(delivered, leg
     assert "u-target-ko" in panel.content.decode()
 
 
+def test_overdue_notices_stand_out_on_the_warrant_list_of_the_cases_officers(delivered, legal_officer, outsider):
+    home = reverse("requests_app:warrant-list")
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=10), tick=False):
+        early = client_for(legal_officer).get(home).content.decode()
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=45), tick=False):
+        late = client_for(legal_officer).get(home).content.decode()
+        korean = client_for(legal_officer).get(home, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+        stranger = client_for(outsider).get(home).content.decode()
+
+    assert "overdue" not in early.split("<form")[0]
+    assert "4 user notifications are overdue." in late and "?overdue=1" in late
+    assert "기한이 지난 이용자 통지가 4건 있습니다." in korean
+    assert "user notification" not in stranger
+
+
 def test_outsiders_see_no_notification_in_the_list(delivered, outsider):
     response = client_for(outsider).get(reverse("disclosure:notification-list"))
 
