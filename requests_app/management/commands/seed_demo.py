@@ -25,6 +25,7 @@ from requests_app import demo_pki, registry, services
 from requests_app.models import Agency, Investigator, Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
+from warrantdesk.exceptions import DomainError
 from warrantdesk.roles import Role, sync_roles
 
 DEMO_PASSWORD = "warrantdesk-demo"
@@ -173,12 +174,16 @@ class Command(BaseCommand):
             ("KNPA-2026-0388", "knpa-cyber", Warrant.Kind.ORDINARY, -2, Status.SIGNATURE_FAILED, lee, False),
             ("KNPA-2026-0412", "knpa-cyber", Warrant.Kind.ORDINARY, 5, Status.APPROVED, lee, True),
             ("2026-압수-0990", "scdpo", Warrant.Kind.ORDINARY, 3, Status.REJECTED, kim, True),
+            # exported and handed over 35 days ago: its user notices are due (the sender of `make run`
+            # e-mails them; a target without an e-mail address stays listed for a paper letter)
+            ("2026-압수-0871", "scdpo", Warrant.Kind.ORDINARY, -38, Status.DELIVERED, kim, True),
         ]
         for index, (number, code, kind, days, final, officer, by_chief) in enumerate(plans):
             agency, keys = agencies[code]
             if Warrant.objects.filter(agency=agency, warrant_number=number).exists():
                 continue
-            received = now - dt.timedelta(days=6 - index, hours=index)
+            age = dt.timedelta(days=45) if final == Status.DELIVERED else dt.timedelta(days=6 - index, hours=index)
+            received = now - age
             signer = keys.chief if by_chief else keys.investigator
             pdf = demo_pki.sign_pdf(demo_pdf(f"Warrant {number}"), signer, keys.root)
             # The first warrant's check is left to the task worker that `make run` starts, so the
@@ -205,7 +210,32 @@ class Command(BaseCommand):
             if background:
                 continue
             services.document_check_signature(document=services.current_warrant_document(warrant), actor=officer)
-            if final == Status.APPROVED:
+            if final in {Status.APPROVED, Status.DELIVERED}:
                 services.warrant_approve(warrant=warrant, actor=park, note="Demo: scope and signature in order")
+            if final == Status.DELIVERED:
+                self.deliver(warrant, officer, delivered_at=received + dt.timedelta(days=10))
             elif final == Status.REJECTED:
                 services.warrant_reject(warrant=warrant, actor=park, note="Demo: outside the operator's service")
+
+    def deliver(self, warrant: Warrant, officer, *, delivered_at: dt.datetime) -> None:
+        """Export the warrant here and now, and record the hand-over at ``delivered_at``."""
+        from disclosure import keys
+        from disclosure import services as disclosure_services
+        from disclosure.models import Delivery
+
+        try:
+            keys.require_kek()
+            keys.signing_key()
+        except DomainError as missing:
+            self.stdout.write(f"{warrant.reference} stays approved, not exported: {missing.message}")
+            return
+        with override_settings(TASKS=NO_BACKGROUND_TASKS):
+            export = disclosure_services.export_start(warrant=warrant, actor=officer)
+        export = disclosure_services.export_run(export=export)
+        disclosure_services.export_record_delivery(
+            export=export,
+            actor=officer,
+            channel=Delivery.Channel.IN_PERSON,
+            recipient="Inspector Han Jiwoo",
+            delivered_at=delivered_at,
+        )
