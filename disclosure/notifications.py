@@ -85,6 +85,7 @@ from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from requests_app.models import Warrant
 from requests_app.permissions import can, can_view
@@ -669,7 +670,7 @@ def warrants_close_settled(*, warrant_id: int | None = None, now: dt.datetime | 
                 or warrant.follow_ups.filter(status__in=OPEN_FOLLOW_UPS).exists()
             ):
                 continue
-            note = "No one to notify: no target matched an account and no one was revealed."
+            note = gettext_noop("No one to notify: no target matched an account and no one was revealed.")
             warrant = warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note=note, system=True)
             warrant_move(warrant=warrant, to=Status.CLOSED, actor=None, note=note, system=True)
             closed.append(warrant.reference)

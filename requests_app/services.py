@@ -15,8 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from guardian.shortcuts import assign_perm
 
 from warrantdesk.audit import audit_record
@@ -258,7 +259,9 @@ def _document_record(*, warrant: Warrant, staged: StagedUpload, actor, kind: str
     document = _document_create(warrant=warrant, staged=staged, actor=actor, kind=kind)
     if kind == Document.Kind.WARRANT and warrant.status != Status.RECEIVED:
         # A new warrant document voids any earlier signature verdict: it must be checked again.
-        _transition(warrant=warrant, to=Status.RECEIVED, actor=actor, note=_("New warrant document"), system=True)
+        _transition(
+            warrant=warrant, to=Status.RECEIVED, actor=actor, note=gettext_noop("New warrant document"), system=True
+        )
     return document
 
 
@@ -395,7 +398,9 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
     }:
         target = Status.VERIFIED if verdict.is_valid else Status.SIGNATURE_FAILED
         if warrant.status != target:
-            _transition(warrant=warrant, to=target, actor=actor, note=check.get_outcome_display(), system=True)
+            with translation.override("en"):  # stored in English, shown in the reader's language
+                note = str(check.get_outcome_display())
+            _transition(warrant=warrant, to=target, actor=actor, note=note, system=True)
     return check
 
 

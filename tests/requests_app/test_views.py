@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from requests_app import services
 from requests_app.models import Warrant, WarrantTarget
@@ -310,3 +310,18 @@ def test_the_language_switcher_sets_korean(legal_officer):
     response = client.get(reverse("requests_app:warrant-list"))
 
     assert HANGUL.search(heading(response))
+
+
+def test_system_notes_in_the_status_history_follow_the_readers_language(warrant, legal_officer, pdf_upload):
+    """Stored in English, shown in Korean to a Korean reader (a person's note stays as typed)."""
+    with translation.override("ko"):  # made during a Korean request: still stored in English
+        verify_signature(warrant, actor=legal_officer)
+        services.document_upload(warrant=warrant, upload=pdf_upload("second.pdf"), actor=legal_officer)
+    url = reverse("requests_app:warrant-detail", args=[warrant.pk])
+
+    english = client_for(legal_officer).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    korean = client_for(legal_officer).get(url, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+
+    assert warrant.events.filter(note="New warrant document").exists()
+    assert "<td>New warrant document</td>" in english
+    assert "<td>새 영장 문서</td>" in korean and "<td>New warrant document</td>" not in korean
