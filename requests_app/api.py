@@ -323,6 +323,18 @@ class FollowUpViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
         return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
 
+    @extend_schema(
+        request=None,
+        responses={200: FollowUpSerializer},
+        description="Check the request's signature again with the registry as it is now (after an investigator "
+        "was registered or made chief). A valid verdict sends a request whose signature had failed to review; "
+        "409 once the request is past that point.",
+    )
+    @action(detail=True, methods=["post"], url_path="recheck-signature")
+    def recheck_signature(self, request: Request, pk=None) -> Response:
+        followups.followup_recheck_signature(request=self.get_object(), actor=request.user)
+        return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
+
 
 class DocumentViewSet(viewsets.GenericViewSet):
     permission_classes = [LoggedIn]

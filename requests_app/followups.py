@@ -194,6 +194,39 @@ def on_signature_checked(document: Document, outcome: str) -> None:
     request.save(update_fields=["status"])
 
 
+RECHECKABLE = (FollowUpRequest.Status.RECEIVED, FollowUpRequest.Status.SIGNATURE_FAILED)
+
+
+def followup_recheck_signature(*, request: FollowUpRequest, actor) -> FollowUpRequest:
+    """Check the request's signature again with the registry as it is now (an investigator registered
+    or made chief since): a valid verdict sends a failed request to review. The check takes
+    milliseconds, so it runs here rather than in the background; earlier verdicts are kept."""
+    from .services import document_check_signature
+
+    warrant = request.warrant
+    if not (can(actor, "requests_app.add_document", warrant) or can(actor, "requests_app.review_warrant", warrant)):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    if request.document is None:
+        raise Conflict(_("No request document has been uploaded."), code="no_document")
+    if request.status not in RECHECKABLE:
+        raise Conflict(
+            _("The signature was already found valid; this request is %(status)s.")
+            % {"status": request.get_status_display()},
+            code="not_recheckable",
+        )
+    with transaction.atomic(durable=True):
+        audit_record(
+            action=AuditAction.SIGNATURE_RECHECK_REQUESTED,
+            actor=actor,
+            warrant=warrant,
+            obj=request.document,
+            details={"follow_up": request.reference},
+        )
+    document_check_signature(document=request.document, actor=actor)
+    request.refresh_from_db()
+    return request
+
+
 def followup_signature_gate(request: FollowUpRequest) -> str:
     from .services import latest_signature_check
 

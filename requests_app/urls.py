@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/follow-ups/new/", views_followups.followup_create, name="followup-create"),
     path("follow-ups/<int:pk>/", views_followups.followup_detail, name="followup-detail"),
     path("follow-ups/<int:pk>/signature/", views_followups.followup_signature, name="followup-signature"),
+    path("follow-ups/<int:pk>/recheck/", views_followups.followup_recheck, name="followup-recheck"),
     path("follow-ups/<int:pk>/decide/", views_followups.followup_decide, name="followup-decide"),
     path("follow-ups/<int:pk>/sheet/", views_followups.followup_sheet_panel, name="followup-sheet-panel"),
     path("follow-ups/<int:pk>/sheet/build/", views_followups.followup_sheet_start, name="followup-sheet"),

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from warrantdesk.exceptions import DomainError
 
-from . import followups, selectors
+from . import followups, selectors, services
 from .forms import DATETIME_WIDGET
 from .models import FollowUpRequest, FollowUpToken, Warrant
 from .permissions import can, deny
@@ -333,6 +333,7 @@ def _signature_context(follow_up: FollowUpRequest) -> dict:
         "signature": latest,
         "signature_pending": document is not None and latest is None,
         "signature_explanation": EXPLANATIONS[latest.outcome] if latest else "",
+        "can_recheck_signature": document is not None and follow_up.status in followups.RECHECKABLE,
         "earlier_checks": checks[1:],
     }
 
@@ -408,6 +409,19 @@ def followup_signature(request: HttpRequest, pk: int) -> HttpResponse:
     if not context["signature_pending"] and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"  # the verdict moved the request to review (or failed it): reload
     return response
+
+
+@require_POST
+def followup_recheck(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = _followup_or_404(request, pk)
+    try:
+        follow_up = followups.followup_recheck_signature(request=follow_up, actor=request.user)
+    except (DomainError, PermissionDenied) as refusal:
+        _refused(request, refusal)
+    else:
+        check = services.latest_signature_check(follow_up.document)
+        messages.success(request, _("Signature checked again: %(outcome)s.") % {"outcome": check.get_outcome_display()})
+    return redirect(follow_up)
 
 
 @require_GET

@@ -22,7 +22,7 @@ from tests import pki
 from tests.factories import UserFactory, warrant_fields
 from tests.helpers import verify_signature
 from warrantdesk.exceptions import Conflict, DomainError
-from warrantdesk.models import AuditEntry
+from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.roles import Role
 
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -253,3 +253,39 @@ def test_a_follow_up_needs_a_delivered_export(agency_a, legal_officer, pdf_uploa
             received_at=pki.RECEIPT,
             deadline=pki.RECEIPT,
         )
+
+
+def test_a_failed_request_is_checked_again_after_its_signer_is_made_chief(scene, legal_officer, reviewer, outsider):
+    """The web button and the API re-check with the registry as it is now; earlier verdicts stay."""
+    from django.urls import reverse
+
+    from requests_app.models import Investigator
+    from tests.helpers import client_for
+
+    request = log_request(scene, legal_officer, scene["tokens"][:1], signer=scene["ca"].investigator_a)
+    assert request.status == FollowUpRequest.Status.SIGNATURE_FAILED
+    web, api = client_for(legal_officer), client_for(reviewer)
+    recheck = reverse("requests_app:followup-recheck", args=[request.pk])
+    api_recheck = f"/api/v1/follow-ups/{request.pk}/recheck-signature/"
+
+    assert client_for(outsider).post(recheck).status_code == 404
+    assert client_for(outsider).post(api_recheck).status_code == 404
+    web.post(recheck)  # the registry has not changed: the same verdict, recorded again
+    request.refresh_from_db()
+    assert request.status == FollowUpRequest.Status.SIGNATURE_FAILED
+    page = web.get(request.get_absolute_url()).content.decode()
+    assert "Check the signature again" in page
+
+    lee = Investigator.objects.get(name="Lee")
+    registry.investigator_update(investigator=lee, actor=None, is_chief=True)
+    response = api.post(api_recheck)
+    again = api.post(api_recheck)
+
+    request.refresh_from_db()
+    assert response.status_code == 200 and response.json()["status"] == FollowUpRequest.Status.IN_REVIEW
+    assert request.status == FollowUpRequest.Status.IN_REVIEW
+    assert again.status_code == 409 and again.json()["code"] == "not_recheckable"
+    assert [c.outcome for c in request.document.signature_checks.order_by("pk")] == ["NOT_CHIEF", "NOT_CHIEF", "VALID"]
+    rechecks = AuditEntry.objects.filter(action=AuditAction.SIGNATURE_RECHECK_REQUESTED)
+    assert rechecks.filter(warrant_ref=request.warrant.reference).count() == 2
+    decide(request, reviewer, {scene["tokens"][0]: (True, "")})  # the gate now lets the review go on
