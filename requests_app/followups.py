@@ -24,7 +24,7 @@ from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 
 from .models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, SignatureOutcome, Warrant
-from .permissions import can
+from .permissions import can, can_recheck_signature
 from .workflow import Status
 
 REVEALABLE_STATUSES = {Status.DELIVERED, Status.NOTIFYING, Status.CLOSED}
@@ -204,7 +204,7 @@ def followup_recheck_signature(*, request: FollowUpRequest, actor) -> FollowUpRe
     from .services import document_check_signature
 
     warrant = request.warrant
-    if not (can(actor, "requests_app.add_document", warrant) or can(actor, "requests_app.review_warrant", warrant)):
+    if not can_recheck_signature(actor, warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
     if request.document is None:
         raise Conflict(_("No request document has been uploaded."), code="no_document")

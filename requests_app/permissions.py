@@ -19,6 +19,11 @@ def can(user, permission: str, warrant) -> bool:
     return can_view(user, warrant) and user.has_perm(permission)
 
 
+def can_recheck_signature(user, warrant) -> bool:
+    """May ``user`` have a signature of this case (the warrant's, a follow-up request's) checked again?"""
+    return can(user, "requests_app.add_document", warrant) or can(user, "requests_app.review_warrant", warrant)
+
+
 def deny(user, *, object_type: str, object_id, path: str = "") -> Http404:
     """Record a refused access and return the 404 to raise: ids must leak nothing."""
     audit_record(

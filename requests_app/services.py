@@ -37,7 +37,7 @@ from .models import (
     document_path,
     signature_path,
 )
-from .permissions import can, can_view
+from .permissions import can, can_recheck_signature, can_view
 from .workflow import SYSTEM, FourEyesViolation, Status, check_transition
 
 
@@ -406,7 +406,7 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
 
 def warrant_recheck_signature(*, warrant: Warrant, actor) -> Document:
     """Check the current document again, e.g. after the registry changed; runs in the background."""
-    if not (can(actor, "requests_app.add_document", warrant) or can(actor, "requests_app.review_warrant", warrant)):
+    if not can_recheck_signature(actor, warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
     document = current_warrant_document(warrant)
     if document is None:

@@ -17,7 +17,7 @@ from warrantdesk.models import AuditAction, AuditEntry
 from . import selectors, services
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
 from .models import Agency, SignatureCheck, Warrant
-from .permissions import can, deny
+from .permissions import can, can_recheck_signature, deny
 from .verification import EXPLANATIONS
 from .workflow import Status, manual_moves
 
@@ -116,8 +116,7 @@ def _signature_context(user, warrant: Warrant) -> dict:
         "signature_pending": pending,
         "signature_explanation": EXPLANATIONS[latest.outcome] if latest else "",
         "earlier_checks": [check for check in checks if check is not latest],
-        "can_recheck": can(user, "requests_app.add_document", warrant)
-        or can(user, "requests_app.review_warrant", warrant),
+        "can_recheck": can_recheck_signature(user, warrant),
     }
 
 
