@@ -625,12 +625,24 @@ def _settled_q() -> Q:
     no follow-up request still open. Anything else is still owed: PENDING, DEFERRED, SENDING
     (unconfirmed), FAILED (a retry due, or given up: the person was never told; the team re-queues
     it), NEEDS_LETTER."""
+    owed = Notification.objects.filter(warrant=OuterRef("pk")).exclude(status=Notification.Status.SENT)
+    return Q(Exists(_planned())) & ~Q(Exists(owed)) & ~Q(Exists(_open_follow_ups()))
+
+
+def _nobody_to_notify_q() -> Q:
+    """Warrants with no notice planned at all (no target matched an account, no one was revealed) and
+    no follow-up request still open, which could yet reveal someone."""
+    return ~Q(Exists(_planned())) & ~Q(Exists(_open_follow_ups()))
+
+
+def _planned() -> QuerySet[Notification]:
+    return Notification.objects.filter(warrant=OuterRef("pk"))
+
+
+def _open_follow_ups() -> QuerySet:
     from requests_app.models import FollowUpRequest
 
-    owed = Notification.objects.filter(warrant=OuterRef("pk")).exclude(status=Notification.Status.SENT)
-    planned = Notification.objects.filter(warrant=OuterRef("pk"))
-    open_follow_ups = FollowUpRequest.objects.filter(warrant=OuterRef("pk"), status__in=OPEN_FOLLOW_UPS)
-    return Q(Exists(planned)) & ~Q(Exists(owed)) & ~Q(Exists(open_follow_ups))
+    return FollowUpRequest.objects.filter(warrant=OuterRef("pk"), status__in=OPEN_FOLLOW_UPS)
 
 
 def warrants_close_settled(*, warrant_id: int | None = None, now: dt.datetime | None = None) -> list[str]:
@@ -645,9 +657,7 @@ def warrants_close_settled(*, warrant_id: int | None = None, now: dt.datetime | 
 
     now = now or timezone.now()
     candidates = Warrant.objects.filter(_settled_q(), status=Status.NOTIFYING)
-    unnotified = Warrant.objects.filter(status=Status.DELIVERED).exclude(
-        Exists(Notification.objects.filter(warrant=OuterRef("pk")))
-    )
+    unnotified = Warrant.objects.filter(_nobody_to_notify_q(), status=Status.DELIVERED)
     if warrant_id is not None:
         candidates, unnotified = candidates.filter(pk=warrant_id), unnotified.filter(pk=warrant_id)
     closed = []
@@ -664,11 +674,9 @@ def warrants_close_settled(*, warrant_id: int | None = None, now: dt.datetime | 
         if found.first_delivery + _delay(found) > now:
             continue
         with transaction.atomic():
+            # Checked again under the warrant's lock, as above.
             warrant = Warrant.objects.select_for_update().filter(pk=found.pk, status=Status.DELIVERED).first()
-            if warrant is None or (
-                Notification.objects.filter(warrant=warrant).exists()
-                or warrant.follow_ups.filter(status__in=OPEN_FOLLOW_UPS).exists()
-            ):
+            if warrant is None or not Warrant.objects.filter(_nobody_to_notify_q(), pk=warrant.pk).exists():
                 continue
             note = gettext_noop("No one to notify: no target matched an account and no one was revealed.")
             warrant = warrant_move(warrant=warrant, to=Status.NOTIFYING, actor=None, note=note, system=True)

@@ -127,37 +127,29 @@ def notification_letter(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@require_POST
-def notification_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+def _act(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
+    """A legal-team action on one notice: the service decides and audits; refusals are shown."""
     notification = _notification_or_404(request, pk)
     try:
-        notifications.notification_mark_sent(notification=notification, actor=request.user)
+        service(notification=notification, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
         _refused(request, refusal)
     else:
-        messages.success(request, _("Notification marked as sent."))
+        messages.success(request, done)
     return redirect(notification)
+
+
+@require_POST
+def notification_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, notifications.notification_mark_sent, _("Notification marked as sent."))
 
 
 @require_POST
 def notification_requeue(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = _notification_or_404(request, pk)
-    try:
-        notifications.notification_requeue(notification=notification, actor=request.user)
-    except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
-    else:
-        messages.success(request, _("Notification queued to be sent again, with the same Message-ID."))
-    return redirect(notification)
+    done = _("Notification queued to be sent again, with the same Message-ID.")
+    return _act(request, pk, notifications.notification_requeue, done)
 
 
 @require_POST
 def notification_to_letter(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = _notification_or_404(request, pk)
-    try:
-        notifications.notification_to_letter(notification=notification, actor=request.user)
-    except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
-    else:
-        messages.success(request, _("The notice is now listed for a paper letter."))
-    return redirect(notification)
+    return _act(request, pk, notifications.notification_to_letter, _("The notice is now listed for a paper letter."))
