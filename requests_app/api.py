@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
+from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
 from . import followups, registry, selectors, services
 from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, SignatureCheck, Warrant
@@ -57,13 +58,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         params = self.request.query_params
         return (
-            selectors.warrant_list_filtered(
-                user=self.request.user,
-                status=params.get("status", "") if params.get("status", "") in Status.values else "",
-                agency_id=int(params["agency"]) if params.get("agency", "").isdigit() else None,
-                overdue=params.get("overdue") == "1",
-                emergency=params.get("emergency") == "1",
-            )
+            selectors.warrant_list_filtered(user=self.request.user, **form.filters())
             .select_related("created_by", "approved_by")
             .order_by("deadline", "pk")
         )
@@ -126,8 +121,9 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         request=None,
         responses={200: SignatureCheckSerializer(many=True), 202: DocumentSerializer},
-        description="GET: every signature check of this warrant's documents, newest first. "
-        "POST: check the current warrant document again (in the background), e.g. after a registry change.",
+        description="GET: every signature check of the warrant's own documents (not of its follow-up requests), "
+        "newest first. POST: check the current warrant document again (in the background), e.g. after a "
+        "registry change.",
     )
     @action(detail=True, methods=["get", "post"], url_path="signature-checks")
     def signature_checks(self, request: Request, pk=None) -> Response:

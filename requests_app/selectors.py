@@ -8,7 +8,9 @@ from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
-from .models import Document, Warrant, WarrantTarget
+from warrantdesk.roles import Role
+
+from .models import Document, SignatureCheck, Warrant, WarrantTarget
 from .permissions import VIEW
 
 
@@ -64,6 +66,20 @@ def warrant_get_visible(*, user, pk) -> Warrant | None:
 def document_get_visible(*, user, pk) -> Document | None:
     visible = warrant_list_visible_to(user=user).values("pk")
     return Document.objects.select_related("warrant").filter(pk=pk, warrant__in=visible).first()
+
+
+def warrant_signature_checks(*, warrant: Warrant) -> QuerySet[SignatureCheck]:
+    """Every signature check of the warrant's own documents, newest first.
+
+    A follow-up request's document hangs off the warrant too, but its checks belong to the
+    follow-up request's panel, not to the warrant's signature history.
+    """
+    return (
+        SignatureCheck.objects.filter(document__warrant=warrant)
+        .exclude(document__kind=Document.Kind.FOLLOW_UP)
+        .select_related("document", "investigator", "checked_by")
+        .order_by("-checked_at", "-pk")
+    )
 
 
 def warrant_officers(*, warrant: Warrant) -> list:

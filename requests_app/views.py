@@ -16,7 +16,7 @@ from warrantdesk.models import AuditAction, AuditEntry
 
 from . import selectors, services
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
-from .models import Agency, SignatureCheck, Warrant
+from .models import Agency, Warrant
 from .permissions import can, can_recheck_signature, deny
 from .verification import EXPLANATIONS
 from .workflow import Status, manual_moves
@@ -95,11 +95,7 @@ def _move_options(user, warrant: Warrant) -> list[dict]:
 
 def _signature_context(user, warrant: Warrant) -> dict:
     document = services.current_warrant_document(warrant)
-    checks = list(
-        SignatureCheck.objects.filter(document__warrant=warrant)
-        .select_related("document", "investigator", "checked_by")
-        .order_by("-checked_at", "-pk")[:20]
-    )
+    checks = list(selectors.warrant_signature_checks(warrant=warrant)[:20])
     latest = next((check for check in checks if check.document_id == getattr(document, "pk", None)), None)
     pending = document is not None and latest is None
     if document is not None and latest is not None:
