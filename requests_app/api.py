@@ -12,10 +12,9 @@ from rest_framework.response import Response
 
 from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
-from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
 from . import followups, registry, selectors, services
-from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, SignatureCheck, Warrant
+from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, Warrant
 from .permissions import deny
 from .serializers import (
     AgencySerializer,
@@ -58,7 +57,13 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         params = self.request.query_params
         return (
-            selectors.warrant_list_filtered(user=self.request.user, **form.filters())
+            selectors.warrant_list_filtered(
+                user=self.request.user,
+                status=params.get("status", "") if params.get("status", "") in Status.values else "",
+                agency_id=int(params["agency"]) if params.get("agency", "").isdigit() else None,
+                overdue=params.get("overdue") == "1",
+                emergency=params.get("emergency") == "1",
+            )
             .select_related("created_by", "approved_by")
             .order_by("deadline", "pk")
         )
@@ -131,7 +136,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if request.method == "POST":
             document = services.warrant_recheck_signature(warrant=warrant, actor=request.user)
             return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
-        checks = SignatureCheck.objects.filter(document__warrant=warrant).select_related("investigator", "checked_by")
+        checks = selectors.warrant_signature_checks(warrant=warrant)
         return Response(SignatureCheckSerializer(checks, many=True).data)
 
     @extend_schema(request=TransitionSerializer, responses={200: WarrantDetailSerializer})
