@@ -8,8 +8,6 @@ from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
-from warrantdesk.roles import Role
-
 from .models import Document, SignatureCheck, Warrant, WarrantTarget
 from .permissions import VIEW
 
