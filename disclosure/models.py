@@ -22,6 +22,8 @@ class Account(models.Model):
     email = models.EmailField(_("e-mail address"), blank=True)
     email_normalized = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     locale = models.CharField(_("language"), max_length=5, choices=Locale.choices, default=Locale.KO)
+    # Only where the operator has one: the address block of a paper notice (accounts without e-mail).
+    postal_address = models.TextField(_("postal address"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

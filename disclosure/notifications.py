@@ -81,7 +81,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -164,6 +164,15 @@ class NoticeFacts:
     locale: str
     kinds: list[str] = field(default_factory=list)
 
+    # The sender (settings WARRANTDESK_OPERATOR_NAME / _ADDRESS) and, for letters, the person's address.
+    operator_name: str = ""
+    operator_address: list[str] = field(default_factory=list)
+    recipient_address: list[str] = field(default_factory=list)
+
+
+def address_lines(value: str) -> list[str]:
+    """An address written on several lines, or on one with " | " between its lines."""
+    return [line.strip() for line in value.replace("|", "\n").splitlines() if line.strip()]
 
 def _disclosure_rows(notifications: list[Notification]) -> dict[tuple[int, int], list[Disclosure]]:
     """The delivered Disclosure rows of many notifications in one query, by (warrant, account)."""
@@ -206,6 +215,9 @@ def notice_facts(notification: Notification, rows: list[Disclosure] | None = Non
         emergency=warrant.is_emergency,
         locale=account.locale,
     )
+        operator_name=settings.WARRANTDESK_OPERATOR_NAME,
+        operator_address=address_lines(settings.WARRANTDESK_OPERATOR_ADDRESS),
+        recipient_address=address_lines(account.postal_address),
 
 
 def notice_message(notification: Notification, facts: NoticeFacts | None = None) -> EmailMultiAlternatives:
@@ -232,13 +244,22 @@ class NoticeRenderer:
 
 
 def render_letter(notification: Notification) -> bytes:
+def is_letter(notification: Notification) -> bool:
+    """The notice goes (or went) by post: listed for a letter, or the person has no e-mail address."""
+    return notification.channel == Notification.Channel.LETTER or not notification.account.email
+
+
+def letter_html(notification: Notification, facts: NoticeFacts | None = None) -> str:
+    """The paper letter as HTML, in the person's language: what the PDF prints, and the preview shows."""
+    facts = facts or notice_facts(notification)
+    with translation.override(facts.locale):
+        return render_to_string("disclosure/notification_letter.html", {"notice": facts})
+
+
     """The paper letter (PDF, NanumGothic for Korean) for a person without an e-mail address."""
     from .pdf import _write_pdf
 
-    facts = notice_facts(notification)
-    with translation.override(facts.locale):
-        html = render_to_string("disclosure/notification_letter.html", {"notice": facts})
-    pdf = _write_pdf(html)
+    pdf = _write_pdf(letter_html(notification))
     assert pdf is not None
     return pdf
 
@@ -369,8 +390,22 @@ def notification_defer(*, notification: Notification, actor, until: dt.datetime,
 
 
 @transaction.atomic(durable=True)
+def letter_may_be_posted(notification: Notification, now: dt.datetime | None = None) -> bool:
+    """A paper letter may be posted (and so marked posted) only once its notice is due.
+
+    The delay after the disclosure, and a reviewer's deferral, hold the notice back for a reason (an
+    investigation that telling the person would compromise): a letter posted early breaks that rule
+    just as an e-mail sent early would, so there is no "post it anyway"."""
+    return notification.status == Notification.Status.NEEDS_LETTER and notification.effective_due_at <= (
+        now or timezone.now()
+    )
+
+
 def notification_mark_sent(*, notification: Notification, actor) -> Notification:
-    """The legal team confirms an unconfirmed e-mail (found in the mail log) or a posted letter."""
+    """The legal team confirms an unconfirmed e-mail (found in the mail log) or a posted letter.
+
+    A letter is refused before its notice is due (``letter_may_be_posted``). Posting a letter counts
+    as its attempt; an unconfirmed e-mail's attempt was counted when it was claimed."""
     if not can_manage(actor, notification.warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
     notification = Notification.objects.select_for_update().get(pk=notification.pk)
@@ -379,8 +414,18 @@ def notification_mark_sent(*, notification: Notification, actor) -> Notification
             _("Only an unconfirmed e-mail or a paper letter can be marked as sent by hand."), code="not_confirmable"
         )
     previous = notification.status
+    if notification.status == Notification.Status.NEEDS_LETTER and not letter_may_be_posted(notification):
+        raise Conflict(
+            _("This letter is not due before %(date)s: it may not be posted earlier.")
+            % {"date": timezone.localtime(notification.effective_due_at).date().isoformat()},
+            code="letter_not_due",
+        )
     notification.status, notification.sent_at = Notification.Status.SENT, timezone.now()
-    notification.save(update_fields=["status", "sent_at"])
+    fields = ["status", "sent_at"]
+    if previous == Notification.Status.NEEDS_LETTER:
+        notification.attempts += 1
+        fields.append("attempts")
+    notification.save(update_fields=fields)
     audit_record(
         action=AuditAction.NOTIFICATION_CONFIRMED,
         actor=actor,
@@ -502,13 +547,15 @@ def _claim(group: list[Notification], now: dt.datetime) -> list[Notification]:
     committed before any of them is sent; returns the rows this worker now holds.
 
     A conditional update (still due, by id): rows another worker (or a deferral) got first are
-    skipped. The returned objects keep the status they had before the claim (``_release`` restores it).
+    skipped. The claim counts the attempt (``attempts + 1``): a message handed to the server counts
+    whether it was accepted, refused or left unconfirmed. The returned objects keep the status and
+    attempts they had before the claim (``_release`` restores both for messages never handed over).
     """
     token = secrets.token_hex(16)
     ids = [notification.pk for notification in group]
     with transaction.atomic(durable=True):
         Notification.objects.filter(_due_q(now), pk__in=ids).update(
-            status=Notification.Status.SENDING, claim=token, claimed_at=timezone.now()
+            status=Notification.Status.SENDING, claim=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
         )
         mine = set(
             Notification.objects.filter(pk__in=ids, status=Notification.Status.SENDING, claim=token).values_list(
@@ -552,7 +599,8 @@ def _record_sent(notifications: list[Notification]) -> int:
 
 
 def _release(notifications: list[Notification]) -> None:
-    """Claimed rows never handed to the server go back to the status they had: nothing was sent."""
+    """Claimed rows never handed to the server go back to the status they had, and their attempt is
+    not counted: nothing was sent."""
     if not notifications:
         return
     by_status: dict[str, list[int]] = defaultdict(list)
@@ -562,11 +610,11 @@ def _release(notifications: list[Notification]) -> None:
         for status, ids in by_status.items():
             Notification.objects.filter(
                 pk__in=ids, status=Notification.Status.SENDING, claim=notifications[0].claim
-            ).update(status=status, claim="", claimed_at=None)
+            ).update(status=status, claim="", claimed_at=None, attempts=F("attempts") - 1)
 
 
 def _record_failed(notification: Notification, error: str) -> None:
-    attempts = notification.attempts + 1
+    attempts = notification.attempts + 1  # as counted by the claim (the object holds the value before it)
     wait = backoff(attempts)
     with transaction.atomic(durable=True):
         Notification.objects.filter(

@@ -68,19 +68,21 @@ def warrant_notifications(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The e-mail exactly as it will be sent: subject, plain text and HTML, in the person's language."""
     notification = _notification_or_404(request, pk)
-    message = notifications.notice_message(notification)
-    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
-    return render(
-        request,
-        "disclosure/notification_preview.html",
-        {
-            "notification": notification,
-            "warrant": notification.warrant,
-            "message": message,
-            "html": html,
-            "can_defer": can(request.user, REVIEW, notification.warrant),
-        },
-    )
+    context = {
+        "notification": notification,
+        "warrant": notification.warrant,
+        "can_defer": can(request.user, REVIEW, notification.warrant),
+        "letter": notifications.is_letter(notification),
+        "letter_due": notifications.letter_may_be_posted(notification),
+    }
+    if context["letter"]:
+        facts = notifications.notice_facts(notification)
+        context.update(notice=facts, html=notifications.letter_html(notification, facts))
+    else:
+        message = notifications.notice_message(notification)
+        html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+        context.update(message=message, html=html)
+    return render(request, "disclosure/notification_preview.html", context)
 
 
 def _refused(request: HttpRequest, refusal) -> None:

@@ -221,7 +221,11 @@ if _mail_backend == "smtp":
             },
         }
     }
-else:
+elif _mail_backend == "console":
+    # One line per message (Message-ID, language, recipient domain), not the notices' full text.
+    MAILERS = {"default": {"BACKEND": "warrantdesk.mail.EmailBackend"}}
+else:  # "console-full" prints whole messages (Django's console backend); also locmem, dummy
+    _mail_backend = "console" if _mail_backend == "console-full" else _mail_backend
     MAILERS = {"default": {"BACKEND": f"django.core.mail.backends.{_mail_backend}.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy@warrantdesk.invalid")
 
@@ -241,6 +245,13 @@ WARRANTDESK_NOTIFY_GROUP = env_int("WARRANTDESK_NOTIFY_GROUP", 50)
 # The domain of the notices' Message-IDs (fixed per notification when it is planned) and whom to contact.
 WARRANTDESK_MAIL_DOMAIN = os.environ.get("WARRANTDESK_MAIL_DOMAIN", "warrantdesk.invalid")
 WARRANTDESK_PRIVACY_CONTACT = os.environ.get("WARRANTDESK_PRIVACY_CONTACT", DEFAULT_FROM_EMAIL)
+# Who the notices come from: the operator's legal name and postal address, printed as the sender of
+# paper letters and in the footer of e-mails (a letter must say where to answer). Lines of the address
+# are separated by newlines or " | ". The defaults are placeholders for the demo: set both in production.
+WARRANTDESK_OPERATOR_NAME = os.environ.get("WARRANTDESK_OPERATOR_NAME", "Example Messenger Co., Ltd. (demo)")
+WARRANTDESK_OPERATOR_ADDRESS = os.environ.get(
+    "WARRANTDESK_OPERATOR_ADDRESS", "Legal Team | 100 Sejong-daero, Jung-gu | Seoul 04524 | Republic of Korea"
+)
 
 # Background tasks: database-backed worker (`manage.py db_worker`) unless configured otherwise.
 TASKS = {

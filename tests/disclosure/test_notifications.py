@@ -3,14 +3,22 @@
 import datetime as dt
 import email
 import email.policy
+import html.parser
 import io
+import os
+import re
+import smtplib
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pypdf
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +29,7 @@ from requests_app.models import Warrant
 from requests_app.workflow import Status
 from tests.disclosure.test_exports import approved_warrant, run_export, store  # noqa: F401 (fixtures)
 from tests.helpers import client_for
+from warrantdesk.exceptions import Conflict
 from warrantdesk.models import AuditAction, AuditEntry
 
 DELIVERED_AT = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -558,3 +567,269 @@ def test_the_warrant_page_loads_its_notification_panel_once_delivered(db, legal_
     assert f"/disclosure/warrants/{warrant.pk}/notifications/" not in before
     assert f"/disclosure/warrants/{warrant.pk}/notifications/" in after
     assert panel.status_code == 200 and 'id="notification-panel"' in panel.content.decode()
+
+
+# --- what the legal team sees: attempts, previews, letters, the sender (issue #10.8) ----------------
+
+DUE = DELIVERED_AT + dt.timedelta(days=31)
+
+
+class _Frames(html.parser.HTMLParser):
+    """The iframes of a page, with their attributes as a browser reads them (entities decoded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.frames: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "iframe":
+            self.frames.append(dict(attrs))
+
+
+def frames_of(page: str) -> list[dict]:
+    parser = _Frames()
+    parser.feed(page)
+    return parser.frames
+
+
+def test_a_sent_notice_counts_its_attempt_and_the_page_shows_it(smtp, delivered, legal_officer, monkeypatch):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    real_send = EmailBackend.send_messages
+    handed = []
+
+    def dropped(self, messages):
+        handed.append(str(messages[0].extra_headers["Message-ID"]))
+        if len(handed) == 2:  # the connection drops while the second message is on its way
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", dropped)
+    with time_machine.travel(DUE, tick=False):
+        send()
+    attempts = dict(Notification.objects.filter(channel="EMAIL").values_list("message_id", "attempts"))
+    monkeypatch.setattr(EmailBackend, "send_messages", real_send)
+    with time_machine.travel(DUE, tick=False):
+        send()
+    notification = Notification.objects.get(message_id=handed[0])
+    page = client_for(legal_officer).get(notification.get_absolute_url()).content.decode()
+
+    assert attempts[handed[0]] == 1  # accepted
+    assert attempts[handed[1]] == 1  # unconfirmed: an attempt was made, its outcome is unknown
+    assert sorted(attempts.values()) == [0, 1, 1]  # the third was never handed over: no attempt
+    sent = Notification.objects.filter(status=Notification.Status.SENT)
+    assert sorted(n.attempts for n in sent) == [1, 1]
+    assert notification.status == Notification.Status.SENT
+    assert re.search(r"<dt>Attempts</dt><dd>1</dd>", page)
+
+
+def test_a_notice_refused_once_then_sent_counts_two_attempts(settings, delivered):
+    port = free_port()
+    settings.MAILERS = mailers_for(port)
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=30), tick=False):
+        send()  # nobody listens: every e-mail fails once
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with time_machine.travel(DELIVERED_AT + dt.timedelta(days=30, minutes=2), tick=False):
+            send()
+    finally:
+        controller.stop()
+
+    emails = Notification.objects.filter(channel=Notification.Channel.EMAIL)
+    assert {(n.status, n.attempts) for n in emails} == {(Notification.Status.SENT, 2)}
+
+
+def test_the_html_preview_is_the_whole_email_escaped_into_a_sandboxed_frame(delivered, legal_officer, people):
+    hostile = 'Alice "Al" O\'Neil <script>alert(1)</script> & co'
+    Account.objects.filter(pk=people["target_en"].pk).update(display_name=hostile)
+    notification = Notification.objects.get(account__uid="u-target-en")
+
+    page = client_for(legal_officer).get(notification.get_absolute_url()).content.decode()
+
+    [frame] = frames_of(page)
+    assert frame["sandbox"] == ""  # no script, no same origin, no forms, no navigation of the page
+    document = frame["srcdoc"]
+    assert document.startswith("<!doctype html>") and document.rstrip().endswith("</html>")
+    assert "Dear Alice &quot;Al&quot; O&#x27;Neil &lt;script&gt;alert(1)&lt;/script&gt; &amp; co," in document
+    assert "3 messages you sent" in document
+    assert "<script>alert" not in page  # neither the frame's attribute nor the plain-text block lets it through
+    plain = page.split('<pre class="preview-text">')[1].split("</pre>")[0]
+    assert "Dear Alice &quot;Al&quot; O&#x27;Neil &lt;script&gt;" in plain
+
+
+def test_the_plain_text_preview_wraps_within_the_page(delivered, legal_officer):
+    notification = Notification.objects.get(account__uid="u-target-en")
+    client = client_for(legal_officer)
+
+    page = client.get(notification.get_absolute_url()).content.decode()
+    stylesheet = re.search(r'href="([^"]*app\.css)"', page).group(1)
+    css = Path(django_settings.BASE_DIR, "static", "css", "app.css").read_text()
+
+    assert stylesheet and '<pre class="preview-text">' in page
+    rule = re.search(r"\.preview-text\s*\{([^}]*)\}", css).group(1)
+    assert "white-space: pre-wrap" in rule and "overflow-wrap: anywhere" in rule
+    assert 'style="' not in page.split('<section class="panel" aria-labelledby="h-preview">')[1]
+
+
+def test_a_letter_is_not_marked_posted_before_it_is_due(delivered, legal_officer):
+    letter = Notification.objects.get(account__uid="u-paper")
+    client = client_for(legal_officer)
+    url = reverse("disclosure:notification-mark-sent", args=[letter.pk])
+
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=2), tick=False):
+        early_page = client.get(letter.get_absolute_url()).content.decode()
+        refused = client.post(url, follow=True).content.decode()
+        with pytest.raises(Conflict) as raised:
+            notifications.notification_mark_sent(notification=letter, actor=legal_officer)
+    letter.refresh_from_db()
+    assert letter.status == Notification.Status.NEEDS_LETTER and letter.sent_at is None
+    assert not AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_CONFIRMED).exists()
+    assert raised.value.code == "letter_not_due"
+    assert "Letter posted" not in early_page
+    assert "The letter is due on 2026-04-01" in early_page
+    assert "not due before 2026-04-01" in refused
+
+    with time_machine.travel(DUE, tick=False):
+        due_page = client.get(letter.get_absolute_url()).content.decode()
+        client.post(url)
+
+    letter.refresh_from_db()
+    assert "Letter posted: mark as sent" in due_page
+    assert letter.status == Notification.Status.SENT and letter.attempts == 1
+
+
+def test_a_deferred_letter_is_not_posted_before_the_deferral_ends(delivered, legal_officer, reviewer):
+    letter = Notification.objects.get(account__uid="u-paper")
+    until = DELIVERED_AT + dt.timedelta(days=90)
+    with time_machine.travel(DELIVERED_AT + dt.timedelta(days=1), tick=False):
+        notifications.notification_defer(
+            notification=letter, actor=reviewer, until=until, justification="An accomplice is still at large."
+        )
+    with time_machine.travel(DUE, tick=False):
+        send()  # the deferral holds: the letter stays deferred
+    letter.refresh_from_db()
+    assert letter.status == Notification.Status.DEFERRED
+    with time_machine.travel(until + dt.timedelta(minutes=1), tick=False):
+        send()  # now owed again, as a letter
+        letter.refresh_from_db()
+        assert letter.status == Notification.Status.NEEDS_LETTER
+        # Its due date had passed, but the deferral ended only now: posted from now on, never before.
+        assert notifications.letter_may_be_posted(letter)
+        notifications.notification_mark_sent(notification=letter, actor=legal_officer)
+    letter.refresh_from_db()
+    assert letter.status == Notification.Status.SENT
+
+
+def test_a_letter_notice_previews_the_letter_not_an_email(delivered, legal_officer, people):
+    Account.objects.filter(pk=people["no_email"].pk).update(postal_address="서울특별시 종로구 세종대로 1\n03154")
+    letter = Notification.objects.get(account__uid="u-paper")
+    client = client_for(legal_officer)
+
+    page = client.get(letter.get_absolute_url()).content.decode()
+    Account.objects.filter(pk=people["no_email"].pk).update(postal_address="")
+    without_address = client.get(letter.get_absolute_url()).content.decode()
+
+    assert "E-mail preview" not in page and "Letter preview" in page
+    assert "<dd></dd>" not in page  # no empty To
+    assert "이도윤<br>서울특별시 종로구 세종대로 1<br>03154" in page
+    assert reverse("disclosure:notification-letter", args=[letter.pk]) in page
+    [frame] = frames_of(page)
+    assert frame["sandbox"] == "" and "서울특별시 종로구 세종대로 1" in frame["srcdoc"]
+    assert "no postal address" not in page and "no postal address" in without_address
+
+
+def test_the_operator_name_and_address_sign_the_letter_and_the_emails(smtp, delivered, legal_officer, settings, people):
+    settings.WARRANTDESK_OPERATOR_NAME = "Hanbit Messenger Inc."
+    settings.WARRANTDESK_OPERATOR_ADDRESS = "Privacy Office | 42 Teheran-ro, Gangnam-gu | Seoul 06236"
+    Account.objects.filter(pk=people["no_email"].pk).update(postal_address="부산광역시 해운대구 1")
+    letter = Notification.objects.get(account__uid="u-paper")
+
+    response = client_for(legal_officer).get(reverse("disclosure:notification-letter", args=[letter.pk]))
+    pdf = pypdf.PdfReader(io.BytesIO(b"".join(response.streaming_content)))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    with time_machine.travel(DUE, tick=False):
+        send()
+
+    for line in ("Hanbit Messenger Inc.", "Privacy Office", "42 Teheran-ro, Gangnam-gu", "Seoul 06236"):
+        assert line in text
+    assert "부산광역시 해운대구 1" in text
+    assert len(smtp.messages) == 3
+    for message in smtp.messages:
+        plain, html_part = text_of(message)
+        plain = plain.replace("\r\n", "\n")
+        assert "Hanbit Messenger Inc.\nPrivacy Office\n42 Teheran-ro, Gangnam-gu\nSeoul 06236" in plain
+        assert "Hanbit Messenger Inc.<br>Privacy Office<br>42 Teheran-ro, Gangnam-gu<br>Seoul 06236" in html_part
+
+
+def test_the_operator_settings_have_demo_defaults_and_are_documented():
+    readme = Path(django_settings.BASE_DIR, "README.md").read_text()
+
+    assert django_settings.WARRANTDESK_OPERATOR_NAME and django_settings.WARRANTDESK_OPERATOR_ADDRESS
+    assert "| `WARRANTDESK_OPERATOR_NAME` |" in readme and "| `WARRANTDESK_OPERATOR_ADDRESS` |" in readme
+
+
+def test_the_console_mailer_prints_one_line_per_notice_and_no_identity(delivered, settings, capsys):
+    settings.MAILERS = {"default": {"BACKEND": "warrantdesk.mail.EmailBackend"}}
+    out = io.StringIO()
+
+    with time_machine.travel(DUE, tick=False):
+        call_command("send_notifications", stdout=out)
+
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    assert "3 sent" in out.getvalue()
+    assert len(lines) == 3 and all(line.startswith("mail: message-id=<") for line in lines)
+    emails = Notification.objects.filter(channel=Notification.Channel.EMAIL).select_related("account")
+    for notification in emails:
+        domain = notification.account.email.rpartition("@")[2]
+        expected = f"mail: message-id={notification.message_id} lang={notification.account.locale} to-domain={domain}"
+        assert expected in lines
+    for account in Account.objects.all():
+        for identifier in (account.uid, account.display_name, account.email, account.phone):
+            assert not identifier or identifier not in printed
+    assert "Content-Type" not in printed and delivered.agency.name not in printed
+
+
+def test_make_runs_default_mailer_is_the_one_line_console(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"MAIL_BACKEND", "DATABASE_URL"}}
+    env["WARRANTDESK_VAR_DIR"] = str(tmp_path)
+    probe = (
+        "import django; django.setup(); from django.conf import settings; print(settings.MAILERS['default']['BACKEND'])"
+    )
+
+    default = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True, cwd=django_settings.BASE_DIR
+    )
+    full = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "MAIL_BACKEND": "console-full"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=django_settings.BASE_DIR,
+    )
+
+    assert default.stdout.strip() == "warrantdesk.mail.EmailBackend"
+    assert full.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_the_console_line_cannot_be_split_or_carry_an_address():
+    from django.core.mail import EmailMessage
+
+    from warrantdesk.mail import summary_line
+
+    message = EmailMessage(
+        "s",
+        "b",
+        "from@x.invalid",
+        ["Evil\nmail: forged <a.person@Example.KR\r\nX: y>"],
+        headers={"Message-ID": "<a\nb>"},
+    )
+
+    line = summary_line(message)
+
+    assert "\n" not in line and "\r" not in line
+    assert "a.person" not in line and "Evil" not in line
+    assert line.startswith("mail: message-id=<a?b> lang=- to-domain=")
