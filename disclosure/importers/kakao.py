@@ -69,7 +69,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-FORMATS = ("pc_ko", "pc_en", "android_ko", "android_en", "ios_ko", "ios_en", "csv")
+FORMATS = (
+    "pc_ko",
+    "pc_en",
+    "android_ko",
+    "android_en",
+    "android_en_old",
+    "android_en_dmy",
+    "ios_ko",
+    "ios_en",
+    "mobile_ymd",
+    "csv",
+)
 
 
 class Kind(StrEnum):
@@ -98,6 +109,11 @@ class SystemEvent:
     action: Action
     subjects: tuple[str, ...]
     actor: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Everyone the line names: the subjects, then the actor."""
+        return [*self.subjects, *([self.actor] if self.actor else [])]
 
     @property
     def account_name(self) -> str | None:
@@ -187,7 +203,13 @@ _MONTHS = {
     )
     for name in names
 }
-_AM = frozenset({"오전", "AM", "am", "Am", "aM"})
+# Day periods of a 12-hour clock: the Korean words KakaoTalk and phone locales print, and am/pm in any
+# case, with or without dots ("AM", "am", "a.m.", "A. M."). 오전, 새벽, 아침: before noon; 오후, 저녁: after.
+# 낮 (daytime) is after noon except 7 to 11 (morning hours); 밤 (night) is after noon from 6 to 11, and
+# 12, 1 to 5 are past midnight.
+_AM_WORDS = frozenset({"오전", "새벽", "아침", "am"})
+_PM_WORDS = frozenset({"오후", "저녁", "pm"})
+_PERIODS_KO = "오전|오후|새벽|아침|낮|저녁|밤"
 
 
 def _month(name: str) -> int:
@@ -204,12 +226,25 @@ def _date(year: str, month: str, day: str, text: str) -> dt.date:
         raise ValueError(f"cannot read the date '{text}'") from None
 
 
+def _hour(period: str, hour: int) -> int:
+    period = period.replace(".", "").replace(" ", "").lower()
+    if period in _AM_WORDS:
+        return hour % 12
+    if period in _PM_WORDS:
+        return hour % 12 + 12
+    if period == "낮":
+        return hour if 7 <= hour <= 11 else hour % 12 + 12
+    if period == "밤":
+        return hour + 12 if 6 <= hour <= 11 else hour % 12
+    raise ValueError(period)
+
+
 def _time(ampm: str | None, hour: str, minute: str, second: str | None, text: str) -> dt.time:
     h, m, s = int(hour), int(minute), int(second or 0)
     if ampm:
         if not 0 <= h <= 12:
             raise ValueError(f"cannot read the time '{text}'")
-        h = h % 12 if ampm in _AM else h % 12 + 12
+        h = _hour(ampm, h)
     if not (0 <= h <= 23 and 0 <= m <= 59 and 0 <= s <= 59):
         raise ValueError(f"cannot read the time '{text}'")
     return dt.time(h, m, s)
@@ -220,43 +255,90 @@ def _at(day: dt.date, time: dt.time, tz: dt.tzinfo) -> dt.datetime:
 
 
 # --- line shapes ------------------------------------------------------------------------------------
+#
+# A mobile message header is a time stamp, then ", name : text" (a message) or ", text" / ": text" (a
+# system line). The stamp is a date and a time in one of these orders and spellings:
+#
+#   ko    2015년 7월 9일 오후 8:34          dots  2015. 7. 9. 오후 8:34 (also 2015.7.9. 20:34)
+#   ymd   2015/07/09 20:34, 2019-03-30 오전 4:39
+#   mdy   July 9, 2015, 8:34 PM / Jul 9, 2015 at 8:34 PM / Jul 16, 2020 22:23
+#   dmy   9 July 2015 20:34 / 9 Jul 2015, 8:34 pm
+#   mdy, time first (older Android, English): 8:34pm, July 9, 2015
+#
+# The time: an optional Korean day period before it (오전 8:34, 새벽 2:10), an optional am/pm after it
+# (8:34 PM, 8:34pm, 8:34 a.m.), seconds optional; without either it is a 24-hour clock. One file keeps
+# one stamp shape (``_SHAPES``): a continuation line that happens to start with another shape's stamp
+# stays text.
 
-_TIME = r"(?P<time>(?:(?P<ap>오전|오후) )?(?P<h>\d{1,2}):(?P<mi>\d{2})(?: ?(?P<ap2>[AaPp][Mm]))?)"
-_EN_DATE = r"(?P<date>(?P<mon>[A-Z][a-z]{2,8}\.?) (?P<d>\d{1,2}), (?P<y>\d{4}))"
-_WEEKDAY_KO = r"[월화수목금토일]요일"
-_WEEKDAY_EN = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MON = rf"(?i:{_MONTH_NAMES})\.?"
+_WEEKDAY_KO = r"(?:\(?[월화수목금토일]요일\)?|\([월화수목금토일]\))"
+_WEEKDAY_EN = r"(?i:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?)"
+_WEEKDAY = re.compile(rf"{_WEEKDAY_KO}|{_WEEKDAY_EN}")
+
+
+def _date_pattern(form: str) -> str:
+    body = {
+        "ko": r"(?P<y>\d{4})년 ?(?P<mo>\d{1,2})월 ?(?P<d>\d{1,2})일",
+        "dots": r"(?P<y>\d{4})\. ?(?P<mo>\d{1,2})\. ?(?P<d>\d{1,2})\.?",
+        "ymd": r"(?P<y>\d{4})(?P<dsep>[-/])(?P<mo>\d{1,2})(?P=dsep)(?P<d>\d{1,2})",
+        "mdy": rf"(?P<mon>{_MON}) (?P<d>\d{{1,2}}),? (?P<y>\d{{4}})",
+        "dmy": rf"(?P<d>\d{{1,2}}) (?P<mon>{_MON}),? (?P<y>\d{{4}})",
+    }[form]
+    return f"(?P<date>{body})"
+
+
+_TIME = (
+    rf"(?P<time>(?:(?P<ap>{_PERIODS_KO}) ?)?(?P<h>\d{{1,2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?"
+    r"(?: ?(?P<ap2>[AaPp]\.? ?[Mm]\.?))?)"
+)
+_DATE_FORMS = ("ko", "dots", "ymd", "mdy", "dmy")
+
+
+def _stamp(form: str, time_first: bool) -> str:
+    date = _date_pattern(form)
+    return rf"{_TIME},? {date}" if time_first else rf"{date}(?:,? (?:at )?| ){_TIME}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How one mobile format writes its time stamps: the header of a message or system line, and a
+    line that is only a stamp (Android prints one before each message)."""
+
+    header: re.Pattern
+    bare: re.Pattern
+
+
+def _shape(form: str, time_first: bool = False) -> _Shape:
+    stamp = _stamp(form, time_first)
+    return _Shape(
+        header=re.compile(rf"^(?P<stamp>{stamp}) ?(?P<sep>[,:])(?: +(?P<rest>.*)|$)"),
+        bare=re.compile(rf"^{stamp},?\s*$"),
+    )
+
+
+_SHAPES: dict[str, _Shape] = {
+    "android_ko": _shape("ko"),
+    "ios_ko": _shape("dots"),
+    "android_en": _shape("mdy"),
+    "ios_en": _shape("mdy"),
+    "android_en_old": _shape("mdy", time_first=True),
+    "android_en_dmy": _shape("dmy"),
+    "mobile_ymd": _shape("ymd"),
+}
+
+# A date line: a date in any of the forms, with its weekday ("2015년 7월 9일 목요일", "Thursday, July 9,
+# 2015", "2015. 7. 9. 목요일", "Thursday 9 July 2015"). Without a weekday, a date alone on a line is text.
+_DAY_LINES = [
+    re.compile(rf"^(?:(?P<wd1>{_WEEKDAY_EN}),? )?{_date_pattern(form)}(?:,? (?P<wd2>{_WEEKDAY_KO}|{_WEEKDAY_EN}))?$")
+    for form in _DATE_FORMS
+]
+
+_ENGLISH_DAY_LINE = re.compile(rf"^{_WEEKDAY_EN},? (?:{_MON} \d|\d{{1,2}} {_MON})")
 
 # PC: date separators and "[name] [time] text"
 _PC_DATE = re.compile(r"^-{5,} (?P<date>.*\d{4}.*?) -{5,}$")
-_PC_DATE_KO = re.compile(rf"^(?P<y>\d{{4}})년 (?P<mo>\d{{1,2}})월 (?P<d>\d{{1,2}})일(?: {_WEEKDAY_KO})?$")
-_PC_DATE_EN = re.compile(rf"^(?:{_WEEKDAY_EN}, )?(?P<mon>[A-Z][a-z]{{2,8}}\.?) (?P<d>\d{{1,2}}), (?P<y>\d{{4}})$")
-_PC_MESSAGE = re.compile(
-    r"^\[(?P<name>.+?)\] \[(?P<time>(?:(?P<ap>오전|오후) )?(?P<h>\d{1,2}):(?P<mi>\d{2})(?: (?P<ap2>[AaPp][Mm]))?)\]"
-    r"(?: (?P<body>.*))?$"
-)
-
-# Mobile: "<date> <time>, name : text" (message), "<date> <time>, text" or "<date> <time>: text" (system)
-_SEP = r"(?P<sep>, |: )(?P<rest>.*)$"
-_ANDROID_KO = re.compile(rf"^(?P<date>(?P<y>\d{{4}})년 (?P<mo>\d{{1,2}})월 (?P<d>\d{{1,2}})일) {_TIME}{_SEP}")
-_IOS_KO = re.compile(rf"^(?P<date>(?P<y>\d{{4}})\. (?P<mo>\d{{1,2}})\. (?P<d>\d{{1,2}})\.?) {_TIME}{_SEP}")
-_MOBILE_EN = re.compile(rf"^{_EN_DATE},? (?:at )?{_TIME}{_SEP}")
-_DATE_LINE_KO = re.compile(
-    rf"^(?:\d{{4}}년 \d{{1,2}}월 \d{{1,2}}일|\d{{4}}\. \d{{1,2}}\. \d{{1,2}}\.?) "
-    rf"(?:{_WEEKDAY_KO}|(?:(?:오전|오후) )?\d{{1,2}}:\d{{2}})$"
-)
-_DATE_LINE_EN = re.compile(
-    rf"^(?:{_WEEKDAY_EN}, [A-Z][a-z]{{2,8}}\.? \d{{1,2}}, \d{{4}}"
-    rf"|[A-Z][a-z]{{2,8}}\.? \d{{1,2}}, \d{{4}},? (?:at )?\d{{1,2}}:\d{{2}}(?: ?[AaPp][Mm])?)$"
-)
-_WEEKDAY_LINE_EN = re.compile(rf"^{_WEEKDAY_EN}, [A-Z][a-z]{{2,8}}\.? \d{{1,2}}, \d{{4}}$")
-
-_MOBILE = {"android_ko": _ANDROID_KO, "ios_ko": _IOS_KO, "android_en": _MOBILE_EN, "ios_en": _MOBILE_EN}
-_DATE_LINES = {
-    "android_ko": _DATE_LINE_KO,
-    "ios_ko": _DATE_LINE_KO,
-    "android_en": _DATE_LINE_EN,
-    "ios_en": _DATE_LINE_EN,
-}
+_PC_MESSAGE = re.compile(rf"^\[(?P<name>.+?)\] \[{_TIME}\](?: (?P<body>.*))?$")
 
 # CSV
 _CSV_HEADER = re.compile(r"^\ufeff?\s*date\s*,\s*user\s*,\s*message\s*$", re.IGNORECASE)
@@ -271,6 +353,8 @@ _TITLE = [
     re.compile(r"^(?P<title>.+?) with KakaoTalk Chats$"),
 ]
 _SAVED = re.compile(r"^(?:저장한 날짜|Date Saved)\s*:")
+# The file name an iPhone export writes on its first line ("Talk_2015.8.3 01:01-1.txt")
+_FILE_NAME = re.compile(r"^Talk_\d{4}\.\d{1,2}\.\d{1,2} \d{1,2}[:_]\d{2}(?:-\d+)?(?:\.txt)?$")
 # Notices KakaoTalk prints into open-chat exports: not messages, not errors.
 _NOTICE = re.compile(r"^(?:운영정책을 위반한 메시지로 신고 접수 시|신고 방법 ?>)")
 
@@ -288,7 +372,9 @@ _KO_REMOVE = re.compile(r"^(?:채팅방 관리자가 |(?P<actor>.+?)님이 )?(?P
 _EN_JOIN = re.compile(r"^(?P<name>.+?) (?:has )?joined this chat ?room\.?$", re.IGNORECASE)
 _EN_LEAVE = re.compile(r"^(?P<name>.+?) (?:has )?left this chat ?room\.?$", re.IGNORECASE)
 _EN_INVITE = re.compile(r"^(?P<actor>.+?) invited (?P<names>.+?)\.?$")
+_EN_REMOVED = re.compile(r"^(?P<name>.+?) (?:has been|was) removed from this chat ?room\.?$", re.IGNORECASE)
 _EN_REMOVE = re.compile(r"^(?P<actor>.+?) removed (?P<name>.+?) from this chat ?room\.?$", re.IGNORECASE)
+_LOOSE_COLON = re.compile(r" +: *| *: +")
 _SYSTEM_HINT = re.compile(r"님이 |님을 | joined | left | invited | removed ", re.IGNORECASE)
 _KO_NAMES = re.compile(r"님(?:, |과 |와 )")
 _EN_NAMES = re.compile(r",? and |, ")
@@ -302,24 +388,31 @@ def classify(body: str) -> Kind:
     return Kind(m.lastgroup) if m else Kind.TEXT
 
 
+def _ko_name(name: str) -> str:
+    """A name read before "님이" / "님을": the device owner's label "회원님" keeps its 님."""
+    return "회원님" if name == "회원" else name
+
+
 def system_event(text: str) -> SystemEvent | None:
     """The membership change a system line describes, or None."""
     if not _SYSTEM_HINT.search(text):
         return None
     text = text.strip()
     if m := _KO_JOIN.match(text):
-        return SystemEvent(Action.JOIN, (m["name"],))
+        return SystemEvent(Action.JOIN, (_ko_name(m["name"]),))
     if m := _KO_LEAVE.match(text):
-        return SystemEvent(Action.LEAVE, (m["name"],))
+        return SystemEvent(Action.LEAVE, (_ko_name(m["name"]),))
     if m := _KO_INVITE.match(text):
-        names = tuple(name.strip() for name in _KO_NAMES.split(m["names"]) if name.strip())
-        return SystemEvent(Action.INVITE, names, m["actor"])
+        names = tuple(_ko_name(name.strip()) for name in _KO_NAMES.split(m["names"]) if name.strip())
+        return SystemEvent(Action.INVITE, names, _ko_name(m["actor"]))
     if m := _KO_REMOVE.match(text):
-        return SystemEvent(Action.REMOVE, (m["name"],), m["actor"])
+        return SystemEvent(Action.REMOVE, (_ko_name(m["name"]),), _ko_name(m["actor"]) if m["actor"] else None)
     if m := _EN_JOIN.match(text):
         return SystemEvent(Action.JOIN, (m["name"],))
     if m := _EN_LEAVE.match(text):
         return SystemEvent(Action.LEAVE, (m["name"],))
+    if m := _EN_REMOVED.match(text):
+        return SystemEvent(Action.REMOVE, (m["name"],))
     if m := _EN_REMOVE.match(text):
         return SystemEvent(Action.REMOVE, (m["name"],), m["actor"])
     if m := _EN_INVITE.match(text):
@@ -336,10 +429,54 @@ def _names(event: SystemEvent) -> list[str]:
 # --- detection and header ---------------------------------------------------------------------------
 
 
+def read_day(text: str, *, weekday: bool = False) -> dt.date | None:
+    """The date of a date line ("2015년 7월 9일 목요일", "Thursday, July 9, 2015", "9 July 2015"), or None when
+    the text is not one; with ``weekday``, only a date with its weekday counts. ValueError for a line
+    shaped like a date that cannot be one ("2021년 2월 30일")."""
+    text = text.strip()
+    if len(text) > 60 or not any(c.isdigit() for c in text):
+        return None
+    for pattern in _DAY_LINES:
+        if (m := pattern.match(text)) and (not weekday or m["wd1"] or m["wd2"]):
+            groups = m.groupdict()
+            return _date(m["y"], groups.get("mo") or groups["mon"], m["d"], text)
+    return None
+
+
+def _is_day_line(line: str) -> bool:
+    """A date line between the messages of a mobile export (the messages carry their own dates, so the
+    date here only ends the message before it)."""
+    if m := _PC_DATE.match(line):
+        line, weekday = m["date"], False
+    else:
+        weekday = True
+    try:
+        return read_day(line, weekday=weekday) is not None
+    except ValueError:
+        return True  # shaped like a date line: not a continuation of the message above
+
+
+def is_self_label(name: str) -> bool:
+    """Whether a sender name is how a mobile export labels the device owner ("회원님", "나", "You"): the
+    owner's own name appears nowhere in such an export."""
+    return name.strip().casefold() in _SELF_LABELS
+
+
+_SELF_LABELS = frozenset({"회원님", "나", "you"})
+SELF_LABELS = ("회원님", "나", "You")
+
+
 def detect_format(lines: Iterable[str], *, sample: int = 500) -> str:
-    """The format of an export from its first lines (one of ``FORMATS``); UnknownFormat if none fits."""
+    """The format of an export from its first lines (one of ``FORMATS``); UnknownFormat if none fits.
+
+    The first line in the shape of a PC message, a PC date separator, a CSV header or a mobile message
+    header decides. English mobile exports of Android and iPhone share a shape; weekday date lines,
+    abbreviated months or "at" before the time tell an iPhone's.
+    """
     english_mobile = False
-    weekday_lines = abbreviated = False
+    weekday_lines = iphone_marks = False
+    pc_without_period = False
+    english_shape = _SHAPES["android_en"]
     for index, raw in enumerate(lines):
         if index >= sample:
             break
@@ -349,32 +486,53 @@ def detect_format(lines: Iterable[str], *, sample: int = 500) -> str:
         if _CSV_HEADER.match(line):
             return "csv"
         if m := _PC_MESSAGE.match(line):
-            return "pc_ko" if m["ap"] else "pc_en"
-        if m := _PC_DATE.match(line):
-            if _PC_DATE_KO.match(m["date"]):
+            if m["ap"]:
                 return "pc_ko"
-            if _PC_DATE_EN.match(m["date"]):
+            if m["ap2"]:
                 return "pc_en"
-        if _ANDROID_KO.match(line):
-            return "android_ko"
-        if _IOS_KO.match(line):
-            return "ios_ko"
-        if _DATE_LINE_KO.match(line) and "년" in line and not english_mobile:
-            continue  # a date line: the message lines below tell Android from iPhone
-        if m := _MOBILE_EN.match(line):
+            pc_without_period = True  # a 24-hour clock: the date separators tell the language
+            continue
+        if m := _PC_DATE.match(line):
+            try:
+                day = read_day(m["date"])
+            except ValueError:
+                day = None
+            if day is not None:
+                return "pc_ko" if re.search("[가-힣]", m["date"]) else "pc_en"
+        if m := english_shape.header.match(line):
             english_mobile = True
-            abbreviated |= len(m["mon"].rstrip(".")) == 3 and m["mon"] != "May"
-        elif _WEEKDAY_LINE_EN.match(line):
+            month = m["mon"].rstrip(".")
+            iphone_marks |= (len(month) == 3 and month.lower() != "may") or " at " in m["stamp"]
+        elif _ENGLISH_DAY_LINE.match(line) and _safe_day(line):
             weekday_lines = True
+        elif not english_mobile:
+            for fmt, shape in _SHAPES.items():
+                if fmt not in ("android_en", "ios_en") and shape.header.match(line):
+                    return fmt
         if english_mobile and index >= 40:
             break
     if english_mobile:
-        return "ios_en" if weekday_lines or abbreviated else "android_en"
-    raise UnknownFormat("not a KakaoTalk export this importer knows (no message line in the first lines)")
+        return "ios_en" if weekday_lines or iphone_marks else "android_en"
+    if pc_without_period:
+        return "pc_en"
+    raise UnknownFormat(
+        f"not a KakaoTalk export this importer knows: no message line in the first {sample} lines "
+        "(known: the PC, Mac, Android and iPhone text exports in Korean or English, and the CSV export)"
+    )
 
 
-def read_title(lines: Iterable[str]) -> str | None:
-    """The room title from the first line of a text export ("홍길동 님과 카카오톡 대화" → "홍길동")."""
+def _safe_day(line: str) -> dt.date | None:
+    try:
+        return read_day(line, weekday=True)
+    except ValueError:
+        return None
+
+
+def read_title(lines: Iterable[str], *, header_lines: int = 5) -> str | None:
+    """The room title from the header of a text export ("홍길동 님과 카카오톡 대화" → "홍길동"), looked for in
+    its first non-blank lines (an iPhone export may put its file name "Talk_2015.8.3 01:01-1.txt" and the
+    save date first)."""
+    seen = 0
     for raw in lines:
         line = raw.removeprefix("\ufeff").strip()
         if not line:
@@ -382,7 +540,9 @@ def read_title(lines: Iterable[str]) -> str | None:
         for pattern in _TITLE:
             if m := pattern.match(line):
                 return m["title"].strip()
-        return None
+        seen += 1
+        if seen >= header_lines or not (_SAVED.match(line) or _FILE_NAME.match(line)):
+            return None
     return None
 
 
@@ -416,17 +576,24 @@ class _Open:
 
 
 def _split_sender(rest: str, known: set[str]) -> tuple[str, str] | None:
-    """("name", "text") from "name : text"; the longest known name wins when the text has several " : "."""
+    """("name", "text") from "name : text"; the longest known name wins when the text has several " : ".
+    Without " : ", a colon with spaces on one side only ("name: text", "name :text") or several spaces
+    also splits, the name taken without its spaces."""
     index = rest.find(" : ")
     if index < 0:
-        return (rest[:-2], "") if rest.endswith(" :") else None
+        if rest.endswith(" :"):
+            return rest[:-2], ""
+        if (m := _LOOSE_COLON.search(rest)) and m.start() > 0 and rest[: m.start()].strip():
+            return rest[: m.start()].strip(), rest[m.end() :]
+        return None
     if known:
         position = rest.find(" : ", index + 3)
         while position >= 0:
             if rest[:position] in known:
                 index = position
             position = rest.find(" : ", position + 3)
-    return rest[:index], rest[index + 3 :]
+    name = rest[:index]
+    return (name.rstrip() or name), rest[index + 3 :]
 
 
 def _ignorable(line_no: int, line: str, started: bool) -> bool:
@@ -434,7 +601,9 @@ def _ignorable(line_no: int, line: str, started: bool) -> bool:
     (the title on line 1, whatever its wording, and "저장한 날짜 : …" / "Date Saved : …")."""
     if not line.strip() or _NOTICE.match(line):
         return True
-    return not started and (line_no == 1 or bool(_SAVED.match(line)) or any(p.match(line) for p in _TITLE))
+    return not started and (
+        line_no == 1 or bool(_SAVED.match(line) or _FILE_NAME.match(line)) or any(p.match(line) for p in _TITLE)
+    )
 
 
 def _unreadable(line_no: int, line: str) -> ParseError:
@@ -462,28 +631,28 @@ def parse(
         return _parse_csv(lines, zone)
     if fmt in ("pc_ko", "pc_en"):
         return _parse_pc(lines, zone, known)
-    if fmt in _MOBILE:
-        return _parse_mobile(lines, zone, known, _MOBILE[fmt], _DATE_LINES[fmt])
+    if fmt in _SHAPES:
+        return _parse_mobile(lines, zone, known, _SHAPES[fmt])
     raise UnknownFormat(f"unknown format {fmt!r}")
 
 
 def _header_time(m: re.Match, tz: dt.tzinfo, cache: dict[str, dt.datetime]) -> dt.datetime:
-    key = m.string[: m.end("time")]
+    key = m["stamp"]
     sent_at = cache.get(key)
     if sent_at is None:
-        month = m["mo"] if "mo" in m.re.groupindex else m["mon"]
-        day = _date(m["y"], month, m["d"], m["date"])
-        time = _time(m["ap"] or m["ap2"], m["h"], m["mi"], None, m["time"])
+        groups = m.groupdict()
+        day = _date(m["y"], groups.get("mo") or groups["mon"], m["d"], m["date"])
+        time = _time(m["ap"] or m["ap2"], m["h"], m["mi"], m["s"], m["time"])
         sent_at = cache[key] = _at(day, time, tz)
     return sent_at
 
 
-def _parse_mobile(lines, tz, known, header, date_line) -> Iterator[ParsedLine | ParseError]:
+def _parse_mobile(lines, tz, known, shape: _Shape) -> Iterator[ParsedLine | ParseError]:
     current: _Open | None = None
     broken = started = False
     times: dict[str, dt.datetime] = {}
     for line_no, line in enumerate(lines, start=1):
-        if m := header.match(line):
+        if m := shape.header.match(line):
             if current is not None:
                 yield current.finish()
                 current = None
@@ -495,8 +664,8 @@ def _parse_mobile(lines, tz, known, header, date_line) -> Iterator[ParsedLine | 
                 yield ParseError(line_no, line, str(exc))
                 continue
             broken = False
-            rest = m["rest"]
-            split = _split_sender(rest, known) if m["sep"] == ", " else None
+            rest = m["rest"] or ""
+            split = _split_sender(rest, known) if m["sep"] == "," else None
             if split is not None and split[0] not in known and system_event(rest) is not None:
                 split = None  # "A : B님이 들어왔습니다.": a name with " : " in a system line
             if split is not None:
@@ -511,7 +680,7 @@ def _parse_mobile(lines, tz, known, header, date_line) -> Iterator[ParsedLine | 
                 if event is not None:
                     known.update(_names(event))
                 current = _Open(line_no, event.account_name if event else None, sent_at, rest, event)
-        elif date_line.match(line):
+        elif shape.bare.match(line) or _is_day_line(line):
             if current is not None:
                 yield current.finish()
                 current = None
@@ -528,11 +697,10 @@ def _parse_mobile(lines, tz, known, header, date_line) -> Iterator[ParsedLine | 
 
 
 def _pc_date(text: str) -> dt.date:
-    if m := _PC_DATE_KO.match(text):
-        return _date(m["y"], m["mo"], m["d"], text)
-    if m := _PC_DATE_EN.match(text):
-        return _date(m["y"], m["mon"], m["d"], text)
-    raise ValueError(f"cannot read the date '{text}'")
+    day = read_day(text)
+    if day is None:
+        raise ValueError(f"cannot read the date '{text}'")
+    return day
 
 
 def _pc_system_event(line: str, known: set[str]) -> SystemEvent | None:
@@ -568,7 +736,7 @@ def _parse_pc(lines, tz, known) -> Iterator[ParsedLine | ParseError]:
             try:
                 if day is None:
                     raise ValueError("no readable date line before this message")
-                sent_at = _at(day, _time(m["ap"] or m["ap2"], m["h"], m["mi"], None, m["time"]), tz)
+                sent_at = _at(day, _time(m["ap"] or m["ap2"], m["h"], m["mi"], m["s"], m["time"]), tz)
             except ValueError as exc:
                 broken = True
                 yield ParseError(line_no, line, str(exc))

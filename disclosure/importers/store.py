@@ -9,8 +9,19 @@ Decisions:
   checked before anything is written). Any other name becomes the account
   ``kakao:<room>:<sha256(name)[:12]>`` (the room part hashed too when the ID would pass 64 characters),
   created on first sight and found again on every later import of that room. A name is only unique in its
-  room, so the same name in two rooms is two accounts. The exporter appears as "회원님" / "you": map that
-  name to the exporter's account.
+  room, so the same name in two rooms is two accounts.
+* **The device owner**: a mobile export labels its owner's own messages "회원님", "나" or "You" (any case;
+  ``kakao.is_self_label``), never by name. ``me`` (``--me ACCOUNT``) names the owner's existing account
+  and every spelling of the label becomes that one account (a ``mapping`` entry for a label wins, and
+  must not name another account than ``me``). Without ``me``, a file in which the label appears (as a
+  sender or in a system line) is refused before anything is written, with the label, its first line
+  and the option to give. Refused rather than imported with those lines skipped or given a made-up
+  account, because: the owner's lines are usually half the conversation (the export comes from a
+  target's or a witness's phone), and a store missing them would be shown in scope previews and
+  exports as if complete; a made-up "kakao:<room>:<hash('회원님')>" account would be a fictitious
+  person, pseudonymised as a non-target while the owner may be a target, a different "person" in
+  every room, and since the fingerprint holds the account ID, a later import with the right account
+  would store every one of those messages a second time. A refusal costs a re-run with ``--me``.
 * **Messages**: ``fingerprint`` = sha256 of (room ID, sender's account ID, sent_at in UTC ISO form, body,
   n-th repeat of that same tuple in the file). Importing the same file again, or an export that overlaps
   one already imported, adds only what is new; the rest is counted as duplicates. The insert skips them
@@ -67,6 +78,18 @@ class ImportFailed(Exception):
     """A fatal error found before anything was written (unreadable file, unknown format, bad mapping)."""
 
 
+class OwnerNotNamed(ImportFailed):
+    """The export labels the device owner's lines ("회원님", "You") and no account was named for them."""
+
+    def __init__(self, label: str, line_no: int):
+        self.label, self.line_no = label, line_no
+        super().__init__(
+            f"line {line_no}: '{label}' is how KakaoTalk labels the device owner's own messages, and the "
+            f"export does not say who that is. Name the owner's account with --me ACCOUNT (or map '{label}' "
+            "in the --map file) and import again; nothing was imported"
+        )
+
+
 @dataclass
 class ImportSummary:
     room: str
@@ -78,6 +101,7 @@ class ImportSummary:
     accounts_created: int = 0
     messages: int = 0
     duplicates: int = 0
+    owner_lines: int = 0  # messages and system lines of the device owner's self-label, given to ``me``
     errors: list[ParseError] = field(default_factory=list)
 
     @property
@@ -225,12 +249,15 @@ def import_chat(
     progress: Callable[[int, int], None] | None = None,
     encoding: str | None = None,
     fmt: str | None = None,
+    me: str | None = None,
 ) -> ImportSummary:
     """Import one export into room ``room_external_id``.
 
     ``source`` is a path, the file's bytes, or its decoded text (a ``str`` with a newline in it).
-    ``progress(lines_done, lines_total)`` is called after each batch. Raises ImportFailed before writing
-    anything for an unreadable file, an unknown format or a mapping naming accounts that do not exist.
+    ``progress(lines_done, lines_total)`` is called after each batch. ``me`` is the account ID of the
+    device owner, whom mobile exports label "회원님" / "나" / "You" (see the module docstring). Raises
+    ImportFailed before writing anything for an unreadable file, an unknown format, a mapping naming
+    accounts that do not exist, and (``OwnerNotNamed``) a self-label with no ``me``.
     """
     text, used_encoding = _read(source, encoding)
     lines = kakao.split_lines(text)
@@ -240,7 +267,15 @@ def import_chat(
         raise ImportFailed(str(exc)) from exc
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     mapping = mapping or {}
-    mapped = {account.uid: account for account in Account.objects.filter(uid__in=set(mapping.values()))}
+    me = me.strip() if me else None
+    if me is not None:
+        clash = sorted(name for name, uid in mapping.items() if kakao.is_self_label(name) and uid != me)
+        if clash:
+            raise ImportFailed(f"the mapping gives the owner's label {clash[0]!r} another account than --me {me}")
+    wanted = set(mapping.values()) | ({me} if me else set())
+    mapped = {account.uid: account for account in Account.objects.filter(uid__in=wanted)}
+    if me is not None and me not in mapped:
+        raise ImportFailed(f"the account given with --me does not exist: {me}")
     unknown = sorted(set(mapping.values()) - set(mapped))
     if unknown:
         raise ImportFailed(f"the mapping names accounts that do not exist: {', '.join(unknown)}")
@@ -257,7 +292,7 @@ def import_chat(
             room.title = room_title[:200] if room_title else room.title
             room.kind = room_kind or room.kind
             room.save(update_fields=["title", "kind"])
-        writer = _Writer(room, {name: mapped[uid] for name, uid in mapping.items()}, summary)
+        writer = _Writer(room, {name: mapped[uid] for name, uid in mapping.items()}, summary, mapped.get(me))
         records = kakao.parse(lines, tz=zone, fmt=fmt, known_senders=mapping)
         writer.run(records, total=len(lines), progress=progress)
         if summary.room_created and not room_kind and len(writer.talkers) == 2:
@@ -267,8 +302,9 @@ def import_chat(
 
 
 class _Writer:
-    def __init__(self, room: Room, mapped: dict[str, Account], summary: ImportSummary):
+    def __init__(self, room: Room, mapped: dict[str, Account], summary: ImportSummary, owner: Account | None):
         self.room = room
+        self.owner = owner
         self.summary = summary
         self.accounts: dict[str, Account] = dict(mapped)
         self.repeats: dict[tuple[str, str, str], int] = {}
@@ -281,6 +317,19 @@ class _Writer:
         self.first: dt.datetime | None = None
         self.last: dt.datetime | None = None
         self.seq = 0
+
+    def check_owner(self, record: ParsedLine) -> None:
+        """Refuse a self-label that neither ``me`` nor the mapping resolves (before it becomes an account),
+        and give every spelling of it the owner's account."""
+        names = [record.sender] if record.sender is not None else []
+        if record.event is not None:
+            names += record.event.names
+        for name in names:
+            if name in self.accounts or not kakao.is_self_label(name):
+                continue
+            if self.owner is None:
+                raise OwnerNotNamed(name, record.line_no)
+            self.accounts[name] = self.owner
 
     def account(self, name: str) -> Account:
         account = self.accounts.get(name)
@@ -312,6 +361,9 @@ class _Writer:
             progress(total, total)
 
     def add(self, record: ParsedLine) -> None:
+        self.check_owner(record)
+        if record.sender is not None and self.owner is not None and kakao.is_self_label(record.sender):
+            self.summary.owner_lines += 1
         sent_at = record.sent_at
         self.first = sent_at if self.first is None or sent_at < self.first else self.first
         self.last = sent_at if self.last is None or sent_at > self.last else self.last

@@ -37,6 +37,7 @@ SAMPLE_MULTILINE = (
 )
 
 needs_shared = needs("kakao")
+OWNER_UID, OWNER_NAME = "acct-owner", "Device Owner (fixture)"
 
 
 def seoul(*args) -> datetime:
@@ -110,6 +111,13 @@ def test_detect_format_of_each_shared_sample(path, expected):
         ("ios_en.txt", "ios_en"),
         ("mac.csv", "csv"),
         ("broken_android_ko.txt", "android_ko"),
+        ("android_en_old.txt", "android_en_old"),
+        ("android_en_dmy.txt", "android_en_dmy"),
+        ("android_ko_old.txt", "android_ko"),
+        ("ios_ko_old.txt", "ios_ko"),
+        ("ios_en_old.txt", "ios_en"),
+        ("ios_ymd.txt", "mobile_ymd"),
+        ("mobile_ymd_ko.txt", "mobile_ymd"),
     ],
 )
 def test_detect_format_of_each_written_fixture(name, expected):
@@ -414,7 +422,7 @@ SHARED_EXPECTED = [
         ANDROID_KO,
         "android_ko",
         6,
-        {"회원님"},
+        {OWNER_NAME},
         seoul(2016, 2, 5, 1, 33),
         seoul(2016, 3, 25, 11, 2),
         seoul(2016, 3, 25, 11, 2),
@@ -424,7 +432,7 @@ SHARED_EXPECTED = [
         ANDROID_EN,
         "android_en",
         6,
-        {"you"},
+        {OWNER_NAME},
         seoul(2016, 2, 10, 2, 33),
         seoul(2016, 3, 20, 23, 59),
         seoul(2016, 2, 25, 15, 36),
@@ -437,7 +445,8 @@ SHARED_EXPECTED = [
 @pytest.mark.django_db
 @pytest.mark.parametrize(("path", "fmt", "count", "senders", "first", "last", "multiline_at"), SHARED_EXPECTED)
 def test_import_each_shared_sample(path, fmt, count, senders, first, last, multiline_at):
-    summary, err = run_json(path, "kakao-sample")
+    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    summary, err = run_json(path, "kakao-sample", "--me", OWNER_UID)
     assert summary == {
         "rooms": 1,
         "senders": 1,
@@ -461,7 +470,11 @@ def test_import_each_shared_sample(path, fmt, count, senders, first, last, multi
     assert (room.title, room.kind) == ("김한길", Room.Kind.GROUP)
     [name] = senders
     assert memberships_of("kakao-sample") == {name: [(first, None)]}
-    assert Account.objects.get(display_name=name).uid == account_uid("kakao-sample", name)
+    if name == OWNER_NAME:  # the exporter's own messages, labelled 회원님 / you, are the owner's account's
+        assert set(room_messages("kakao-sample").values_list("sender", flat=True)) == {owner.pk}
+        assert Account.objects.count() == 1
+    else:
+        assert Account.objects.get(display_name=name).uid == account_uid("kakao-sample", name)
 
 
 @needs_shared
@@ -480,10 +493,11 @@ def test_windows_sample_exact_messages():
 @needs_shared
 @pytest.mark.django_db
 def test_reimport_of_the_same_file_adds_nothing_and_reports_duplicates():
-    first, _ = run_json(ANDROID_KO, "again")
+    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    first, _ = run_json(ANDROID_KO, "again", "--me", OWNER_UID)
     memberships = list(Membership.objects.values_list("pk", "joined_at", "left_at"))
     accounts = Account.objects.count()
-    second, err = run_json(ANDROID_KO, "again")
+    second, err = run_json(ANDROID_KO, "again", "--me", OWNER_UID)
     assert (first["messages"], first["duplicates"]) == (6, 0)
     assert (second["messages"], second["duplicates"], second["skipped"]) == (0, 6, 0)
     assert err == ""
@@ -495,12 +509,26 @@ def test_reimport_of_the_same_file_adds_nothing_and_reports_duplicates():
 @needs_shared
 @pytest.mark.django_db
 def test_same_sample_into_two_rooms_makes_separate_accounts():
-    run_json(ANDROID_KO, "room-a")
-    run_json(ANDROID_KO, "room-b")
-    assert Message.objects.count() == 12
+    run_json(WINDOWS_KO, "room-a")
+    run_json(WINDOWS_KO, "room-b")
+    assert Message.objects.count() == 10
     assert set(Account.objects.values_list("uid", flat=True)) == {
-        account_uid("room-a", "회원님"),
-        account_uid("room-b", "회원님"),
+        account_uid("room-a", "김한길"),
+        account_uid("room-b", "김한길"),
+    }
+
+
+@needs_shared
+@pytest.mark.django_db
+def test_the_device_owner_is_one_account_in_every_room_imported_with_me():
+    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    run_json(ANDROID_KO, "room-a", "--me", OWNER_UID)
+    run_json(ANDROID_EN, "room-b", "--me", OWNER_UID)
+    assert Message.objects.count() == 12
+    assert list(Account.objects.all()) == [owner]
+    assert set(Membership.objects.values_list("room__external_id", "account__uid")) == {
+        ("room-a", OWNER_UID),
+        ("room-b", OWNER_UID),
     }
 
 
@@ -801,3 +829,236 @@ def test_progress_bar_on_stderr_for_a_large_file(tmp_path):
     assert "100% 25,000/25,000 lines" in err.splitlines()[-1]
     _out, quiet = run(export, "--room", "large", "--json")
     assert quiet == ""  # not a terminal and no --progress: no bar
+
+
+# --- older and other layouts (issue #10.9), the device owner's self-label -------------------------------
+
+# The same conversation written in each layout: (fixture, format, names of the three others, the owner's
+# lines' bodies and the media bodies in that language).
+LAYOUTS_EN = ("Alpha Fixture", "Bravo Fixture", "Charlie Fixture")
+LAYOUTS_KO = ("가상갑", "가상을", "가상병")
+LAYOUT_FIXTURES = [
+    pytest.param("android_en_old.txt", "android_en_old", LAYOUTS_EN, "en", id="android-en-time-first"),
+    pytest.param("android_en_dmy.txt", "android_en_dmy", LAYOUTS_EN, "en", id="android-en-day-month-year"),
+    pytest.param("ios_en_old.txt", "ios_en", LAYOUTS_EN, "en", id="ios-en-at"),
+    pytest.param("ios_ymd.txt", "mobile_ymd", LAYOUTS_EN, "en", id="ios-year-month-day-24h"),
+    pytest.param("android_ko_old.txt", "android_ko", LAYOUTS_KO, "ko", id="android-ko-old"),
+    pytest.param("ios_ko_old.txt", "ios_ko", LAYOUTS_KO, "ko", id="ios-ko-old-na"),
+    pytest.param("mobile_ymd_ko.txt", "mobile_ymd", LAYOUTS_KO, "ko", id="mobile-ymd-ko"),
+]
+LAYOUT_BODIES = {
+    "en": ("Hello, is this the right room?", "Yes : come in\nsecond line of the message", "noon", "File: notes.pdf"),
+    "ko": ("안녕하세요", "네 : 반갑습니다\n둘째 줄", "정오", "파일: 메모.pdf"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "fmt", "others", "language"), LAYOUT_FIXTURES)
+def test_import_each_older_layout_with_the_owner_named(name, fmt, others, language):
+    alpha, bravo, charlie = others
+    hello, owner_text, noon, file_body = LAYOUT_BODIES[language]
+    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    summary, err = run_json(FIXTURES / name, "layout", "--me", OWNER_UID)
+    assert (summary["format"], summary["messages"], summary["skipped"], summary["errors"], err) == (fmt, 8, 0, [], "")
+    assert summary["senders"] == 4
+    stored = [(m.sender.display_name, m.sent_at, m.kind, m.body) for m in room_messages("layout")]
+    assert [row[:3] for row in stored] == [
+        (alpha, seoul(2015, 7, 9, 20, 34), "TEXT"),
+        (OWNER_NAME, seoul(2015, 7, 9, 20, 35), "TEXT"),
+        (bravo, seoul(2015, 7, 9, 20, 36), "PHOTO"),
+        (alpha, seoul(2015, 7, 9, 23, 50), "SYSTEM"),  # alpha invited charlie
+        (charlie, seoul(2015, 7, 10, 0, 5), "EMOTICON"),
+        (charlie, seoul(2015, 7, 10, 0, 30), "FILE"),
+        (bravo, seoul(2015, 7, 10, 1, 0), "SYSTEM"),  # bravo left
+        (OWNER_NAME, seoul(2015, 7, 10, 12, 0), "TEXT"),
+    ]
+    assert [stored[i][3] for i in (0, 1, 7, 5)] == [hello, owner_text, noon, file_body]
+    assert memberships_of("layout") == {
+        alpha: [(seoul(2015, 7, 9, 20, 34), None)],
+        OWNER_NAME: [(seoul(2015, 7, 9, 20, 35), None)],
+        bravo: [(seoul(2015, 7, 9, 20, 36), seoul(2015, 7, 10, 1, 0, 1))],
+        charlie: [(seoul(2015, 7, 9, 23, 50), None)],
+    }
+    room = Room.objects.get(external_id="layout")
+    assert room.title == ("Fixture Room" if language == "en" else "가상방")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["android_en_old.txt", "ios_ko_old.txt", "mobile_ymd_ko.txt"])
+def test_self_label_without_me_is_refused_naming_the_option_and_nothing_is_written(name):
+    with pytest.raises(CommandError, match=r"line (6|7): '(You|나|회원님)' is how KakaoTalk labels .* --me ACCOUNT"):
+        run(FIXTURES / name, "--room", "no-owner")
+    assert not Room.objects.exists()
+    assert not Account.objects.exists()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_self_label_in_a_system_line_is_the_owner_too(tmp_path):
+    text = (
+        "2015년 7월 9일 오후 8:30, 회원님이 가상갑님을 초대했습니다.\n"
+        "2015년 7월 9일 오후 8:31, 가상갑 : 초대 감사합니다\n"
+        "2015년 7월 9일 오후 8:32, 가상갑님이 나갔습니다.\n"
+    )
+    with pytest.raises(ImportFailed, match="line 1: '회원님'"):
+        import_chat(text, room_external_id="sys")
+    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    summary = import_chat(text, room_external_id="sys", me=OWNER_UID)
+    assert (summary.messages, summary.owner_lines, summary.errors) == (3, 1, [])
+    invite = room_messages("sys").first()
+    assert (invite.kind, invite.sender) == ("SYSTEM", owner)
+    assert memberships_of("sys")[OWNER_NAME] == [(seoul(2015, 7, 9, 20, 30), None)]
+
+
+@pytest.mark.django_db
+def test_every_spelling_of_the_self_label_is_the_one_owner_account():
+    text = (
+        "July 9, 2015, 8:30 PM, You : one\n"
+        "July 9, 2015, 8:31 PM, you : two\n"
+        "July 9, 2015, 8:32 PM, YOU : three\n"
+        "July 9, 2015, 8:33 PM, Alpha Fixture : four\n"
+    )
+    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    summary = import_chat(text, room_external_id="spellings", me=OWNER_UID)
+    assert (summary.messages, summary.owner_lines, summary.senders) == (4, 3, 2)
+    assert room_messages("spellings").filter(sender=owner).count() == 3
+    assert Account.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_me_must_name_an_existing_account_and_agree_with_the_mapping(tmp_path):
+    with pytest.raises(CommandError, match="the account given with --me does not exist: nobody"):
+        run(FIXTURES / "android_en_old.txt", "--room", "me", "--me", "nobody")
+    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    Account.objects.create(uid="acct-other", display_name="Other")
+    mapping = tmp_path / "names.csv"
+    mapping.write_text("You,acct-other\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="gives the owner's label 'You' another account than --me acct-owner"):
+        run(FIXTURES / "android_en_old.txt", "--room", "me", "--me", OWNER_UID, "--map", mapping)
+    assert not Room.objects.exists()
+    # The mapping alone may name the owner.
+    summary, _ = run_json(FIXTURES / "android_en_old.txt", "me", "--map", mapping)
+    assert summary["messages"] == 8
+    assert room_messages("me").filter(sender__uid="acct-other").count() == 2
+
+
+@pytest.mark.django_db
+def test_human_summary_counts_the_owners_lines():
+    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    out, _ = run(FIXTURES / "ios_ko_old.txt", "--room", "owner-lines", "--me", OWNER_UID)
+    assert "ios_ko_old.txt: ios_ko → room owner-lines (new)" in out
+    assert f"device owner's lines (→ {OWNER_UID}): 2" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("8:34pm, July 9, 2015, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("8:34 PM, July 9, 2015, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("8:34 p.m., July 9, 2015, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("8:34 P.M., Jul. 9, 2015, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("12:10 a.m., July 9, 2015, Alpha : x", seoul(2015, 7, 9, 0, 10)),
+        ("12:10pm, Sept 9, 2015, Alpha : x", seoul(2015, 9, 9, 12, 10)),
+        ("July 9, 2015, 8:34 pm, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("Jul 9, 2015 at 8:34 PM, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("Jul 16, 2020 22:23, Alpha : x", seoul(2020, 7, 16, 22, 23)),
+        ("9 July 2015 20:34, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("9 Jul 2015, 8:34 pm, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("2015/07/09 20:34, Alpha : x", seoul(2015, 7, 9, 20, 34)),
+        ("2015-07-09 20:34:56, Alpha : x", seoul(2015, 7, 9, 20, 34, 56)),
+        ("2019-03-30 오전 4:39, 가상 : x", seoul(2019, 3, 30, 4, 39)),
+        ("2015. 7. 9. 20:34, 가상 : x", seoul(2015, 7, 9, 20, 34)),
+        ("2015.7.9. 오후 8:34, 가상 : x", seoul(2015, 7, 9, 20, 34)),
+        ("2015년 7월 9일 오후 8:34, 가상 : x", seoul(2015, 7, 9, 20, 34)),
+        ("2015년 7월 9일 새벽 2:10, 가상 : x", seoul(2015, 7, 9, 2, 10)),
+        ("2015년 7월 9일 아침 7:10, 가상 : x", seoul(2015, 7, 9, 7, 10)),
+        ("2015년 7월 9일 낮 12:30, 가상 : x", seoul(2015, 7, 9, 12, 30)),
+        ("2015년 7월 9일 낮 2:30, 가상 : x", seoul(2015, 7, 9, 14, 30)),
+        ("2015년 7월 9일 저녁 7:00, 가상 : x", seoul(2015, 7, 9, 19, 0)),
+        ("2015년 7월 9일 밤 11:30, 가상 : x", seoul(2015, 7, 9, 23, 30)),
+        ("2015년 7월 9일 밤 12:10, 가상 : x", seoul(2015, 7, 9, 0, 10)),
+    ],
+)
+def test_clocks_and_day_periods_in_every_spelling(line, expected):
+    [message] = messages_of(line + "\n")
+    assert (message.sent_at, message.sender.strip(), message.body) == (expected, message.sender, "x")
+
+
+def test_title_after_the_iphone_file_name_and_the_save_date():
+    lines = ["Talk_2015.8.3 01:01-1.txt", "저장한 날짜 : 2015. 8. 3. 오전 1:01", "가상방 님과 카카오톡 대화", ""]
+    assert kakao.read_title(lines) == "가상방"
+    assert kakao.read_title(["Talk_2015.8.3 01:01-1.txt", "", "2015. 7. 9. 오후 8:34, 가상 : x"]) is None
+    assert kakao.read_title(["Date Saved : 1:01am, August 3, 2015", "KakaoTalk Chats with Fixture Room"]) == (
+        "Fixture Room"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dear Sir,\nplease find the warrant attached.\n",
+        "Date Saved : 1:01am, August 3, 2015\n\nJuly 9, 2015 was a Thursday.\nWe met at 8:34pm.\n",
+        "저장한 날짜 : 2015년 8월 3일 오전 1:01\n\n2015년 7월 9일 목요일\n그날 오후 8:34에 만났다\n",
+        "Thursday, July 9, 2015\n9 July 2015\nMeeting: 20:34\n",
+        "8:34pm July 9 2015 Alpha says hi\n",
+    ],
+)
+def test_text_with_dates_but_no_message_line_is_still_refused(text):
+    with pytest.raises(kakao.UnknownFormat, match="not a KakaoTalk export"):
+        kakao.detect_format(kakao.split_lines(text))
+
+
+def test_unreadable_lines_of_an_older_layout_are_reported_by_number():
+    text = (
+        "KakaoTalk Chats with Fixture Room\n"
+        "Date Saved : 1:01am, August 3, 2015\n"
+        "stray text before any message\n"
+        "8:34pm, July 9, 2015, Alpha : fine\n"
+        "8:35pm, February 30, 2015, Alpha : no such day\n"
+        "its continuation\n"
+        "13:35pm, July 9, 2015, Alpha : no such hour\n"
+        "8:36pm, July 9, 2015, Alpha : fine again\n"
+    )
+    assert [(e.line_no, e.reason) for e in errors_of(text)] == [
+        (3, "unreadable: not a message, and no message before it to continue"),
+        (5, "cannot read the date 'February 30, 2015'"),
+        (7, "cannot read the time '13:35pm'"),
+    ]
+    assert [m.body for m in messages_of(text)] == ["fine", "fine again"]
+
+
+def test_pc_export_with_a_24_hour_clock_and_dotted_am_pm():
+    text = (
+        "--------------- 2015년 7월 9일 목요일 ---------------\n"
+        "[가상갑] [20:34] 스물네 시간\n"
+        "--------------- Friday, July 10, 2015 ---------------\n"
+        "[Alpha] [8:34 a.m.] dotted\n"
+    )
+    assert kakao.detect_format(kakao.split_lines(text)) == "pc_ko"
+    assert [m.sent_at for m in messages_of(text)] == [seoul(2015, 7, 9, 20, 34), seoul(2015, 7, 10, 8, 34)]
+
+
+def test_name_and_text_split_at_a_colon_with_spaces_on_one_side_only():
+    text = (
+        "2015/07/09 20:34, Alpha: no space before\n"
+        "2015/07/09 20:35, Bravo :no space after\n"
+        "2015/07/09 20:36, Charlie  :  several\n"
+        "2015/07/09 20:37, 12:30 is not a name\n"
+    )
+    said = [(r.sender, r.body, r.kind) for r in records(text)]
+    assert said[:3] == [
+        ("Alpha", "no space before", Kind.TEXT),
+        ("Bravo", "no space after", Kind.TEXT),
+        ("Charlie", " several", Kind.TEXT),
+    ]
+    assert said[3] == (None, "12:30 is not a name", Kind.SYSTEM)  # names no one: not stored, reported
+
+
+def test_removed_without_an_actor_in_english():
+    event = kakao.system_event("Bravo Fixture has been removed from this chatroom.")
+    assert (event.action, event.subjects, event.actor, event.account_name) == (
+        Action.REMOVE,
+        ("Bravo Fixture",),
+        None,
+        "Bravo Fixture",
+    )

@@ -1,12 +1,16 @@
 """`manage.py import_chat`: import a KakaoTalk "export chat" file into the conversation store.
 
-    manage.py import_chat KakaoTalk_20210501.txt --room kakao-1234 [--tz Asia/Seoul] [--map names.csv] [--json]
+    manage.py import_chat KakaoTalk_20210501.txt --room kakao-1234 [--me ACCOUNT] [--tz Asia/Seoul]
+        [--map names.csv] [--json]
 
-The format (PC text, Android, iPhone, in Korean or English, or the CSV export) is recognised by itself.
+The format (PC text, Android, iPhone, in Korean or English, current and older layouts, or the CSV
+export) is recognised by itself. A mobile export labels its owner's own messages "회원님" / "나" / "You":
+``--me ACCOUNT`` names the owner's existing account; without it such a file is refused (nothing is
+imported) with a message naming ``--me`` (why: ``disclosure/importers/store.py``).
 Importing the same file again adds nothing. Each unreadable line is reported on stderr with its line
 number and the rest is imported; the summary goes to stdout (with --json, one JSON object with the keys
 rooms, senders, messages, duplicates, skipped, format and errors). Exit status 0 unless the import
-could not start (missing file, unknown time zone, bad mapping, unknown format).
+could not start (missing file, unknown time zone, bad mapping, unknown format, unnamed owner).
 """
 
 import json
@@ -29,7 +33,7 @@ def plain(text: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Import a KakaoTalk export (PC text, Android, iPhone, CSV; Korean or English) into a room."
+    help = "Import a KakaoTalk export (PC text, Android, iPhone, CSV; Korean or English; older layouts) into a room."
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the exported .txt or .csv file")
@@ -47,12 +51,17 @@ class Command(BaseCommand):
             metavar="FILE",
             help="CSV (name,uid) or JSON ({name: uid}) file mapping display names to existing account IDs",
         )
+        parser.add_argument(
+            "--me",
+            metavar="ACCOUNT",
+            help="existing account ID of the device owner, whose messages the export labels 회원님 / 나 / You",
+        )
         parser.add_argument("--encoding", help="the file's encoding (default: UTF-8, else CP949, detected)")
         parser.add_argument("--format", dest="fmt", choices=kakao.FORMATS, help="skip detection: read as this format")
         parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
         parser.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
 
-    def handle(self, *args, file, room, title, kind, tz, mapping, encoding, fmt, **options):
+    def handle(self, *args, file, room, title, kind, tz, mapping, encoding, fmt, me, **options):
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -73,6 +82,7 @@ class Command(BaseCommand):
                 progress=progress,
                 encoding=encoding,
                 fmt=fmt,
+                me=me,
             )
         except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
@@ -92,6 +102,7 @@ class Command(BaseCommand):
             f"  messages added: {summary.messages}\n"
             f"  duplicates skipped: {summary.duplicates}\n"
             f"  lines skipped (unreadable or unattributable): {summary.skipped}"
+            + (f"\n  device owner's lines (→ {me}): {summary.owner_lines}" if me else "")
         )
 
     def _progress(self):
