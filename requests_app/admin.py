@@ -114,6 +114,13 @@ class TrustAnchorAdmin(RegistryAdmin):
 
 
 class InvestigatorForm(CertificateForm):
+    valid_at = forms.DateTimeField(
+        required=False,
+        label="Validate as of",
+        help_text="Optional: a past moment (YYYY-MM-DD HH:MM) to validate the certificate's chain at instead of "
+        "now, for warrants received while a certificate that has since expired was valid.",
+    )
+
     class Meta:
         model = Investigator
         fields = ["agency", "name", "title", "is_chief", "active"]
@@ -126,7 +133,9 @@ class InvestigatorForm(CertificateForm):
                 raise forms.ValidationError("Give the investigator's certificate as a file or pasted PEM.")
             if cleaned.get("agency"):
                 try:
-                    registry.investigator_certificate_check(agency=cleaned["agency"], certificate=data)
+                    registry.investigator_certificate_check(
+                        agency=cleaned["agency"], certificate=data, valid_at=cleaned.get("valid_at")
+                    )
                 except DomainError as refusal:
                     raise forms.ValidationError(refusal.message) from refusal
             self.cleaned_certificate = data
@@ -136,17 +145,37 @@ class InvestigatorForm(CertificateForm):
 @admin.register(Investigator)
 class InvestigatorAdmin(RegistryAdmin):
     form = InvestigatorForm
-    list_display = ["name", "agency", "title", "is_chief", "certificate_not_after", "active"]
+    list_display = ["name", "agency", "title", "is_chief", "certificate_not_after", "certificate_valid_at", "active"]
     list_filter = ["agency", "is_chief", "active"]
     search_fields = ["name", "certificate_sha256", "certificate_subject"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["agency", "name", "title", "is_chief", "certificate_file", "certificate_text"]
-        return ["agency", "name", "title", "is_chief", "active", "certificate_subject", "certificate_sha256"]
+            return ["agency", "name", "title", "is_chief", "certificate_file", "certificate_text", "valid_at"]
+        return [
+            "agency",
+            "name",
+            "title",
+            "is_chief",
+            "active",
+            "certificate_subject",
+            "certificate_sha256",
+            "certificate_not_after",
+            "certificate_valid_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["agency", "name", "title", "certificate_subject", "certificate_sha256"] if obj else []
+        if obj is None:
+            return []
+        return [
+            "agency",
+            "name",
+            "title",
+            "certificate_subject",
+            "certificate_sha256",
+            "certificate_not_after",
+            "certificate_valid_at",
+        ]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -164,6 +193,7 @@ class InvestigatorAdmin(RegistryAdmin):
             title=obj.title,
             is_chief=obj.is_chief,
             actor=request.user,
+            valid_at=form.cleaned_data.get("valid_at"),
         )
         obj.pk = investigator.pk
 

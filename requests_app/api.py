@@ -431,6 +431,7 @@ class InvestigatorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             title=data["title"],
             is_chief=data["is_chief"],
             actor=request.user,
+            valid_at=data["valid_at"],
         )
         return Response(InvestigatorSerializer(investigator).data, status=status.HTTP_201_CREATED)
 

@@ -63,6 +63,9 @@ class Investigator(models.Model):
     certificate_sha256 = models.CharField(_("certificate SHA-256"), max_length=64, blank=True, db_index=True)
     certificate_subject = models.CharField(_("certificate subject"), max_length=500, blank=True, editable=False)
     certificate_not_after = models.DateTimeField(_("certificate valid until"), null=True, blank=True, editable=False)
+    # The moment the certificate's chain was validated at when it was registered: the registration
+    # time, or an earlier moment for warrants received while the certificate was valid (--valid-at).
+    certificate_valid_at = models.DateTimeField(_("certificate validated as of"), null=True, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -272,6 +275,7 @@ class SignatureOutcome(models.TextChoices):
     UNTRUSTED = "UNTRUSTED", _("Untrusted certificate chain")
     EXPIRED = "EXPIRED", _("Certificate expired or not yet valid")
     REVOKED = "REVOKED", _("Certificate revoked")
+    WEAK_ALGORITHM = "WEAK_ALGORITHM", _("Key or algorithm too weak")
     UNKNOWN_SIGNER = "UNKNOWN_SIGNER", _("Unknown signer")
     NOT_CHIEF = "NOT_CHIEF", _("Signer is not a chief investigator")
     OTHER_AGENCY = "OTHER_AGENCY", _("Signer belongs to another agency")

@@ -10,7 +10,7 @@ import getpass
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from warrantdesk.audit import audit_record
@@ -18,6 +18,7 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction
 
 from . import signatures
+from .dates import CLOCK_SKEW
 from .models import Agency, Investigator, TrustAnchor
 
 
@@ -112,17 +113,75 @@ def agency_anchor_certificates(agency: Agency) -> list[bytes]:
     ]
 
 
-def investigator_certificate_check(*, agency: Agency, certificate: bytes) -> signatures.CertificateInfo:
-    """The certificate an investigator of ``agency`` may be registered with; DomainError if not."""
+def _day(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _validity_refusal(problem: signatures.ValidityProblem, *, moment, now) -> str:
+    cert = problem.certificate
+    values = {
+        "subject": cert.subject,
+        "start": _day(cert.not_before),
+        "end": _day(cert.not_after),
+        "moment": _day(moment),
+    }
+    if problem.is_leaf and problem.expired:
+        message = _(
+            "The certificate of “%(subject)s” expired on %(end)s (it was valid from %(start)s to %(end)s), "
+            "so it cannot be registered as of %(moment)s."
+        )
+        if moment >= now - CLOCK_SKEW:
+            message += " " + _(
+                "For warrants received while it was valid, register it as of such a moment "
+                "(register_investigator --valid-at, or valid_at in the API and the admin)."
+            )
+    elif problem.is_leaf:
+        message = _(
+            "The certificate of “%(subject)s” was not yet valid at %(moment)s: it is valid from %(start)s to %(end)s."
+        )
+    elif problem.expired:
+        message = _(
+            "The agency's CA certificate “%(subject)s”, which this certificate chains to, expired on %(end)s "
+            "(it was valid from %(start)s to %(end)s), so the certificate cannot be registered as of %(moment)s."
+        )
+    else:
+        message = _(
+            "The agency's CA certificate “%(subject)s”, which this certificate chains to, was not yet valid at "
+            "%(moment)s: it is valid from %(start)s to %(end)s."
+        )
+    return message % values
+
+
+def investigator_certificate_check(*, agency: Agency, certificate: bytes, valid_at=None) -> signatures.CertificateInfo:
+    """The certificate an investigator of ``agency`` may be registered with; DomainError if not.
+
+    The chain is validated now, or at ``valid_at`` (a past moment: for warrants received while a
+    certificate now expired was valid). A key too short for the signature policy is refused: no
+    signature made with it could ever be accepted."""
+    now = timezone.now()
+    moment = valid_at or now
+    if moment > now + CLOCK_SKEW:
+        raise DomainError(_("A certificate can be registered as of now or a past moment, not the future."))
     info = _parse(certificate)[0]
     if info.is_ca:
         raise DomainError(_("“%(subject)s” is a CA certificate; add it as a trust anchor.") % {"subject": info.subject})
+    if weak := signatures.weak_key(info.pem.encode()):
+        raise DomainError(
+            _(
+                "The certificate of “%(subject)s” has a %(bits)d-bit %(algorithm)s key; the signature policy "
+                "requires at least %(minimum)d bits, so no signature made with it could be accepted."
+            )
+            % {"subject": info.subject, "bits": weak.bits, "algorithm": weak.algorithm, "minimum": weak.minimum}
+        )
     anchors = agency_anchor_certificates(agency)
     if not anchors:
         raise DomainError(
             _("Agency %(code)s has no trust anchors yet; add its CA certificates first.") % {"code": agency.code}
         )
-    if not signatures.chains_to(info.pem.encode(), anchors, at=timezone.now()):
+    if not signatures.chains_to(info.pem.encode(), anchors, at=moment):
+        problem = signatures.chain_validity_problem(info.pem.encode(), anchors, at=moment)
+        if problem is not None:
+            raise DomainError(_validity_refusal(problem, moment=moment, now=now))
         raise DomainError(
             _("The certificate of “%(subject)s” does not chain to any trust anchor of %(code)s.")
             % {"subject": info.subject, "code": agency.code}
@@ -135,16 +194,28 @@ def investigator_certificate_check(*, agency: Agency, certificate: bytes) -> sig
 
 @transaction.atomic
 def investigator_register(
-    *, agency: Agency, certificate: bytes, name: str, actor, title: str = "", is_chief: bool = False
+    *,
+    agency: Agency,
+    certificate: bytes,
+    name: str,
+    actor,
+    title: str = "",
+    is_chief: bool = False,
+    valid_at=None,
 ) -> Investigator:
-    """Register an investigator by certificate; it must chain to one of the agency's anchors now."""
+    """Register an investigator by certificate; it must chain to one of the agency's anchors now, or
+    at ``valid_at``: a past moment, for warrants received while a certificate now expired was valid.
+    The moment is recorded on the investigator and in the audit entry. Registering as of the past does
+    not make later warrants pass: each signature is still judged at its warrant's receipt time."""
     _require(actor, "requests_app.add_investigator")
-    info = investigator_certificate_check(agency=agency, certificate=certificate)
+    info = investigator_certificate_check(agency=agency, certificate=certificate, valid_at=valid_at)
+    moment = valid_at or timezone.now()
     existing = Investigator.objects.filter(certificate_sha256=info.fingerprint).first()
     investigator = existing or Investigator(agency=agency, certificate_sha256=info.fingerprint)
     investigator.name, investigator.title, investigator.is_chief = name, title, is_chief
     investigator.certificate_pem, investigator.certificate_subject = info.pem, info.subject[:500]
     investigator.certificate_not_after, investigator.active = info.not_after, True
+    investigator.certificate_valid_at = moment
     investigator.save()
     _audit(
         actor,
@@ -153,6 +224,8 @@ def investigator_register(
         agency=agency.code,
         chief=is_chief,
         sha256=info.fingerprint,
+        valid_at=moment.isoformat(),
+        as_of_past=valid_at is not None,
     )
     return investigator
 

@@ -63,6 +63,7 @@ class InvestigatorSerializer(serializers.ModelSerializer):
             "certificate_subject",
             "certificate_sha256",
             "certificate_not_after",
+            "certificate_valid_at",
         ]
         read_only_fields = fields
 
@@ -72,6 +73,13 @@ class InvestigatorCreateSerializer(CertificateInputSerializer):
     name = serializers.CharField(max_length=200)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     is_chief = serializers.BooleanField(default=False)
+    valid_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Validate the certificate's chain as of this past moment instead of now: for warrants received "
+        "while a certificate that has since expired was valid. Recorded as certificate_valid_at.",
+    )
 
 
 class InvestigatorUpdateSerializer(serializers.Serializer):

@@ -25,8 +25,11 @@ How a signature is judged (first failing check wins):
 6. EXPIRED: the signer's certificate (or a CA certificate in its path) was not valid at the
    validation moment. Checked on the certificates themselves: pyHanko reports expiry, like a
    missing chain, only as "untrusted" (its sub-indication for a CA's expiry is a general failure).
-7. UNTRUSTED again for the rest: key usage that does not allow signing (reason says so), weak
-   algorithms, other chain failures.
+7. WEAK_ALGORITHM: pyHanko's algorithm policy (``ALGORITHM_POLICY``) refuses the signature or a
+   certificate of its path: a key shorter than the policy's minimum (the reason names the key size
+   and the minimum), or a digest algorithm it no longer accepts (the reason names it).
+8. UNTRUSTED again for the rest: key usage that does not allow signing (reason says so), other
+   chain failures.
 
 Revocation: when the file carries CRLs/OCSP responses (DSS, Adobe revocation-info attribute, CMS
 crls field) about the signer's certificate, pyHanko must use them (a revocation fails the
@@ -46,6 +49,7 @@ import concurrent.futures
 import datetime as dt
 import hashlib
 import io
+import itertools
 import logging
 import re
 import threading
@@ -58,6 +62,7 @@ from typing import Any
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
@@ -92,6 +97,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.policy_decl import (
     NO_REVOCATION,
     CertRevTrustPolicy,
+    DisallowWeakAlgorithmsPolicy,
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
@@ -111,6 +117,7 @@ class Outcome(StrEnum):
     NOT_CHIEF = "NOT_CHIEF"
     OTHER_AGENCY = "OTHER_AGENCY"
     MALFORMED = "MALFORMED"  # unreadable PDF, encrypted PDF, broken CMS, not CMS at all
+    WEAK_ALGORITHM = "WEAK_ALGORITHM"  # a key too short or a digest too weak for ALGORITHM_POLICY
 
 
 # Reason sentences other code may want to recognise.
@@ -142,7 +149,7 @@ class SignatureFinding:
     """The technical verdict on one signature."""
 
     name: str  # the PDF signature field name, or "detached"
-    outcome: Outcome  # one of VALID, TAMPERED, MODIFIED, UNTRUSTED, EXPIRED, REVOKED, MALFORMED
+    outcome: Outcome  # VALID, TAMPERED, MODIFIED, UNTRUSTED, EXPIRED, REVOKED, WEAK_ALGORITHM or MALFORMED
     reasons: tuple[str, ...] = ()  # plain-language sentences, most important first
     signer: CertificateInfo | None = None
     signing_time: dt.datetime | None = None  # claimed by the signer: shown, never trusted
@@ -314,6 +321,46 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def _chain_path(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    trusted: Sequence[x509.Certificate],
+    moment: dt.datetime | None,
+) -> list[x509.Certificate] | None:
+    """The path [leaf, ..., anchor] from ``leaf`` to one of ``trusted``, or None.
+
+    With ``moment``, every certificate on the path must be valid at that moment."""
+
+    def ok_at(cert: x509.Certificate) -> bool:
+        return moment is None or _valid_at(cert, moment)
+
+    if not ok_at(leaf):
+        return None
+    trusted_der = {cert.public_bytes(serialization.Encoding.DER) for cert in trusted}
+    if leaf.public_bytes(serialization.Encoding.DER) in trusted_der:
+        return [leaf]
+    frontier: list[list[x509.Certificate]] = [[leaf]]
+    seen: set[bytes] = set()
+    for _depth in range(8):
+        next_frontier = []
+        for path in frontier:
+            cert = path[-1]
+            for candidate in trusted:
+                if _may_issue(candidate) and ok_at(candidate) and _issued_by(cert, candidate):
+                    return [*path, candidate]
+            for candidate in intermediates:
+                key = candidate.fingerprint(hashes.SHA256())
+                if key in seen or not _may_issue(candidate) or not ok_at(candidate):
+                    continue
+                if _issued_by(cert, candidate):
+                    seen.add(key)
+                    next_frontier.append([*path, candidate])
+        if not next_frontier:
+            return None
+        frontier = next_frontier
+    return None
+
+
 def chains_to(certificate: bytes, anchors: Sequence[bytes], *, at: dt.datetime | None = None) -> bool:
     """Does ``certificate`` chain to one of ``anchors`` (the anchors may include intermediates)?
 
@@ -323,36 +370,37 @@ def chains_to(certificate: bytes, anchors: Sequence[bytes], *, at: dt.datetime |
     certificate on the path must also be valid at that moment. Raises ValueError for unreadable input.
     """
     certs = _load_x509(certificate)
-    leaf, intermediates = certs[0], certs[1:]
     trusted = [cert for anchor in anchors for cert in _load_x509(anchor)]
     moment = _utc(at) if at is not None else None
+    return _chain_path(certs[0], certs[1:], trusted, moment) is not None
 
-    def ok_at(cert: x509.Certificate) -> bool:
-        return moment is None or _valid_at(cert, moment)
 
-    if not ok_at(leaf):
-        return False
-    trusted_der = {cert.public_bytes(serialization.Encoding.DER) for cert in trusted}
-    if leaf.public_bytes(serialization.Encoding.DER) in trusted_der:
-        return True
-    frontier, seen = [leaf], set()
-    for _depth in range(8):
-        next_frontier = []
-        for cert in frontier:
-            for candidate in trusted:
-                if _may_issue(candidate) and ok_at(candidate) and _issued_by(cert, candidate):
-                    return True
-            for candidate in intermediates:
-                key = candidate.fingerprint(hashes.SHA256())
-                if key in seen or not _may_issue(candidate) or not ok_at(candidate):
-                    continue
-                if _issued_by(cert, candidate):
-                    seen.add(key)
-                    next_frontier.append(candidate)
-        if not next_frontier:
-            return False
-        frontier = next_frontier
-    return False
+@dataclass(frozen=True)
+class ValidityProblem:
+    """A certificate on an otherwise good chain that was not valid at the moment asked about."""
+
+    expired: bool  # True: expired before the moment; False: not yet valid at the moment
+    certificate: CertificateInfo
+    is_leaf: bool  # the certificate itself, not a CA certificate above it
+
+
+def chain_validity_problem(certificate: bytes, anchors: Sequence[bytes], *, at: dt.datetime) -> ValidityProblem | None:
+    """Why ``certificate`` does not chain to ``anchors`` at ``at`` when it does chain regardless of
+    time: the first certificate of the path (the certificate itself first) that had expired or was
+    not yet valid at ``at``. None when there is no path at all, or when the path is valid at ``at``.
+    Raises ValueError for unreadable input, like ``chains_to``."""
+    certs = _load_x509(certificate)
+    trusted = [cert for anchor in anchors for cert in _load_x509(anchor)]
+    moment = _utc(at)
+    path = _chain_path(certs[0], certs[1:], trusted, None)
+    if path is None:
+        return None
+    for position, cert in enumerate(path):
+        if not _valid_at(cert, moment):
+            return ValidityProblem(
+                expired=moment > cert.not_valid_after_utc, certificate=_info(cert), is_leaf=position == 0
+            )
+    return None
 
 
 # --- plumbing: quiet pyHanko logging, event loop ------------------------------------------------------
@@ -505,6 +553,13 @@ def _signature_revinfo(signed_data: asn1_cms.SignedData, signer_info: asn1_cms.S
 
 # --- validation --------------------------------------------------------------------------------------
 
+WEAK_ALGORITHM_FALLBACK = "The signature or its certificates use an algorithm that is no longer considered secure."
+
+# The algorithm policy pyHanko applies to the signature and to every certificate of its path:
+# pyHanko's own default (RSA keys of at least 2048 bits, DSA of at least 3192, no MD5 or SHA-1),
+# made explicit so that a refusal can name the same numbers the check enforced.
+ALGORITHM_POLICY = DisallowWeakAlgorithmsPolicy()
+
 # Key usage that allows signing: either bit is enough.
 _SIGNING_KEY_USAGE = KeyUsageConstraints(
     key_usage={"digital_signature", "non_repudiation"},
@@ -557,6 +612,7 @@ def _context(
         # Revocation data answers "was the certificate revoked at the moment?": a CRL issued after
         # the moment that lists the certificate as revoked before it is evidence too.
         revinfo_policy=CertRevTrustPolicy(policy, retroactive_revinfo=True),
+        algorithm_usage_policy=ALGORITHM_POLICY,
     )
 
 
@@ -744,6 +800,93 @@ def _validity_problem(cert: asn1_x509.Certificate, moment: dt.datetime, when: st
     return None
 
 
+SIGNER_KEY_TOO_SMALL = (
+    "The signer's key is a %(bits)s-bit %(algorithm)s key; the signature policy requires at least "
+    "%(minimum)s bits. Ask the agency to sign again with a stronger key."
+)
+AUTHORITY_KEY_TOO_SMALL = (
+    'The key of the issuing authority "%(subject)s" is a %(bits)s-bit %(algorithm)s key; the signature '
+    "policy requires at least %(minimum)s bits."
+)
+SIGNED_WITH_REFUSED_DIGEST = "The signature was made with %(digest)s, which the signature policy no longer accepts."
+CERTIFICATE_WITH_REFUSED_DIGEST = (
+    'The certificate of "%(subject)s" was signed with %(digest)s, which the signature policy no longer accepts.'
+)
+_KEY_MINIMUM = {"rsa": "rsa_key_size_threshold", "dsa": "dsa_key_size_threshold"}
+
+
+@dataclass(frozen=True)
+class WeakKey:
+    algorithm: str  # "RSA", "DSA"
+    bits: int
+    minimum: int  # the policy's minimum for this algorithm
+
+
+def _weak_key(public_key: asn1_keys.PublicKeyInfo) -> WeakKey | None:
+    try:
+        algorithm, bits = public_key.algorithm, public_key.bit_size
+    except (ValueError, KeyError, TypeError):
+        return None
+    minimum = getattr(ALGORITHM_POLICY, _KEY_MINIMUM.get(algorithm, ""), None)
+    if minimum is None or bits >= minimum:
+        return None
+    return WeakKey(algorithm.upper(), bits, minimum)
+
+
+def weak_key(certificate: bytes) -> WeakKey | None:
+    """The key of ``certificate`` (the first of a PEM bundle) when it is shorter than the signature
+    policy (``ALGORITHM_POLICY``, the one pyHanko applies to signatures) requires; else None."""
+    der = _load_x509(certificate)[0].public_bytes(serialization.Encoding.DER)
+    return _weak_key(asn1_x509.Certificate.load(der).public_key)
+
+
+def _digest_name(algorithm) -> str:
+    return str(algorithm).upper().replace("SHA", "SHA-").replace("SHA--", "SHA-")
+
+
+def _algorithm_problem(status, signer_info: asn1_cms.SignerInfo | None, moment: dt.datetime) -> str | None:
+    """Which key or algorithm pyHanko's policy refused, in words: the signer's key and digest first,
+    then each certificate of the path (its issuer's key, the digest it was signed with)."""
+    policy = ALGORITHM_POLICY
+    cert: asn1_x509.Certificate = status.signing_cert
+    if signer_info is not None:
+        try:
+            mechanism, digest = signer_info["signature_algorithm"], signer_info["digest_algorithm"]
+            if not policy.signature_algorithm_allowed(mechanism, moment, cert.public_key).allowed:
+                if weak := _weak_key(cert.public_key):
+                    return SIGNER_KEY_TOO_SMALL % {
+                        "bits": weak.bits,
+                        "algorithm": weak.algorithm,
+                        "minimum": weak.minimum,
+                    }
+                return SIGNED_WITH_REFUSED_DIGEST % {"digest": _digest_name(mechanism.hash_algo)}
+            if not policy.digest_algorithm_allowed(digest, moment).allowed:
+                return SIGNED_WITH_REFUSED_DIGEST % {"digest": _digest_name(digest["algorithm"].native)}
+        except (ValueError, KeyError, TypeError):
+            pass
+    path = status.validation_path
+    if path is None:
+        return None
+    chain = [c for c in path.iter_certs(include_root=True) if isinstance(c, asn1_x509.Certificate)]
+    for issuer, subject in itertools.pairwise(chain):
+        algorithm = subject["signature_algorithm"]
+        if policy.signature_algorithm_allowed(algorithm, moment, issuer.public_key).allowed:
+            continue
+        if weak := _weak_key(issuer.public_key):
+            return AUTHORITY_KEY_TOO_SMALL % {
+                "subject": issuer.subject.human_friendly,
+                "bits": weak.bits,
+                "algorithm": weak.algorithm,
+                "minimum": weak.minimum,
+            }
+        try:
+            digest = _digest_name(algorithm.hash_algo)
+        except ValueError:
+            digest = str(algorithm["algorithm"].native)
+        return CERTIFICATE_WITH_REFUSED_DIGEST % {"subject": subject.subject.human_friendly, "digest": digest}
+    return None
+
+
 def _because(reason: str) -> str:
     """ " (reason given: key compromise)" from a CRL reason name such as key_compromise / keyCompromise."""
     words = "".join(f" {c.lower()}" if c.isupper() else c for c in reason).replace("_", " ").strip()
@@ -758,6 +901,7 @@ def _judge_trust(
     point: str,
     *,
     revinfo_used: bool,
+    signer_info: asn1_cms.SignerInfo | None = None,
 ) -> _Verdict:
     """Map pyHanko's trust verdict to UNTRUSTED / REVOKED / EXPIRED (or VALID).
 
@@ -819,11 +963,8 @@ def _judge_trust(
         AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE,
         AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
     ):
-        return _Verdict(
-            Outcome.UNTRUSTED,
-            ["The signature or its certificates use an algorithm that is no longer considered secure."],
-            False,
-        )
+        reason = _algorithm_problem(status, signer_info, moment)
+        return _Verdict(Outcome.WEAK_ALGORITHM, [reason or WEAK_ALGORITHM_FALLBACK], False)
     return _Verdict(
         Outcome.UNTRUSTED,
         ["The signer's certificate chain could not be validated against the issuing agency's certificates."],
@@ -857,7 +998,10 @@ async def _judge_signer(
     status = status_cls(**kwargs)
     if not (status.intact and status.valid):
         return status, _Verdict(Outcome.TAMPERED, [], False), moment, when
-    verdict = _judge_trust(status, moment, point, revinfo_used=policy is _CHECK_SIGNER_REVOCATION)
+    signer_info = extract_signer_info(signed_data)
+    verdict = _judge_trust(
+        status, moment, point, revinfo_used=policy is _CHECK_SIGNER_REVOCATION, signer_info=signer_info
+    )
     if revinfo and verdict.outcome == Outcome.UNTRUSTED and status.trust_problem_indic in _MAYBE_REVINFO_PROBLEMS:
         # Perhaps only the embedded revocation data was unusable at the moment (out of date, or its
         # issuer not verifiable): first make sure no CRL we can verify ourselves lists the
@@ -870,7 +1014,7 @@ async def _judge_signer(
             return status, _Verdict(Outcome.REVOKED, [sentence], True), moment, when
         retry_kwargs = await _validate_signer(signed_data, digest, anchors, moment, revinfo, NO_REVOCATION, base_kwargs)
         retry = status_cls(**retry_kwargs)
-        retry_verdict = _judge_trust(retry, moment, point, revinfo_used=own is not None)
+        retry_verdict = _judge_trust(retry, moment, point, revinfo_used=own is not None, signer_info=signer_info)
         if retry_verdict.outcome in (Outcome.VALID, Outcome.EXPIRED):
             status, verdict = retry, retry_verdict
             if own is None:

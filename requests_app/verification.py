@@ -23,6 +23,7 @@ _CLOSEST_FIRST = [
     SignatureOutcome.UNKNOWN_SIGNER,
     SignatureOutcome.REVOKED,
     SignatureOutcome.EXPIRED,
+    SignatureOutcome.WEAK_ALGORITHM,
     SignatureOutcome.UNTRUSTED,
     SignatureOutcome.MODIFIED,
     SignatureOutcome.TAMPERED,
@@ -46,6 +47,10 @@ EXPLANATIONS = {
         "The signer's certificate was not valid (expired or not yet valid) when the warrant was received."
     ),
     SignatureOutcome.REVOKED: _("The signer's certificate has been revoked by its CA."),
+    SignatureOutcome.WEAK_ALGORITHM: _(
+        "The signature uses a key or an algorithm too weak for the signature policy (for example an RSA key "
+        "shorter than 2048 bits). Ask the agency to sign again with a stronger key."
+    ),
     SignatureOutcome.UNKNOWN_SIGNER: _("The signer is not a registered, active investigator of the issuing agency."),
     SignatureOutcome.NOT_CHIEF: _("The signer is a registered investigator but not a chief investigator."),
     SignatureOutcome.OTHER_AGENCY: _(

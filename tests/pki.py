@@ -378,6 +378,26 @@ def pki() -> TestPKI:
     return TestPKI(agency_a, agency_b, chief_a, investigator_a, chief_b, expired_a, revoked_a, nosign_a, tsa_a, tsa_b)
 
 
+@functools.lru_cache(maxsize=4)
+def rsa_signer(bits: int = 1024, *, issuer: str = "agency_a") -> Identity:
+    """A chief investigator of agency A (or B) whose certificate holds an RSA key of ``bits`` bits,
+    issued by the agency's intermediate like the others (real key, real signatures): 1024 bits is
+    below the signature policy's minimum (2048)."""
+    ca = pki()
+    agency = ca.agency_a if issuer == "agency_a" else ca.agency_b
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    cert = _issue(
+        _name(f"Yoon RSA-{bits} (Chief Investigator)", agency.name),
+        key,
+        issuer=agency.intermediate,
+        not_before=EE_NOT_BEFORE,
+        not_after=EE_NOT_AFTER,
+        key_usage=_key_usage(digital_signature=True, content_commitment=True),
+        extended_key_usage=[ExtendedKeyUsageOID.EMAIL_PROTECTION],
+    )
+    return Identity(f"rsa{bits}_a", cert, key, (agency.intermediate.cert,), agency.root.cert)
+
+
 def pem_bundle(*identities: Identity) -> bytes:
     return b"".join(identity.pem for identity in identities)
 
