@@ -104,3 +104,55 @@ def test_wrapped_keys_open_only_with_the_kek_and_the_same_warrant():
         unwrap_key(wrapped, kek=other_kek, associated_data=WARRANT_A)
     with pytest.raises(InvalidTag):
         unwrap_key(wrapped, kek=kek, associated_data=WARRANT_B)
+
+
+def _other_spellings(token: str) -> list[str]:
+    """Strings that base32-decode to the same bytes as ``token``: the last character with other unused
+    low bits, upper case, "=" padding."""
+    import base64
+
+    head, body = token.rsplit(".", 1)
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    sealed = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+    same_bytes = [
+        body[:-1] + letter
+        for letter in alphabet
+        if letter != body[-1] and base64.b32decode((body[:-1] + letter).upper() + "=" * (-len(body) % 8)) == sealed
+    ]
+    padded = body + "=" * (-len(body) % 8)
+    return [f"{head}.{variant}" for variant in [*same_bytes, body.upper(), padded if padded != body else body + "="]]
+
+
+@pytest.mark.parametrize("uid", ["user-47", "gen-5-000123", "u", "kakao:room-1:0123456789ab"])
+def test_only_the_canonical_spelling_of_a_token_opens(uid):
+    token = pseudonymise(uid, scope=WARRANT_A, key_id="a1", key=KEY_A)
+    variants = _other_spellings(token)
+    assert variants and token not in variants
+
+    assert reidentify(token, scope=WARRANT_A, keys={"a1": KEY_A}) == uid
+    for variant in variants:
+        with pytest.raises(InvalidPseudonym, match="altered") as refusal:
+            reidentify(variant, scope=WARRANT_A, keys={"a1": KEY_A})
+        assert refusal.value.code == InvalidPseudonym.ALTERED
+        assert refusal.value.key_id == "a1"
+
+
+def test_a_tokens_unused_bits_give_other_spellings_for_most_lengths():
+    token = pseudonymise("user-47", scope=WARRANT_A, key_id="a1", key=KEY_A)  # 23 bytes: one unused bit
+
+    assert len([v for v in _other_spellings(token) if not v.isupper() and "=" not in v]) >= 2
+
+
+def test_refusals_say_which_kind_and_name_the_key_id():
+    foreign = pseudonymise("user-4711", scope=WARRANT_B, key_id="b1", key=KEY_B)
+
+    with pytest.raises(InvalidPseudonym) as unknown_key:
+        reidentify(foreign, scope=WARRANT_A, keys={"a1": KEY_A})
+    with pytest.raises(InvalidPseudonym) as malformed:
+        reidentify("p1.a1", scope=WARRANT_A, keys={"a1": KEY_A})
+    with pytest.raises(InvalidPseudonym) as junk:
+        reidentify("hello", scope=WARRANT_A, keys={"a1": KEY_A})
+
+    assert (unknown_key.value.code, unknown_key.value.key_id) == (InvalidPseudonym.UNKNOWN_KEY, "b1")
+    assert (malformed.value.code, malformed.value.key_id) == (InvalidPseudonym.MALFORMED, "a1")
+    assert (junk.value.code, junk.value.key_id) == (InvalidPseudonym.MALFORMED, "")
