@@ -16,17 +16,31 @@ Formats (``detect_format`` names them; one example line each):
 
                     2021년 5월 1일 오후 3:12, 홍길동 : 안녕하세요
 
-``android_en``  Android, English::
+``android_en``  Android, English (a bare stamp line before each message, as in Korean)::
 
                     May 1, 2021, 3:12 PM, Hong Gildong : Hello
 
-``ios_ko``      iPhone, Korean (date lines "2021년 5월 1일 토요일")::
+``android_en_old``  older Android, English: the time first ("Date Saved : 1:01am, August 3, 2015")::
+
+                    8:34pm, July 9, 2015, Hong Gildong : Hello
+
+``android_en_dmy``  Android, English with day-month-year dates (UK-style locales)::
+
+                    9 July 2015 20:34, Hong Gildong : Hello
+
+``ios_ko``      iPhone, Korean (date lines "2021년 5월 1일 토요일"; older files begin "Talk_2015.8.3 01:01-1.txt")::
 
                     2021. 5. 1. 오후 3:12, 홍길동 : 안녕하세요
 
-``ios_en``      iPhone, English (date lines "Saturday, May 1, 2021")::
+``ios_en``      iPhone, English (date lines "Saturday, May 1, 2021"; "at" before the time, abbreviated months)::
 
                     May 1, 2021, 3:12 PM, Hong Gildong : Hello
+                    Jul 9, 2015 at 8:34 PM, Hong Gildong : Hello
+
+``mobile_ymd``  phones set to numeric dates, either language (seen from iPhones and Korean Android)::
+
+                    2015/07/09 20:34, Hong Gildong : Hello
+                    2019-03-30 오전 4:39, 홍길동 : 안녕하세요
 
 ``csv``         the Mac (older) and PC CSV export, any language::
 
@@ -35,6 +49,14 @@ Formats (``detect_format`` names them; one example line each):
 
 Rules common to all formats:
 
+* In every mobile format the clock may be 12-hour or 24-hour, with seconds or not; the day period is
+  오전/오후 (also 새벽, 아침, 낮, 저녁, 밤) before the time or AM/PM after it in any case, with or without
+  dots and a space ("8:34pm", "8:34 P.M."). A system line's stamp ends in ", " or ": ". Date lines
+  ("2015년 7월 9일 목요일", "Thursday, July 9, 2015", "Thursday 9 July 2015", a PC-style dashed separator)
+  and bare stamp lines end the message above them. Each file is read in the one stamp shape it was
+  detected in: a continuation line that starts like another shape's header is text.
+* Mobile exports label the device owner's own lines "회원님", "나" or "You" (``is_self_label``; "회원님이
+  …님을 초대했습니다" names "회원님" too). The parser keeps the label; the store maps it (``--me``).
 * The times are local times without a zone: they are read in the zone given to ``parse`` (aware
   datetimes). 오전 12:xx is 00:xx and 오후 12:xx is 12:xx; 12:xx AM and PM likewise. A 24-hour clock
   (no 오전/오후, no AM/PM) is read as such.
@@ -47,6 +69,8 @@ Rules common to all formats:
   name that itself contains " : " is recognised when it is known: given in ``known_senders`` (the
   mapping file's names) or seen in a system line ("A : B님이 들어왔습니다.", itself read as a system
   line unless "A" is a known name).
+* A sender's name and text are split at " : "; failing that, at a colon with spaces on one side
+  ("name: text", "name :text").
 * Media are placeholders: 사진 / Photo / (사진) → PHOTO, 동영상 / Video → VIDEO, 이모티콘 / Emoticon →
   EMOTICON, "파일: report.pdf" / "File: report.pdf" → FILE. The placeholder is kept as the body.
 * System lines (joined, left, invited, removed) are kind SYSTEM, with ``event`` describing them and
@@ -483,22 +507,23 @@ def detect_format(lines: Iterable[str], *, sample: int = 500) -> str:
         line = raw.removeprefix("\ufeff").rstrip("\r")
         if not line.strip():
             continue
-        if _CSV_HEADER.match(line):
-            return "csv"
-        if m := _PC_MESSAGE.match(line):
-            if m["ap"]:
-                return "pc_ko"
-            if m["ap2"]:
-                return "pc_en"
-            pc_without_period = True  # a 24-hour clock: the date separators tell the language
-            continue
-        if m := _PC_DATE.match(line):
-            try:
-                day = read_day(m["date"])
-            except ValueError:
-                day = None
-            if day is not None:
-                return "pc_ko" if re.search("[가-힣]", m["date"]) else "pc_en"
+        if not english_mobile:  # once an English mobile header is seen, later lines only tell the platform
+            if _CSV_HEADER.match(line):
+                return "csv"
+            if m := _PC_MESSAGE.match(line):
+                if m["ap"]:
+                    return "pc_ko"
+                if m["ap2"]:
+                    return "pc_en"
+                pc_without_period = True  # a 24-hour clock: the date separators tell the language
+                continue
+            if m := _PC_DATE.match(line):
+                try:
+                    day = read_day(m["date"])
+                except ValueError:
+                    day = None
+                if day is not None:
+                    return "pc_ko" if re.search("[가-힣]", m["date"]) else "pc_en"
         if m := english_shape.header.match(line):
             english_mobile = True
             month = m["mon"].rstrip(".")

@@ -1062,3 +1062,14 @@ def test_removed_without_an_actor_in_english():
         None,
         "Bravo Fixture",
     )
+
+
+def test_a_quoted_pc_line_inside_an_english_mobile_message_does_not_flip_the_format():
+    text = (
+        "July 9, 2015, 8:34 PM, Alpha Fixture : quoting the desktop app:\n"
+        "[Bravo Fixture] [8:30 PM] see you at nine\n"
+        "--------------- Thursday, July 9, 2015 ---------------\n"
+    )
+    assert kakao.detect_format(kakao.split_lines(text)) == "android_en"
+    [message] = messages_of(text)
+    assert message.body.splitlines()[1] == "[Bravo Fixture] [8:30 PM] see you at nine"
