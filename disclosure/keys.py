@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
@@ -20,7 +20,7 @@ from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction
 
-from . import pseudonyms
+from . import pseudonyms, verify_package
 from .models import CaseKey
 
 
@@ -117,10 +117,20 @@ def signing_key() -> Ed25519PrivateKey:
     pem = settings.WARRANTDESK_SIGNING_KEY
     if not pem:
         raise KeyUnavailable(_("No operator signing key is configured (WARRANTDESK_SIGNING_KEY)."))
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise KeyUnavailable(
+            _("The operator signing key (WARRANTDESK_SIGNING_KEY) is not a readable PEM key.")
+        ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyUnavailable(_("The operator signing key must be an Ed25519 key."))
     return key
+
+
+def operator_public_key() -> Ed25519PublicKey:
+    """The public half of the configured signing key: what the operator publishes for agencies to pin."""
+    return signing_key().public_key()
 
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:
@@ -128,8 +138,14 @@ def public_key_pem(key: Ed25519PublicKey) -> bytes:
 
 
 def public_key_fingerprint(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
+    """SHA-256 of the DER SubjectPublicKeyInfo, in hex: the fingerprint published and printed by
+    ``verify_package.py`` (one definition, there, so that the standalone checker agrees)."""
+    return verify_package.key_fingerprint(key)
+
+
+def format_fingerprint(fingerprint: str) -> str:
+    """The fingerprint in groups of four hex digits, as people compare it."""
+    return verify_package.format_fingerprint(fingerprint)
 
 
 def sign(data: bytes) -> str:

@@ -174,7 +174,7 @@ def test_a_forged_manifest_fails_the_signature(approved_warrant, legal_officer, 
     with pytest.raises(SystemExit):
         call_command("verify_export", str(forged))
 
-    assert "FAIL  manifest.sig: the signature does not match manifest.json" in capsys.readouterr().out
+    assert "FAIL  manifest.sig: the manifest signature does not verify with the given key" in capsys.readouterr().out
 
 
 def test_no_export_without_a_kek_and_nothing_changes(approved_warrant, legal_officer, settings):
