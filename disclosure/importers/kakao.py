@@ -360,6 +360,14 @@ _DAY_LINES = [
 
 _ENGLISH_DAY_LINE = re.compile(rf"^{_WEEKDAY_EN},? (?:{_MON} \d|\d{{1,2}} {_MON})")
 
+# A whole stamp of any shape (the CSV export's Date column in other versions)
+_STAMPS = [
+    re.compile(rf"^{_stamp(form, time_first)}$")
+    for form in _DATE_FORMS
+    for time_first in (False, True)
+    if form == "mdy" or not time_first
+]
+
 # PC: date separators and "[name] [time] text"
 _PC_DATE = re.compile(r"^-{5,} (?P<date>.*\d{4}.*?) -{5,}$")
 _PC_MESSAGE = re.compile(rf"^\[(?P<name>.+?)\] \[{_TIME}\](?: (?P<body>.*))?$")
@@ -818,6 +826,19 @@ def _parse_pc(lines, tz, known) -> Iterator[ParsedLine | ParseError]:
         yield from _release(pending, last_time)
 
 
+def _csv_time(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """The Date column: "2021-05-01 15:12:00", else any mobile stamp ("2021. 5. 1. 오후 3:12")."""
+    if m := _CSV_DATE.match(text):
+        day = _date(m["y"], m["mo"], m["d"], text)
+        return _at(day, _time(None, m["h"], m["mi"], m["s"], text), tz)
+    for pattern in _STAMPS:
+        if m := pattern.match(text):
+            groups = m.groupdict()
+            day = _date(m["y"], groups.get("mo") or groups["mon"], m["d"], text)
+            return _at(day, _time(m["ap"] or m["ap2"], m["h"], m["mi"], m["s"], text), tz)
+    raise ValueError(f"cannot read the date '{text}'")
+
+
 def _parse_csv(lines, tz) -> Iterator[ParsedLine | ParseError]:
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
     reader = csv.reader(line + "\n" for line in lines)
@@ -835,12 +856,11 @@ def _parse_csv(lines, tz) -> Iterator[ParsedLine | ParseError]:
             yield ParseError(line_no, raw, f"expected 3 columns (Date,User,Message), found {len(row)}")
             continue
         date_text, sender, body = row
-        m = _CSV_DATE.match(date_text.strip())
+        if not date_text.strip() and not sender.strip():
+            yield ParseError(line_no, raw, f"a row with no date and no sender, not stored: {body[:80]}")
+            continue
         try:
-            if m is None:
-                raise ValueError(f"cannot read the date '{date_text}'")
-            day = _date(m["y"], m["mo"], m["d"], date_text)
-            sent_at = _at(day, _time(None, m["h"], m["mi"], m["s"], date_text), tz)
+            sent_at = _csv_time(date_text.strip(), tz)
         except ValueError as exc:
             yield ParseError(line_no, raw, str(exc))
             continue

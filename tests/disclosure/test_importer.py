@@ -1073,3 +1073,21 @@ def test_a_quoted_pc_line_inside_an_english_mobile_message_does_not_flip_the_for
     assert kakao.detect_format(kakao.split_lines(text)) == "android_en"
     [message] = messages_of(text)
     assert message.body.splitlines()[1] == "[Bravo Fixture] [8:30 PM] see you at nine"
+
+
+def test_csv_rows_with_another_date_spelling_or_no_date_and_sender():
+    text = (
+        "Date,User,Message\n"
+        '2015. 7. 9. 오후 8:34,"가상갑","점 찍힌 날짜"\n'
+        '"Jul 9, 2015 at 8:35 PM","Alpha","English stamp"\n'
+        ",,The message has been deleted.\n"
+    )
+    assert [(m.sender, m.sent_at) for m in messages_of(text, fmt="csv")] == [
+        ("가상갑", seoul(2015, 7, 9, 20, 34)),
+        ("Alpha", seoul(2015, 7, 9, 20, 35)),
+    ]
+    [error] = errors_of(text, fmt="csv")
+    assert (error.line_no, error.reason) == (
+        4,
+        "a row with no date and no sender, not stored: The message has been deleted.",
+    )
