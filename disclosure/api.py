@@ -1,16 +1,17 @@
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from requests_app import selectors
 from requests_app.permissions import deny
 from warrantdesk.api_permissions import LoggedIn
 
-from . import services
+from . import keys, services
 from .models import Delivery, DownloadLink, Export
 
 
@@ -120,3 +121,38 @@ class ExportViewSet(viewsets.GenericViewSet):
         link, token = services.export_issue_link(export=export, actor=request.user, **serializer.validated_data)
         link.url = request.build_absolute_uri(f"/d/{token}/")
         return Response(LinkSerializer(link).data, status=status.HTTP_201_CREATED)
+
+
+class OperatorKeySerializer(serializers.Serializer):
+    algorithm = serializers.CharField(help_text="Always Ed25519.")
+    public_key_pem = serializers.CharField(help_text="The operator's public key, PEM (SubjectPublicKeyInfo).")
+    fingerprint_sha256 = serializers.CharField(
+        help_text="SHA-256 of the key's DER SubjectPublicKeyInfo, 64 hex digits."
+    )
+    fingerprint = serializers.CharField(help_text="The same fingerprint in groups of four hex digits, for people.")
+
+
+class OperatorKeyView(APIView):
+    """The key that signs every package's manifest: public (no account needed), for agencies to pin
+    when they run ``verify_package.py --public-key`` or ``--fingerprint``."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: OperatorKeySerializer}, auth=[])
+    def get(self, request: Request) -> Response:
+        try:
+            public = keys.operator_public_key()
+        except keys.KeyUnavailable as exc:
+            return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        fingerprint = keys.public_key_fingerprint(public)
+        return Response(
+            OperatorKeySerializer(
+                {
+                    "algorithm": "Ed25519",
+                    "public_key_pem": keys.public_key_pem(public).decode(),
+                    "fingerprint_sha256": fingerprint,
+                    "fingerprint": keys.format_fingerprint(fingerprint),
+                }
+            ).data
+        )

@@ -16,7 +16,7 @@ from requests_app.views import _warrant_or_404
 from requests_app.workflow import Status
 from warrantdesk.exceptions import DomainError
 
-from . import services
+from . import keys, services, verify_package
 from .forms import DeliveryForm, LinkForm
 from .models import Delivery, Export
 from .scope import warrant_scope
@@ -174,3 +174,55 @@ def link_download(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# --- the operator's public key, for anyone to pin (no account needed) ------------------------------
+
+
+def _operator_key() -> tuple[bytes, str] | None:
+    """(PEM, fingerprint) of the configured operator key, or None when none is configured."""
+    try:
+        public = keys.operator_public_key()
+    except keys.KeyUnavailable:
+        return None
+    return keys.public_key_pem(public), keys.public_key_fingerprint(public)
+
+
+@login_not_required
+@require_GET
+def operator_key(request: HttpRequest) -> HttpResponse:
+    """The key that signs every package, its fingerprint and how to check a package with it: public,
+    so that a receiving agency without an account can pin it."""
+    found = _operator_key()
+    context = {"key_available": found is not None, "api_url": request.build_absolute_uri(reverse("operator-key-api"))}
+    if found is not None:
+        pem, fingerprint = found
+        context |= {
+            "pem": pem.decode(),
+            "fingerprint": fingerprint,
+            "fingerprint_grouped": keys.format_fingerprint(fingerprint),
+        }
+    return render(request, "disclosure/operator_key.html", context, status=200 if found else 503)
+
+
+@login_not_required
+@require_GET
+def operator_key_pem(request: HttpRequest) -> HttpResponse:
+    found = _operator_key()
+    if found is None:
+        return HttpResponse(_("No operator key is configured."), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(found[0], content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="operator-public-key.pem"'
+    return response
+
+
+@login_not_required
+@require_GET
+def verify_script(request: HttpRequest) -> HttpResponse:
+    """The standalone checker (Python 3 + cryptography), as the agency runs it."""
+    return FileResponse(
+        open(verify_package.__file__, "rb"),  # FileResponse closes it
+        as_attachment=True,
+        filename="verify_package.py",
+        content_type="text/x-python; charset=utf-8",
+    )
