@@ -20,7 +20,7 @@ import re
 import shutil
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,6 +185,7 @@ def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = No
         counts = _write_conversations(
             scope, work, pseudonymiser, redactor, accounts, room_labels, total=total, progress=progress
         )
+        counts = _with_pseudonymised_breakdown(counts, pseudonymiser.by_account.values())
         volumes = _write_report(scope, work, pseudonymiser, counts, progress=progress)
         manifest = _manifest(scope, work, counts, [*["conversations.json", "messages.csv"], *volumes], key_id)
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
@@ -389,6 +390,22 @@ def _write_conversations(
     }
 
 
+def _with_pseudonymised_breakdown(counts: dict, senders: Iterable[Sender]) -> dict:
+    """The counts with the pseudonymised people split in two, right after their total: those who sent
+    messages in scope (the scope preview's non-target participants) and those only named in the text
+    (found by phone, e-mail, account ID or name). Without the split the package's count looks like a
+    contradiction of the preview's."""
+    others = [sender for sender in senders if not sender.target]
+    participants = sum(1 for sender in others if sender.messages)
+    ordered: dict = {}
+    for key, value in counts.items():
+        ordered[key] = value
+        if key == "pseudonymised":
+            ordered["pseudonymised_participants"] = participants
+            ordered["pseudonymised_named_in_text"] = len(others) - participants
+    return ordered
+
+
 def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts: dict, *, progress: Progress):
     """The human-readable PDF, read back from messages.csv (already redacted), in parallel volumes."""
     from . import pdf
@@ -411,6 +428,7 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
         targets=[(s.account.uid, s.account.display_name) for s in senders if s.target],
         aliases=[(s.alias, s.token) for s in senders if not s.target],
         language="ko",
+        operator_key_fingerprint=keys.public_key_fingerprint(keys.operator_public_key()),
     )
     total = counts["messages"]
     done = 0

@@ -80,6 +80,9 @@ def build(follow_up, *, out_dir: Path) -> BuiltPackage:
                 "agency": warrant.agency.name,
                 "generated_at": timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z"),
                 "people": people,
+                "operator_key_fingerprint": keys.format_fingerprint(
+                    keys.public_key_fingerprint(keys.operator_public_key())
+                ),
             },
         )
         _write_pdf(html, work / "identities.pdf")

@@ -31,6 +31,7 @@ from django.template import Context, Engine, Template
 from django.utils.safestring import SafeString, mark_safe
 
 from .reader import forkserver_context
+from .verify_package import format_fingerprint
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAME = "disclosure/report.html"
@@ -62,6 +63,7 @@ class ReportCover:
     volume: int = 1
     volumes: int = 1
     language: str = "ko"  # the cover's labels: "ko" or "en"
+    operator_key_fingerprint: str = ""  # SHA-256 of the signing key's DER SubjectPublicKeyInfo, hex
     timezone: str = "Asia/Seoul"  # aware datetimes are shown in this zone
 
 
@@ -87,6 +89,16 @@ LABELS: dict[str, dict[str, str]] = {
         "generated_at": "작성 일시",
         "timezone": "시간대",
         "counts": "건수",
+        "counts_note": (
+            "가명 처리된 사람은 이 패키지에 나오는 대상자 외의 모든 사람입니다. 범위 내에서 메시지를 보낸 사람"
+            "(범위 미리보기의 '대상자 외 참여자')과 메시지 본문에서만 언급된 사람(전화번호, 이메일 주소, 계정 ID "
+            "또는 이름으로)이 모두 포함되므로, 범위 미리보기의 참여자 수보다 많을 수 있습니다."
+        ),
+        "operator_key": "운영자 서명 키 (SHA-256)",
+        "operator_key_note": (
+            "이 보고서가 담긴 패키지의 manifest.json은 위 지문의 운영자 키로 서명되어 있습니다. 운영자가 공개한 "
+            "지문(/operator-key/)과 대조한 뒤 verify_package.py --fingerprint로 패키지를 검증하십시오."
+        ),
         "targets": "대상자",
         "aliases": "가명 대조표",
         "aliases_note": (
@@ -112,6 +124,17 @@ LABELS: dict[str, dict[str, str]] = {
         "generated_at": "Generated at",
         "timezone": "Time zone",
         "counts": "Counts",
+        "counts_note": (
+            "Pseudonymised people are everyone in this package who is not a target: those who sent messages "
+            "in scope (the scope preview's non-target participants) and those only named in message text (by "
+            "phone number, e-mail address, account ID or name). So there can be more of them than participants."
+        ),
+        "operator_key": "Operator signing key (SHA-256)",
+        "operator_key_note": (
+            "The manifest.json of the package holding this report is signed with the operator key of the "
+            "fingerprint above. Compare it with the fingerprint the operator publishes (/operator-key/), then "
+            "check the package with verify_package.py --fingerprint."
+        ),
         "targets": "Targets",
         "aliases": "Alias table",
         "aliases_note": (
@@ -132,14 +155,18 @@ COUNT_LABELS: dict[str, dict[str, str]] = {
         "rooms": "대화방",
         "messages": "메시지",
         "targets": "대상자",
-        "pseudonymised": "가명 처리된 참여자",
+        "pseudonymised": "가명 처리된 사람(전체)",
+        "pseudonymised_participants": "– 그중 범위 내 메시지 발신자",
+        "pseudonymised_named_in_text": "– 그중 본문에서만 언급된 사람",
         "unmatched_targets": "확인되지 않은 대상 식별자",
     },
     "en": {
         "rooms": "Rooms",
         "messages": "Messages",
         "targets": "Targets",
-        "pseudonymised": "Pseudonymised participants",
+        "pseudonymised": "Pseudonymised people (all)",
+        "pseudonymised_participants": "– of whom sent messages in scope",
+        "pseudonymised_named_in_text": "– of whom only named in message text",
         "unmatched_targets": "Unmatched target identifiers",
     },
 }
@@ -326,9 +353,16 @@ def render_html(
             (labels["period"], f"{clock.stamp(cover.period_start)} – {clock.stamp(cover.period_end)}"),
             (labels["generated_at"], clock.stamp(cover.generated_at)),
             (labels["timezone"], clock.offset(cover.generated_at)),
+            *(
+                [(labels["operator_key"], format_fingerprint(cover.operator_key_fingerprint))]
+                if cover.operator_key_fingerprint
+                else []
+            ),
         ],
+        "operator_key_note": labels["operator_key_note"] if cover.operator_key_fingerprint else "",
         "counts_title": labels["counts"],
         "counts": [(legible(count_labels.get(key, key)), f"{value:,}") for key, value in cover.counts.items()],
+        "counts_note": labels["counts_note"] if "pseudonymised" in cover.counts else "",
         "targets_title": labels["targets"],
         "targets": [(legible(uid), legible(name)) for uid, name in cover.targets],
         "aliases_title": labels["aliases"],

@@ -72,7 +72,7 @@ class TestTheCover:
 
         assert "Messages 1,200" in text
         assert "Rooms 2" in text
-        assert "Pseudonymised participants 2" in text
+        assert "Pseudonymised people (all) 2" in text
         assert "Kim Minsu acct-000042" in text
         assert f"Participant 7 {TOKEN_7}" in text
         assert f"Participant 8 {TOKEN_8}" in text
