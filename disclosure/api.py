@@ -97,7 +97,7 @@ class ExportViewSet(viewsets.GenericViewSet):
         return FileResponse(
             handle,
             as_attachment=True,
-            filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+            filename=export.download_name,
             content_type="application/zip",
         )
 

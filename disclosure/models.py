@@ -193,6 +193,14 @@ class Export(models.Model):
             return 100
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
+    @property
+    def download_name(self) -> str:
+        """The package's file name, saying what it is: ``WD-2026-000004-export-12.zip`` for a
+        conversations package, ``WD-2026-000004-F1-identities-13.zip`` for a follow-up's identity sheet."""
+        if self.kind == self.Kind.IDENTITIES and self.follow_up_id is not None:
+            return f"{self.follow_up.reference}-identities-{self.pk}.zip"
+        return f"{self.warrant.reference}-export-{self.pk}.zip"
+
 
 class Disclosure(models.Model):
     """Which account appeared in which export, and how. Never the pseudonym itself: no table

@@ -106,7 +106,7 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
     except Exception as exc:  # any failure: record it, keep the warrant retryable
         logger.exception("export %s of %s failed", export.pk, warrant.reference)
         return _export_fail(export, reason=_failure_reason(exc))
-    final_name = f"{EXPORT_DIR}/{warrant.reference}/{warrant.reference}-export-{export.pk}.zip"
+    final_name = f"{EXPORT_DIR}/{warrant.reference}/{export.download_name}"
     os.replace(built.path, Path(settings.MEDIA_ROOT) / final_name)
     try:
         return _export_publish(export, built=built, name=final_name)

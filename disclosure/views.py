@@ -109,7 +109,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+        filename=export.download_name,
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
@@ -168,7 +168,7 @@ def link_download(request: HttpRequest, token: str) -> HttpResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=f"{export.warrant.reference}-export-{export.pk}.zip",
+        filename=export.download_name,
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
