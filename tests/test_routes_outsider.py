@@ -232,68 +232,6 @@ def test_the_assigned_officer_does_see_the_warrant_in_both_lists(warrant, review
 def test_a_warrant_pk_that_does_not_exist_answers_like_one_the_user_may_not_see(warrant, outsider):
     client = client_for(outsider)
 
-
-# --- the few public routes -----------------------------------------------------------------------
-
-# Open without an account, each for a reason: signing in, choosing the language, the agency's one-time
-# download link, and the operator's public key (with the checker) that agencies pin to check a package.
-PUBLIC_ROUTES = {
-    "login",
-    "set_language",
-    "link-download",
-    "operator-key",
-    "operator-key-pem",
-    "verify-script",
-    "operator-key-api",
-}
-
-
-def _views(patterns, namespace: str = ""):
-    from django.urls import URLPattern, URLResolver
-
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            if pattern.namespace != "admin":  # Django's admin has its own sign-in
-                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-                yield from _views(pattern.url_patterns, inner)
-        elif isinstance(pattern, URLPattern):
-            yield f"{namespace}{pattern.name}", pattern.callback
-
-
-def _open_to_anyone(callback) -> bool:
-    """What LoginRequiredMiddleware lets through, and for API views what their permissions let through."""
-    from rest_framework.permissions import AllowAny
-
-    if hasattr(callback, "cls"):  # a DRF view: LoginRequiredMiddleware leaves it to its permission classes
-        classes = callback.initkwargs.get("permission_classes", callback.cls.permission_classes)
-        return not classes or any(issubclass(permission, AllowAny) for permission in classes)
-    return not getattr(callback, "login_required", True)
-
-
-def test_only_the_listed_routes_are_open_without_an_account():
-    from django.urls import get_resolver
-
-    open_routes = {name for name, callback in _views(get_resolver().url_patterns) if _open_to_anyone(callback)}
-
-    assert open_routes == PUBLIC_ROUTES
-
-
-@pytest.mark.parametrize(
-    ("url", "content_type"),
-    [
-        ("/operator-key/", "text/html"),
-        ("/operator-key/operator-public-key.pem", "application/x-pem-file"),
-        ("/operator-key/verify_package.py", "text/x-python"),
-        ("/api/v1/operator-key/", "application/json"),
-    ],
-)
-def test_an_anonymous_visitor_gets_the_operator_key_and_the_checker(url, content_type, client):
-    response = client.get(url)
-
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith(content_type)
-    assert client.post(url).status_code in {403, 405}  # read-only (403: CSRF refuses an anonymous POST first)
-
     hidden_url = reverse("requests_app:warrant-detail", args=[warrant.pk])
     missing_url = reverse("requests_app:warrant-detail", args=[warrant.pk + 1000])
 
@@ -379,3 +317,65 @@ def test_auditors_and_administrators_can_open_the_audit_log(method, url, persona
     response = getattr(client_for(user), method)(url)
 
     assert response.status_code == 200
+
+
+# --- the few public routes -----------------------------------------------------------------------
+
+# Open without an account, each for a reason: signing in, choosing the language, the agency's one-time
+# download link, and the operator's public key (with the checker) that agencies pin to check a package.
+PUBLIC_ROUTES = {
+    "login",
+    "set_language",
+    "link-download",
+    "operator-key",
+    "operator-key-pem",
+    "verify-script",
+    "operator-key-api",
+}
+
+
+def _views(patterns, namespace: str = ""):
+    from django.urls import URLPattern, URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace != "admin":  # Django's admin has its own sign-in
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from _views(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}", pattern.callback
+
+
+def _open_to_anyone(callback) -> bool:
+    """What LoginRequiredMiddleware lets through, and for API views what their permissions let through."""
+    from rest_framework.permissions import AllowAny
+
+    if hasattr(callback, "cls"):  # a DRF view: LoginRequiredMiddleware leaves it to its permission classes
+        classes = callback.initkwargs.get("permission_classes", callback.cls.permission_classes)
+        return not classes or any(issubclass(permission, AllowAny) for permission in classes)
+    return not getattr(callback, "login_required", True)
+
+
+def test_only_the_listed_routes_are_open_without_an_account():
+    from django.urls import get_resolver
+
+    open_routes = {name for name, callback in _views(get_resolver().url_patterns) if _open_to_anyone(callback)}
+
+    assert open_routes == PUBLIC_ROUTES
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type"),
+    [
+        ("/operator-key/", "text/html"),
+        ("/operator-key/operator-public-key.pem", "application/x-pem-file"),
+        ("/operator-key/verify_package.py", "text/x-python"),
+        ("/api/v1/operator-key/", "application/json"),
+    ],
+)
+def test_an_anonymous_visitor_gets_the_operator_key_and_the_checker(url, content_type, client):
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+    assert client.post(url).status_code in {403, 405}  # read-only (403: CSRF refuses an anonymous POST first)
