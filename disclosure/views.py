@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import selectors
+from requests_app.forms import is_confirmed
 from requests_app.permissions import deny
 from requests_app.services import signature_gate
 from requests_app.views import _warrant_or_404
@@ -138,6 +139,13 @@ def export_link(request: HttpRequest, pk: int) -> HttpResponse:
     form = LinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Name the investigator who receives the link."))
+        return redirect(export.warrant)
+    if not is_confirmed(request, export.warrant.reference):
+        messages.error(
+            request,
+            _("No link was issued: tick “I confirm” to confirm that you mean %(ref)s.")
+            % {"ref": export.warrant.reference},
+        )
         return redirect(export.warrant)
     try:
         link, token = services.export_issue_link(export=export, actor=request.user, **form.cleaned_data)

@@ -1,10 +1,23 @@
 from django import forms
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import Agency, Document, Warrant, WarrantTarget
+from warrantdesk.roles import user_roles
+
+from .models import NOTE_MAX_LENGTH, Agency, Document, Warrant, WarrantTarget
 from .services import TargetInput
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def cap_note(field: forms.Field) -> forms.Field:
+    """Refuse a note longer than NOTE_MAX_LENGTH with Django's "at most N characters (it has M)".
+
+    A validator, not ``max_length``: that would add a ``maxlength`` attribute, and browsers cut a
+    pasted text at it without a word."""
+    field.validators.append(MaxLengthValidator(NOTE_MAX_LENGTH))
+    return field
 
 
 class WarrantForm(forms.ModelForm):
@@ -59,6 +72,7 @@ class WarrantForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = Agency.objects.filter(active=True)
         self.fields["agency"].empty_label = _("Choose the issuing agency")
+        cap_note(self.fields["notes"])
         for name in ("received_at", "deadline", "period_start", "period_end"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -113,8 +127,37 @@ class DocumentForm(forms.Form):
 
 class TransitionForm(forms.Form):
     to = forms.CharField(widget=forms.HiddenInput)
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = cap_note(forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})))
 
 
 class AssignForm(forms.Form):
-    username = forms.CharField(label=_("Officer's user name"), max_length=150)
+    """A colleague to give access to the case, picked from those who may be assigned (the API takes
+    a user name instead). The value is the user name, so a stale page posts something readable."""
+
+    username = forms.ChoiceField(label=_("Colleague"))
+
+    def __init__(self, *args, officers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.officers = {officer.get_username(): officer for officer in officers}
+        self.fields["username"].choices = [
+            ("", _("Choose a colleague")),
+            *((username, officer_label(officer)) for username, officer in self.officers.items()),
+        ]
+
+
+def officer_label(officer) -> str:
+    """ "Park Seoyeon (reviewer.park) · Reviewer": the name a colleague knows, the login, the role."""
+    roles = ", ".join(gettext(role.value) for role in sorted(user_roles(officer)))
+    name = officer.get_full_name()
+    who = f"{name} ({officer.get_username()})" if name else officer.get_username()
+    return f"{who} · {roles}" if roles else who
+
+
+def is_confirmed(request, reference: str) -> bool:
+    """Did the person tick the "I confirm" box naming this case (``confirm`` = its reference)?
+
+    Approving, rejecting, deciding on a reveal and issuing a download link ask for it on the page
+    itself (a required checkbox whose label names the case), so the confirmation works without
+    JavaScript and a screen reader reads what is confirmed. The API does not ask: a client there
+    states the case explicitly."""
+    return request.POST.get("confirm", "") == reference

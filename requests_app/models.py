@@ -9,6 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .workflow import OPEN, Status
 
+# The longest note, reason or justification a person may type, on a form or through the API (a
+# validator there, not a column limit: the columns stay TextFields). Longer text is refused with a
+# message, never cut; pages show the first part of a long note with "Show all".
+NOTE_MAX_LENGTH = 4000
 
 class Agency(models.Model):
     class Kind(models.TextChoices):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
+
+from warrantdesk.roles import Role
 
 from .models import Document, SignatureCheck, Warrant, WarrantTarget
 from .permissions import VIEW
@@ -85,3 +88,34 @@ def warrant_officers(*, warrant: Warrant) -> list:
         get_users_with_perms(warrant, only_with_perms_in=["view_warrant"], with_group_users=False),
         key=lambda user: user.get_username(),
     )
+
+
+def warrant_assignable_officers(*, warrant: Warrant) -> list:
+    """Colleagues who may be given access to this case: active intake officers and reviewers not yet
+    assigned to it. Auditors never work on a case; administrators already see every case."""
+    assigned = {user.pk for user in warrant_officers(warrant=warrant)}
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[Role.INTAKE_OFFICER.value, Role.REVIEWER.value])
+        .exclude(Q(is_superuser=True) | Q(groups__name=Role.ADMINISTRATOR.value))
+        .exclude(pk__in=assigned)
+        .distinct()
+        .prefetch_related("groups")
+        .order_by("first_name", "last_name", "username")
+    )
+    return list(candidates)
+
+
+AUDIT_PERMISSION = "warrantdesk.view_auditentry"
+
+
+def warrant_for_audit(*, user, reference: str) -> Warrant | None:
+    """The warrant an auditor reads the history of, by its reference (None for anyone else).
+
+    Auditors are assigned no case: they read every case's process (who did what, when), never its
+    content, so the page built on this shows no target, note, document or package."""
+    if not user.is_authenticated or not user.is_active or not user.has_perm(AUDIT_PERMISSION):
+        return None
+    if not reference or len(reference) > 32:
+        return None
+    return Warrant.objects.select_related("agency", "created_by", "approved_by").filter(reference=reference).first()

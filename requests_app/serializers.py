@@ -4,6 +4,7 @@ from rest_framework import serializers
 from disclosure.api import ExportSerializer
 
 from .models import (
+    NOTE_MAX_LENGTH,
     Agency,
     Document,
     FollowUpDecision,
@@ -241,7 +242,7 @@ class WarrantCreateSerializer(serializers.Serializer):
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
     rooms = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
     targets = TargetSerializer(many=True, allow_empty=False)
     document = serializers.FileField(required=False, help_text="The warrant document (PDF).")
     signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
@@ -260,7 +261,7 @@ class DocumentUploadSerializer(serializers.Serializer):
 
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
 
 
 class AssignSerializer(serializers.Serializer):
@@ -303,7 +304,9 @@ class ScopeSerializer(serializers.Serializer):
 
 class FollowUpTokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=200, help_text="A pseudonym of the delivered export (p1.…).")
-    justification = serializers.CharField(help_text="Why this person matters to the investigation.")
+    justification = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, help_text="Why this person matters to the investigation."
+    )
 
 
 class FollowUpCreateSerializer(serializers.Serializer):
@@ -438,7 +441,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
 class FollowUpDecisionItemSerializer(serializers.Serializer):
     token = serializers.IntegerField(help_text="The id of a pending pseudonym of this request.")
     decision = serializers.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")])
-    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Required to refuse.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH, help_text="Required to refuse."
+    )
 
     def validate(self, data):
         if data["decision"] == "refuse" and not data["reason"].strip():

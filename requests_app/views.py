@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max
@@ -15,7 +14,7 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 
 from . import selectors, services
-from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm
+from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
 from .permissions import can, can_recheck_signature, deny
 from .verification import EXPLANATIONS
@@ -166,7 +165,9 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and warrant.status in {Status.RECEIVED, Status.SIGNATURE_FAILED, Status.VERIFIED},
             "can_assign": can(request.user, "requests_app.assign_warrant", warrant),
             "document_form": DocumentForm(),
-            "assign_form": AssignForm(),
+            "assign_form": AssignForm(officers=selectors.warrant_assignable_officers(warrant=warrant))
+            if can(request.user, "requests_app.assign_warrant", warrant)
+            else None,
         },
     )
 
@@ -175,8 +176,17 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = _warrant_or_404(request, pk)
     form = TransitionForm(request.POST)
+    if form.has_error("note"):
+        messages.error(request, " ".join(form.errors["note"]))
+        return redirect(warrant)
     if not form.is_valid() or form.cleaned_data["to"] not in Status.values:
         messages.error(request, _("Unknown action."))
+        return redirect(warrant)
+    if not is_confirmed(request, warrant.reference):
+        messages.error(
+            request,
+            _("Nothing was changed: tick “I confirm” to confirm that you mean %(ref)s.") % {"ref": warrant.reference},
+        )
         return redirect(warrant)
     try:
         warrant = services.warrant_transition(
@@ -192,13 +202,17 @@ def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def warrant_assign(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = _warrant_or_404(request, pk)
-    form = AssignForm(request.POST)
-    officer = None
-    if form.is_valid():
-        officer = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
-    if officer is None:
-        messages.error(request, _("No such user."))
+    form = AssignForm(request.POST, officers=selectors.warrant_assignable_officers(warrant=warrant))
+    if not form.is_valid():
+        messages.error(
+            request,
+            _(
+                "Choose a colleague from the list: only intake officers and reviewers who do not have access "
+                "to this case yet can be given access."
+            ),
+        )
         return redirect(warrant)
+    officer = form.officers[form.cleaned_data["username"]]
     try:
         services.warrant_assign(warrant=warrant, user=officer, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:

@@ -28,8 +28,8 @@ from django.views.decorators.http import require_GET, require_POST
 from warrantdesk.exceptions import DomainError
 
 from . import followups, selectors, services
-from .forms import DATETIME_WIDGET
-from .models import FollowUpRequest, FollowUpToken, Warrant
+from .forms import DATETIME_WIDGET, is_confirmed
+from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
 from .permissions import can, deny
 from .verification import EXPLANATIONS
 from .views import _warrant_or_404
@@ -111,6 +111,13 @@ def delivered_aliases(warrant: Warrant) -> list[Alias]:
 
 
 # --- logging a request -------------------------------------------------------------------------------
+
+
+def too_long(text: str) -> str:
+    return _("At most %(max)d characters, please (this text has %(count)d).") % {
+        "max": NOTE_MAX_LENGTH,
+        "count": len(text),
+    }
 
 
 class FollowUpForm(forms.Form):
@@ -206,6 +213,8 @@ class FollowUpForm(forms.Form):
                 problems.append(
                     _("Line %(n)d: write | and why this person matters after the pseudonym.") % {"n": number}
                 )
+            elif len(why) > NOTE_MAX_LENGTH:
+                problems.append(_("Line %(n)d: %(problem)s") % {"n": number, "problem": too_long(why)})
             else:
                 tokens.append(followups.TokenInput(token, why))
         for problem in problems:
@@ -223,6 +232,8 @@ class FollowUpForm(forms.Form):
         for token in picked:
             if not (why := self._why(token)):
                 self._row_error(token, "why", _("Say why this person matters."))
+            elif len(why) > NOTE_MAX_LENGTH:
+                self._row_error(token, "why", too_long(why))
             else:
                 tokens.append(followups.TokenInput(token, why))
         for token in offered - set(picked):
@@ -452,9 +463,12 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
             errors[token.pk] = _("Approve or refuse this pseudonym.")
         elif choice == "refuse" and not reason:
             errors[token.pk] = _("Give the reason for refusing.")
+        elif len(reason) > NOTE_MAX_LENGTH:
+            errors[token.pk] = too_long(reason)
         else:
             decisions[token.pk] = (choice == "approve", reason)
-    if not errors:
+    unconfirmed = not is_confirmed(request, follow_up.reference)
+    if not errors and not unconfirmed:
         try:
             follow_up = followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
         except DomainError as refusal:
@@ -469,6 +483,9 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(follow_up)
     follow_up = _followup_or_404(request, pk)
     context = _detail_context(request, follow_up, errors=errors, posted=posted)
+    context["confirm_error"] = unconfirmed
+    context["decision_row_errors"] = bool(errors)
+    context["decision_errors"] = bool(errors) or unconfirmed
     return render(request, "requests_app/followup_detail.html", context, status=400)
 
 
@@ -540,6 +557,11 @@ def followup_sheet_link(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("The identity sheet is not ready."))
     elif not form.is_valid():
         messages.error(request, _("Name the investigator who receives the link."))
+    elif not is_confirmed(request, follow_up.reference):
+        messages.error(
+            request,
+            _("No link was issued: tick “I confirm” to confirm that you mean %(ref)s.") % {"ref": follow_up.reference},
+        )
     else:
         try:
             link, token = disclosure_services.export_issue_link(export=sheet, actor=request.user, **form.cleaned_data)

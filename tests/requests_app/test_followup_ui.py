@@ -392,7 +392,9 @@ def test_a_reviewer_must_decide_every_pseudonym_and_give_reasons(delivered, lega
     first, second = follow_up.tokens.all()
     url = reverse("requests_app:followup-decide", args=[follow_up.pk])
 
-    response = client_for(reviewer).post(url, {f"decision-{first.pk}": "refuse", f"reason-{first.pk}": " "})
+    response = client_for(reviewer).post(
+        url, {f"decision-{first.pk}": "refuse", f"reason-{first.pk}": " ", "confirm": follow_up.reference}
+    )
 
     assert response.status_code == 400
     html = response.content.decode()
@@ -423,7 +425,10 @@ def test_two_reviewers_decide_and_the_sheet_is_delivered_like_an_export(
     first, second = follow_up.tokens.all()
     url = reverse("requests_app:followup-decide", args=[follow_up.pk])
 
-    bob = client_for(reviewer).post(url, {f"decision-{first.pk}": "approve", f"decision-{second.pk}": "approve"})
+    confirm = {"confirm": follow_up.reference}
+    bob = client_for(reviewer).post(
+        url, {f"decision-{first.pk}": "approve", f"decision-{second.pk}": "approve", **confirm}
+    )
     again = client_for(reviewer).get(follow_up.get_absolute_url()).content.decode()
     with django_capture_on_commit_callbacks(execute=True):  # the identity sheet is built when erin's decision commits
         erin = client_for(second_reviewer).post(
@@ -432,6 +437,7 @@ def test_two_reviewers_decide_and_the_sheet_is_delivered_like_an_export(
                 f"decision-{first.pk}": "approve",
                 f"decision-{second.pk}": "refuse",
                 f"reason-{second.pk}": "No link shown.",
+                **confirm,
             },
         )
 
@@ -451,7 +457,9 @@ def test_two_reviewers_decide_and_the_sheet_is_delivered_like_an_export(
         reverse("requests_app:followup-sheet-deliver", args=[follow_up.pk]),
         {"channel": "IN_PERSON", "recipient": "Det. Kim", "delivered_at": "2025-06-05T10:00"},
     )
-    link = client.post(reverse("requests_app:followup-sheet-link", args=[follow_up.pk]), {"recipient": "Det. Lee"})
+    link = client.post(
+        reverse("requests_app:followup-sheet-link", args=[follow_up.pk]), {"recipient": "Det. Lee", **confirm}
+    )
 
     assert delivery.status_code == link.status_code == 302
     assert list(sheet.deliveries.values_list("recipient", flat=True).order_by("recipient")) == ["Det. Kim", "Det. Lee"]
@@ -695,6 +703,7 @@ def test_the_follow_up_flow_in_a_browser(live_server, settings, monkeypatch, req
                 group.get_by_label(choice).check()
                 if reason:
                     group.get_by_label(re.compile("Reason for refusing")).fill(reason)
+            page.get_by_label(re.compile(f"I confirm: my decision on {follow_up.reference}")).check()
             seen()
             page.get_by_role("button", name="Record my decision").click()
             expect(page.get_by_role("status")).to_contain_text("Your decision is recorded")
@@ -768,3 +777,89 @@ def test_a_sheet_that_was_not_built_can_be_built_from_the_page_which_follows_it(
     assert done["HX-Refresh"] == "true"
     assert "Download the identity sheet" in done.content.decode()
     assert follow_up.exports.count() == 1
+
+
+# --- the decisive actions ask for a confirmation naming the case; justifications are capped ----------
+
+
+def test_a_decision_without_the_confirmation_records_nothing_and_keeps_the_choices(
+    delivered, legal_officer, reviewer, signed_request
+):
+    aliases = delivered_aliases(delivered)
+    follow_up = in_review(delivered, legal_officer, signed_request, [(aliases[0].token, "Paid the courier.")])
+    token = follow_up.tokens.get()
+    client = client_for(reviewer)
+    page = client.get(follow_up.get_absolute_url()).content.decode()
+
+    response = client.post(
+        reverse("requests_app:followup-decide", args=[follow_up.pk]), {f"decision-{token.pk}": "approve"}
+    )
+
+    label = re.search(r'<label for="decide-confirm">(.*?)</label>', page, flags=re.DOTALL).group(1)
+    assert unescape(" ".join(label.split())) == (
+        f"I confirm: my decision on {follow_up.reference}, follow-up request on {delivered.reference} "
+        f"(Agency A, warrant no. {delivered.warrant_number})"
+    )
+    assert 'name="confirm" value="' + follow_up.reference + '" required' in page
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was recorded: tick “I confirm” below the pseudonyms to confirm your decision." in html
+    assert f'name="decision-{token.pk}" value="approve" required checked' in html
+    assert not FollowUpDecision.objects.exists()
+
+
+def test_a_refusal_reason_or_a_justification_over_the_limit_is_refused(
+    delivered, legal_officer, reviewer, signed_request
+):
+    from requests_app.models import NOTE_MAX_LENGTH
+
+    aliases = delivered_aliases(delivered)
+    follow_up = in_review(delivered, legal_officer, signed_request, [(aliases[0].token, "Paid the courier.")])
+    token = follow_up.tokens.get()
+    too_long = "r" * (NOTE_MAX_LENGTH + 1)
+    message = f"At most {NOTE_MAX_LENGTH} characters, please (this text has {NOTE_MAX_LENGTH + 1})."
+
+    decided = client_for(reviewer).post(
+        reverse("requests_app:followup-decide", args=[follow_up.pk]),
+        {f"decision-{token.pk}": "refuse", f"reason-{token.pk}": too_long, "confirm": follow_up.reference},
+    )
+    logged = client_for(legal_officer).post(
+        reverse("requests_app:followup-create", args=[delivered.pk]),
+        {
+            **form_data(aliases, picks=[(2, too_long)], pasted=f"{aliases[3].token} | {too_long}"),
+            "document": SimpleUploadedFile("follow-up.pdf", signed_request, "application/pdf"),
+        },
+    )
+
+    assert decided.status_code == logged.status_code == 400
+    assert message in decided.content.decode()
+    assert not FollowUpDecision.objects.exists()
+    form = logged.context["form"]
+    assert form.row_errors[aliases[1].token] == {"why": message}
+    assert form.errors["pasted"] == [f"Line 1: {message}"]
+    assert FollowUpRequest.objects.count() == 1
+
+
+def test_a_download_link_is_issued_only_once_the_case_is_confirmed(delivered, legal_officer):
+    from disclosure.models import DownloadLink
+
+    export = delivered.exports.get()
+    client = client_for(legal_officer)
+    url = reverse("disclosure:export-link", args=[export.pk])
+    page = client.get(delivered.get_absolute_url()).content.decode()
+
+    refused = client.post(url, {"recipient": "Det. Lee", "confirm": "WD-2026-999999"}, follow=True)
+    links_after_refusal = DownloadLink.objects.count()
+    issued = client.post(url, {"recipient": "Det. Lee", "confirm": delivered.reference}, follow=True)
+
+    label = re.search(r'<label for="l-confirm">(.*?)</label>', page, flags=re.DOTALL).group(1)
+    assert unescape(" ".join(label.split())) == (
+        f"I confirm: issue a one-time download link to the package of {delivered.reference} "
+        f"(Agency A, warrant no. {delivered.warrant_number})"
+    )
+    assert [str(m) for m in refused.context["messages"]] == [
+        f"No link was issued: tick “I confirm” to confirm that you mean {delivered.reference}."
+    ]
+    assert links_after_refusal == 0
+    assert DownloadLink.objects.filter(export=export, recipient="Det. Lee").count() == 1
+    assert "One-time link for Det. Lee" in issued.content.decode()

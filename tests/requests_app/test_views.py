@@ -232,7 +232,9 @@ def test_approving_from_the_case_page_says_the_new_status(warrant, legal_officer
     verify_signature(warrant, actor=legal_officer)
 
     response = client_for(reviewer).post(
-        reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "APPROVED"}, follow=True
+        reverse("requests_app:warrant-transition", args=[warrant.pk]),
+        {"to": "APPROVED", "confirm": warrant.reference},
+        follow=True,
     )
 
     warrant.refresh_from_db()
@@ -242,7 +244,9 @@ def test_approving_from_the_case_page_says_the_new_status(warrant, legal_officer
 
 def test_a_refused_move_from_the_case_page_says_why_and_changes_nothing(warrant, reviewer):
     response = client_for(reviewer).post(
-        reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "REJECTED", "note": ""}, follow=True
+        reverse("requests_app:warrant-transition", args=[warrant.pk]),
+        {"to": "REJECTED", "note": "", "confirm": warrant.reference},
+        follow=True,
     )
 
     warrant.refresh_from_db()
@@ -266,7 +270,8 @@ def test_an_auditor_cannot_be_assigned_to_a_case(warrant, legal_officer, auditor
     )
 
     assert [str(message) for message in response.context["messages"]] == [
-        "Only active intake officers, reviewers and administrators can be assigned."
+        "Choose a colleague from the list: only intake officers and reviewers who do not have access "
+        "to this case yet can be given access."
     ]
     assert client_for(auditor).get(warrant.get_absolute_url()).status_code == 404
 

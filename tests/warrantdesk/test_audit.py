@@ -57,7 +57,9 @@ def test_the_chain_verifies_after_a_realistic_day_of_work(legal_officer, reviewe
     )
     download = alice.get(reverse("requests_app:document-download", args=[warrant.documents.latest("pk").pk]))
     verify_signature(warrant, actor=legal_officer)
-    logged_in("bob").post(reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "APPROVED"})
+    logged_in("bob").post(
+        reverse("requests_app:warrant-transition", args=[warrant.pk]), {"to": "APPROVED", "confirm": warrant.reference}
+    )
     audrey = logged_in("audrey")
     log_page = audrey.get(reverse("audit-log"))
     export = audrey.get(reverse("audit-export"))
