@@ -9,6 +9,7 @@ from rest_framework import routers
 from disclosure import api as disclosure_api
 from disclosure import views as disclosure_views
 from requests_app import api as requests_api
+from requests_app import views_audit
 
 from . import api_views, views
 from .api import LoggedIn
@@ -46,6 +47,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
+    path("audit/cases/<str:reference>/", views_audit.audit_case, name="audit-case"),
     path("api/v1/operator-key/", disclosure_api.OperatorKeyView.as_view(), name="operator-key-api"),
     path("api/v1/", include(router.urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

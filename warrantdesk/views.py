@@ -12,6 +12,7 @@ from requests_app.permissions import deny
 
 from . import audit, selectors
 from .models import AuditAction
+from .roles import Role, user_roles
 
 AUDIT_PERMISSION = "warrantdesk.view_auditentry"
 
@@ -33,6 +34,10 @@ def _filters(request: HttpRequest) -> dict:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Where signing in lands: the audit log for an auditor (who is assigned no case), else the warrants."""
+    roles = user_roles(request.user)
+    if Role.AUDITOR in roles and not roles & {Role.INTAKE_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}:
+        return redirect("audit-log")
     return redirect("requests_app:warrant-list")
 
 
