@@ -1,5 +1,5 @@
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -139,7 +139,10 @@ class OperatorKeyView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: OperatorKeySerializer}, auth=[])
+    @extend_schema(
+        responses={200: OperatorKeySerializer, 503: OpenApiResponse(description="No operator key is configured.")},
+        auth=[],
+    )
     def get(self, request: Request) -> Response:
         try:
             public = keys.operator_public_key()
