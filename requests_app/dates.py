@@ -21,7 +21,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _shown(moment: dt.datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def receipt_errors(
@@ -54,3 +54,61 @@ def receipt_errors(
 def signed_after_receipt(*, signing_time: dt.datetime | None, received_at: dt.datetime) -> bool:
     """Does a signature claim (or a timestamp prove) it was made after its document arrived?"""
     return signing_time is not None and signing_time > received_at + CLOCK_SKEW
+
+
+SIGNED_AFTER_RECEIPT = "signed_after_receipt"
+TIMESTAMPED_AFTER_RECEIPT = "timestamped_after_receipt"
+
+
+def signature_warnings(findings, *, received_at: dt.datetime) -> list[dict]:
+    """Warnings for signatures made (as claimed, or as a trusted timestamp proves) after their
+    document was received, beyond ``CLOCK_SKEW``: a document cannot be signed after it arrived, so the
+    receipt time is wrong or the file is not the one received. Stored with the verdict as
+    ``{"code", "signature", "signing_time", "received_at"}`` (ISO 8601), shown by ``warning_message``."""
+    warnings = []
+    for finding in findings:
+        for code, moment in (
+            (TIMESTAMPED_AFTER_RECEIPT, finding.timestamp),
+            (SIGNED_AFTER_RECEIPT, finding.signing_time),
+        ):
+            if signed_after_receipt(signing_time=moment, received_at=received_at):
+                warnings.append(
+                    {
+                        "code": code,
+                        "signature": finding.name,
+                        "signing_time": moment.isoformat(),
+                        "received_at": received_at.isoformat(),
+                    }
+                )
+                break  # a proven time says it all; the claimed one adds nothing
+    return warnings
+
+
+def warning_message(warning: dict) -> str:
+    """A stored signature warning in the reader's language ("" values are shown as stored)."""
+    from django.utils.dateparse import parse_datetime
+
+    def shown(value) -> str:
+        moment = parse_datetime(value or "") if isinstance(value, str) else None
+        return _shown(moment) if moment is not None else str(value or "")
+
+    values = {"signed": shown(warning.get("signing_time")), "received": shown(warning.get("received_at"))}
+    if warning.get("code") == TIMESTAMPED_AFTER_RECEIPT:
+        return (
+            _(
+                "A trusted timestamp shows the document was signed on %(signed)s, after it was received "
+                "(%(received)s). A document cannot be signed after it arrived: check the receipt time, or whether "
+                "this file is the one that was received."
+            )
+            % values
+        )
+    if warning.get("code") == SIGNED_AFTER_RECEIPT:
+        return (
+            _(
+                "The signature claims to have been made on %(signed)s, after the document was received "
+                "(%(received)s). A document cannot be signed after it arrived: check the receipt time, or whether "
+                "this file is the one that was received."
+            )
+            % values
+        )
+    return str(warning.get("code", ""))

@@ -23,6 +23,7 @@ from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 
+from .dates import receipt_errors
 from .models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, SignatureOutcome, Warrant
 from .permissions import can, can_recheck_signature
 from .workflow import Status
@@ -116,10 +117,10 @@ def followup_register(
             _("Each pseudonym needs its own justification; missing for %(token)s.") % {"token": missing[0]},
             code="justification_required",
         )
-    if deadline < received_at:
-        raise DomainError(_("The deadline must not be before the request was received."), code="bad_deadline")
     if warrant.status not in REVEALABLE_STATUSES:
         raise Conflict(_("Follow-up requests are possible only after the export was delivered."), code="not_delivered")
+    if errors := receipt_errors(received_at=received_at, deadline=deadline, what="request"):
+        raise DomainError(" ".join(errors.values()), code="bad_dates")
     staged = services._stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
         return _followup_create(

@@ -1,12 +1,14 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .dates import receipt_errors
 from .workflow import OPEN, Status
 
 # The longest note, reason or justification a person may type, on a form or through the API (a
@@ -167,6 +169,8 @@ class Warrant(models.Model):
                 | Q(approved_by__isnull=False, approved_at__isnull=False),
                 name="warrant_approval_complete",
             ),
+            # The backstop of dates.receipt_errors (which also wants the deadline strictly after).
+            models.CheckConstraint(condition=Q(deadline__gte=F("received_at")), name="warrant_deadline_after_receipt"),
         ]
 
     def __str__(self) -> str:
@@ -174,6 +178,10 @@ class Warrant(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("requests_app:warrant-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if errors := receipt_errors(received_at=self.received_at, deadline=self.deadline):
+            raise ValidationError(errors)
 
     @property
     def is_open(self) -> bool:
@@ -303,6 +311,9 @@ class SignatureCheck(models.Model):
     )
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     signatures = models.JSONField(default=list, blank=True)  # per-signature findings, for the record
+    # Facts that do not change the outcome but the reader must see, as {"code": ..., values}: e.g.
+    # a signature claiming to be made after its document was received. Shown through warning_messages.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     revocation_checked = models.BooleanField(_("revocation checked"), default=False)
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     checked_at = models.DateTimeField(default=timezone.now)
@@ -319,6 +330,13 @@ class SignatureCheck(models.Model):
     @property
     def is_valid(self) -> bool:
         return self.outcome == SignatureOutcome.VALID
+
+    @property
+    def warning_messages(self) -> list[str]:
+        """The stored warnings in the reader's language."""
+        from .dates import warning_message
+
+        return [warning_message(warning) for warning in self.warnings or ()]
 
 
 class FollowUpRequest(models.Model):
@@ -346,12 +364,19 @@ class FollowUpRequest(models.Model):
         ordering = ["-received_at", "-pk"]
         verbose_name = _("follow-up request")
         verbose_name_plural = _("follow-up requests")
+        constraints = [
+            models.CheckConstraint(condition=Q(deadline__gte=F("received_at")), name="followup_deadline_after_receipt"),
+        ]
 
     def __str__(self) -> str:
         return f"Follow-up #{self.pk} {self.reference}"
 
     def get_absolute_url(self) -> str:
         return reverse("requests_app:followup-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if errors := receipt_errors(received_at=self.received_at, deadline=self.deadline, what="request"):
+            raise ValidationError(errors)
 
 
 class FollowUpToken(models.Model):

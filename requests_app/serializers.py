@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from disclosure.api import ExportSerializer
 
+from .dates import receipt_errors
 from .models import (
     NOTE_MAX_LENGTH,
     Agency,
@@ -91,6 +92,7 @@ class InvestigatorUpdateSerializer(serializers.Serializer):
 class SignatureCheckSerializer(serializers.ModelSerializer):
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     explanation = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
     investigator = serializers.SlugRelatedField(slug_field="name", read_only=True)
     checked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -111,6 +113,7 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
             "reasons",
             "revocation_checked",
             "signatures",
+            "warnings",
             "checked_by",
             "checked_at",
         ]
@@ -119,6 +122,19 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
         from .verification import EXPLANATIONS
 
         return str(EXPLANATIONS[check.outcome])
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Facts the reader must see, e.g. a signature made after the document was received: "
+            '{"code": "signed_after_receipt" | "timestamped_after_receipt", "signature", "signing_time", '
+            '"received_at", "message"}.',
+        )
+    )
+    def get_warnings(self, check: SignatureCheck) -> list[dict]:
+        from .dates import warning_message
+
+        return [{**warning, "message": warning_message(warning)} for warning in check.warnings or ()]
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -248,8 +264,11 @@ class WarrantCreateSerializer(serializers.Serializer):
     signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
 
     def validate(self, data):
+        errors = receipt_errors(received_at=data["received_at"], deadline=data["deadline"])
         if data["period_start"] >= data["period_end"]:
-            raise serializers.ValidationError({"period_end": "The period must end after it starts."})
+            errors["period_end"] = "The period must end after it starts."
+        if errors:
+            raise serializers.ValidationError(errors)
         return data
 
 
@@ -319,8 +338,8 @@ class FollowUpCreateSerializer(serializers.Serializer):
     tokens = FollowUpTokenInputSerializer(many=True, allow_empty=False)
 
     def validate(self, data):
-        if data["deadline"] <= data["received_at"]:
-            raise serializers.ValidationError({"deadline": "The deadline must be after the request was received."})
+        if errors := receipt_errors(received_at=data["received_at"], deadline=data["deadline"], what="request"):
+            raise serializers.ValidationError(errors)
         return data
 
 

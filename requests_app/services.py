@@ -26,6 +26,7 @@ from warrantdesk.models import AuditAction
 from warrantdesk.roles import Role
 
 from . import documents, verification
+from .dates import receipt_errors
 from .models import (
     Agency,
     Document,
@@ -85,8 +86,11 @@ def warrant_register(
     The officer who logs it is assigned to the case and, by the four-eyes rule, can never be the
     one who approves it. A refused file refuses the whole warrant: nothing is stored. The
     document's signature is checked in the background as soon as the warrant is committed.
+    A receipt time in the future or a deadline not after it is refused (``dates.receipt_errors``).
     """
     _require(actor, "requests_app.add_warrant")
+    if errors := receipt_errors(received_at=received_at, deadline=deadline):
+        raise DomainError(" ".join(errors.values()), code="bad_dates")
     fields = {
         "agency": agency,
         "warrant_number": warrant_number,
@@ -372,6 +376,7 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
         reasons=verdict.reasons,
         signatures=verdict.findings,
         revocation_checked=bool(finding and finding.revocation_info),
+        warnings=verdict.warnings,
         checked_by=actor,
     )
     audit_record(
@@ -385,6 +390,7 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
             "outcome": verdict.outcome,
             "signer_sha256": check.signer_fingerprint,
             "investigator": verdict.investigator.pk if verdict.investigator else None,
+            **({"warnings": [warning["code"] for warning in verdict.warnings]} if verdict.warnings else {}),
         },
     )
     if document.kind == Document.Kind.FOLLOW_UP:

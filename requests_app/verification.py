@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from . import signatures
+from .dates import signature_warnings, warning_message
 from .models import Agency, Investigator, SignatureOutcome
 from .registry import agency_anchor_certificates
 
@@ -68,6 +69,7 @@ class Verdict:
     finding: signatures.SignatureFinding | None = None
     investigator: Investigator | None = None
     findings: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # see dates.signature_warnings
 
     @property
     def is_valid(self) -> bool:
@@ -87,6 +89,7 @@ class Verdict:
             "validated_at": finding.validated_at.isoformat() if finding and finding.validated_at else None,
             "investigator": self.investigator.name if self.investigator else None,
             "signatures": self.findings,
+            "warnings": [{**warning, "message": warning_message(warning)} for warning in self.warnings],
         }
 
 
@@ -183,14 +186,16 @@ def judge_findings(found: signatures.DocumentFindings, *, agency: Agency) -> Ver
 
 
 def judge_document(pdf: bytes, *, agency: Agency, at: dt.datetime, detached_signature: bytes | None = None) -> Verdict:
-    """Verify ``pdf`` (or ``detached_signature`` over it) against the agency's anchors and registry."""
+    """Verify ``pdf`` (or ``detached_signature`` over it) against the agency's anchors and registry.
+
+    ``at`` is the document's receipt time: signatures claiming to be made after it are warned about."""
     anchors = agency_anchor_certificates(agency)
     if detached_signature:
         found = signatures.verify_detached(pdf, detached_signature, trust_roots=anchors, at=at)
     else:
         found = signatures.verify_pdf(pdf, trust_roots=anchors, at=at)
+    verdict = judge_findings(found, agency=agency)
     if not anchors and not found.error and not found.unsigned:
-        verdict = judge_findings(found, agency=agency)
         verdict.reasons.insert(0, str(_("The agency has no trust anchors registered.")))
-        return verdict
-    return judge_findings(found, agency=agency)
+    verdict.warnings = signature_warnings(found.findings, received_at=at)
+    return verdict

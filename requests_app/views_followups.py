@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from warrantdesk.exceptions import DomainError
 
 from . import followups, selectors, services
+from .dates import receipt_errors
 from .forms import DATETIME_WIDGET, is_confirmed
 from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
 from .permissions import can, deny
@@ -224,8 +225,8 @@ class FollowUpForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         received, deadline = cleaned.get("received_at"), cleaned.get("deadline")
-        if received and deadline and deadline <= received:
-            self.add_error("deadline", _("The deadline must be after the request was received."))
+        for field, message in receipt_errors(received_at=received, deadline=deadline, what="request").items():
+            self.add_error(field, message)
         picked = self._picked()
         offered = {alias.token for alias in self.aliases}
         tokens = []

@@ -52,7 +52,11 @@ def pdf_bytes(title: str = "Warrant") -> bytes:
 
 
 def warrant_fields(agency, **overrides) -> dict:
+    """The fields of a warrant received two hours ago, due in a week. A deadline given without a
+    receipt time moves the receipt a week before it when needed: a deadline is always after receipt."""
     now = timezone.now()
+    if "deadline" in overrides and "received_at" not in overrides:
+        overrides["received_at"] = min(now - dt.timedelta(hours=2), overrides["deadline"] - dt.timedelta(days=7))
     fields = {
         "agency": agency,
         "warrant_number": "2026-TEST-1",
