@@ -1,7 +1,7 @@
 """A throw-away PKI for the demo data of ``make run``: each demo agency gets a root CA, a chief
 investigator and an ordinary investigator, so the demo warrants carry real signatures that the
 real check verifies. Keys live in the data directory (mode 0600) so re-running seed_demo can sign
-again. Never used outside ``seed_demo``.
+again. Used by ``seed_demo`` and, in demo mode only, by the sample documents to download (requests_app.demo).
 """
 
 from __future__ import annotations
@@ -115,8 +115,24 @@ def agency_pki(directory: Path, code: str, organisation: str, chief: str, invest
     )
 
 
-def sign_pdf(pdf: bytes, identity: DemoIdentity, root: DemoIdentity) -> bytes:
-    """A PAdES signature over the whole ``pdf`` by ``identity``."""
+class _DatedPdfSigner(signers.PdfSigner):
+    """A PdfSigner whose signature claims ``signed_at`` (the /M entry and the signingTime attribute)."""
+
+    def __init__(self, *args, signed_at: dt.datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._signed_at = signed_at
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._signed_at
+        return session
+
+
+def sign_pdf(pdf: bytes, identity: DemoIdentity, root: DemoIdentity, *, signed_at: dt.datetime | None = None) -> bytes:
+    """A PAdES signature over the whole ``pdf`` by ``identity``, claiming ``signed_at`` (default: now).
+
+    A sample document to download claims a moment before the receipt time the form suggests: a
+    document cannot have been signed after it arrived."""
 
     def asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
         return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
@@ -132,10 +148,9 @@ def sign_pdf(pdf: bytes, identity: DemoIdentity, root: DemoIdentity) -> bytes:
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     output = io.BytesIO()
-    signers.sign_pdf(
-        writer,
-        signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES),
-        signer=signer,
-        output=output,
-    )
+    meta = signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES)
+    if signed_at is None:
+        signers.sign_pdf(writer, meta, signer=signer, output=output)
+    else:
+        _DatedPdfSigner(meta, signer, signed_at=signed_at).sign_pdf(writer, output=output)
     return output.getvalue()

@@ -16,6 +16,7 @@ from .workflow import OPEN, Status
 # message, never cut; pages show the first part of a long note with "Show all".
 NOTE_MAX_LENGTH = 4000
 
+
 class Agency(models.Model):
     class Kind(models.TextChoices):
         PROSECUTION = "PROSECUTION", _("Prosecution")

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -13,7 +13,7 @@ from disclosure import notifications
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 
-from . import selectors, services
+from . import demo, selectors, services
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
 from .permissions import can, can_recheck_signature, deny
@@ -63,7 +63,10 @@ def warrant_list(request: HttpRequest) -> HttpResponse:
 def warrant_create(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("requests_app.add_warrant"):
         raise PermissionDenied
-    form = WarrantForm(request.POST or None, request.FILES or None)
+    # Demo mode: a signed sample warrant to download, and the form filled in as it reads (?sample=).
+    sample = demo.sample_warrant(request.GET.get("sample", "")) if demo.enabled() and request.method == "GET" else None
+    initial = sample.initial() if sample and "sample" in request.GET else None
+    form = WarrantForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             warrant = services.warrant_register(actor=request.user, **form.service_kwargs())
@@ -75,7 +78,19 @@ def warrant_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Warrant %(ref)s logged.") % {"ref": warrant.reference})
             return redirect(warrant)
     status = 400 if request.method == "POST" else 200
-    return render(request, "requests_app/warrant_form.html", {"form": form}, status=status)
+    return render(request, "requests_app/warrant_form.html", {"form": form, "demo_sample": sample}, status=status)
+
+
+@require_GET
+def demo_sample_warrant(request: HttpRequest) -> HttpResponse:
+    """Demo mode only: the sample warrant ``?number=``, signed now by the demo agency's chief investigator."""
+    sample = demo.sample_warrant(request.GET.get("number", "")) if demo.enabled() else None
+    if sample is None or not request.user.has_perm("requests_app.add_warrant"):
+        raise Http404("No such page.")
+    response = HttpResponse(sample.pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="sample-warrant-{sample.number}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _move_options(user, warrant: Warrant) -> list[dict]:

@@ -7,6 +7,7 @@ warrant itself). No page ever shows a revealed identity: the identity sheet is d
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -18,16 +19,17 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from warrantdesk.exceptions import DomainError
 
-from . import followups, selectors, services
+from . import demo, followups, selectors, services
 from .dates import receipt_errors
 from .forms import DATETIME_WIDGET, is_confirmed
 from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
@@ -153,18 +155,19 @@ class FollowUpForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, aliases: list[Alias] = (), **kwargs):
+    def __init__(self, *args, aliases: list[Alias] = (), initial_picks: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial_picks = dict(initial_picks or {})  # unbound: rows shown ticked with these justifications
         for name in ("received_at", "deadline"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
         self.aliases = list(aliases)
         self.row_errors: dict[str, dict[str, str]] = {}
 
     def _picked(self) -> list[str]:
-        return list(dict.fromkeys(self.data.getlist("pick"))) if self.is_bound else []
+        return list(dict.fromkeys(self.data.getlist("pick"))) if self.is_bound else list(self.initial_picks)
 
     def _why(self, token: str) -> str:
-        return self.data.get(f"why:{token}", "").strip() if self.is_bound else ""
+        return self.data.get(f"why:{token}", "").strip() if self.is_bound else self.initial_picks.get(token, "")
 
     @property
     def rows(self) -> list[dict]:
@@ -277,7 +280,17 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(warrant)
     aliases = delivered_aliases(warrant)
     posted = request.method == "POST"
-    form = FollowUpForm(request.POST if posted else None, request.FILES if posted else None, aliases=aliases)
+    # Demo mode: a signed sample request to download, and the form filled in as it reads (?sample=1).
+    sample = demo.enabled() and not posted and bool(aliases)
+    if sample and "sample" in request.GET:
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        form = FollowUpForm(
+            initial={"received_at": now, "deadline": now + dt.timedelta(days=7)},
+            aliases=aliases,
+            initial_picks=demo.sample_followup_picks(aliases),
+        )
+    else:
+        form = FollowUpForm(request.POST if posted else None, request.FILES if posted else None, aliases=aliases)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -311,9 +324,32 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "requests_app/followup_form.html",
-        {"warrant": warrant, "form": form, "max_tokens": settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS},
+        {
+            "warrant": warrant,
+            "form": form,
+            "max_tokens": settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS,
+            "demo_sample": sample,
+        },
         status=status,
     )
+
+
+@require_GET
+def demo_sample_followup(request: HttpRequest) -> HttpResponse:
+    """Demo mode only: a follow-up request for the warrant ``?warrant=<id>`` naming pseudonyms of its
+    delivered export, signed now by the agency's chief investigator (for whoever may log one there)."""
+    if not demo.enabled():
+        raise Http404("No such page.")
+    warrant = _warrant_or_404(request, request.GET.get("warrant", ""))
+    pdf = None
+    if not _may_log(request.user, warrant):
+        pdf = demo.sample_followup_pdf(warrant, delivered_aliases(warrant))
+    if pdf is None:
+        raise Http404("No such page.")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="sample-follow-up-{warrant.reference}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the request's page --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #   WARRANTDESK_VAR_DIR   data directory (SQLite db, generated secrets); settings default to ./var
 #   WARRANTDESK_PYTHON    interpreter with the requirements (default .venv/bin/python)
 #   DEBUG                 default 1 here (the dev server serves /static/ only with DEBUG on)
+#   WARRANTDESK_DEMO      default 1 here: sample signed warrant / follow-up request to download
 #   SERVE_SKIP_SEED=1     skip seed_demo (data stays as it is)
 #   NOTIFY_EVERY          seconds between two runs of send_notifications (default 60)
 set -euo pipefail
@@ -21,6 +22,7 @@ PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 PY=${WARRANTDESK_PYTHON:-$root/.venv/bin/python}
 export DEBUG=${DEBUG:-1}
+export WARRANTDESK_DEMO=${WARRANTDESK_DEMO:-1}   # signed sample documents to download (never in production)
 export PYTHONUNBUFFERED=1
 
 say() { echo "serve: $*" >&2; }

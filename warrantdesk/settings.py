@@ -201,6 +201,10 @@ WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # d
 WARRANTDESK_EXPORT_READER_MIN_MESSAGES = env_int("WARRANTDESK_EXPORT_READER_MIN_MESSAGES", 50_000)
 # Follow-up requests: the hard cap of pseudonyms per request, and when reviewers are warned of a
 # fishing request (more tokens than this, or more than this share of one room's pseudonymised people).
+# Demo mode (`make run` turns it on in scripts/serve.sh; off by default and in production): the
+# "Log a warrant" page and the follow-up form offer validly signed sample documents of the demo
+# agency (signed by the demo PKI that seed_demo keeps in VAR_DIR/demo-pki). Off, those routes are 404.
+WARRANTDESK_DEMO = env_bool("WARRANTDESK_DEMO", False)
 WARRANTDESK_FOLLOWUP_MAX_TOKENS = env_int("WARRANTDESK_FOLLOWUP_MAX_TOKENS", 20)
 WARRANTDESK_FOLLOWUP_WARN_TOKENS = env_int("WARRANTDESK_FOLLOWUP_WARN_TOKENS", 5)
 WARRANTDESK_FOLLOWUP_WARN_SHARE = float(os.environ.get("WARRANTDESK_FOLLOWUP_WARN_SHARE", "0.3"))

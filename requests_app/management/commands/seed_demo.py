@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from disclosure.generator import generate
 from disclosure.models import Account
-from requests_app import demo_pki, registry, services
+from requests_app import demo, demo_pki, registry, services
 from requests_app.models import Agency, Investigator, Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
@@ -38,6 +38,7 @@ USERS = [
     ("officer.kim", "Kim Minji", Role.INTAKE_OFFICER, False),
     ("officer.lee", "Lee Junho", Role.INTAKE_OFFICER, False),
     ("reviewer.park", "Park Seoyeon", Role.REVIEWER, False),
+    ("reviewer.jung", "Jung Hana", Role.REVIEWER, False),  # a second reviewer: a reveal takes two
     ("auditor.choi", "Choi Hyunwoo", Role.AUDITOR, False),
     ("admin", "Administrator", Role.ADMINISTRATOR, True),
 ]
@@ -94,6 +95,7 @@ class Command(BaseCommand):
         agencies = self.seed_registry()
         self.seed_conversations()
         self.seed_warrants(users, agencies)
+        self.seed_sample_targets()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def print_logins(self) -> None:
@@ -164,9 +166,24 @@ class Command(BaseCommand):
             targets.append(TargetInput("PHONE", "010-0000-0000"))
         return targets
 
+    def seed_sample_targets(self) -> None:
+        """Two accounts of the store, not named by the demo warrants, for the signed sample warrant that
+        the "Log a warrant" page offers in demo mode (requests_app.demo)."""
+        accounts = list(
+            Account.objects.filter(uid__startswith=f"gen-{DEMO_SEED}-")
+            .annotate(n=Count("messages"))
+            .order_by("-n", "uid")[12:14]
+        )
+        demo.save_sample_targets(
+            [{"kind": "UID", "identifier": accounts[0].uid}]
+            + [{"kind": "PHONE", "identifier": account.phone} for account in accounts[1:] if account.phone]
+        )
+
     def seed_warrants(self, users: dict, agencies: dict) -> None:
         now = timezone.now()
-        kim, lee, park = users["officer.kim"], users["officer.lee"], users["reviewer.park"]
+        kim, lee, park, jung = (
+            users[name] for name in ("officer.kim", "officer.lee", "reviewer.park", "reviewer.jung")
+        )
         plans = [
             # warrant number, agency, kind, days to deadline, final status, logged by, signed by the chief?
             ("2026-압수-1041", "scdpo", Warrant.Kind.ORDINARY, 9, Status.RECEIVED, kim, True),
@@ -207,6 +224,7 @@ class Command(BaseCommand):
                     upload=SimpleUploadedFile(f"{number}.pdf", pdf, "application/pdf"),
                 )
             services.warrant_assign(warrant=warrant, user=park, actor=officer)
+            services.warrant_assign(warrant=warrant, user=jung, actor=officer)
             if background:
                 continue
             services.document_check_signature(document=services.current_warrant_document(warrant), actor=officer)
