@@ -163,7 +163,6 @@ class NoticeFacts:
     emergency: bool
     locale: str
     kinds: list[str] = field(default_factory=list)
-
     # The sender (settings WARRANTDESK_OPERATOR_NAME / _ADDRESS) and, for letters, the person's address.
     operator_name: str = ""
     operator_address: list[str] = field(default_factory=list)
@@ -173,6 +172,7 @@ class NoticeFacts:
 def address_lines(value: str) -> list[str]:
     """An address written on several lines, or on one with " | " between its lines."""
     return [line.strip() for line in value.replace("|", "\n").splitlines() if line.strip()]
+
 
 def _disclosure_rows(notifications: list[Notification]) -> dict[tuple[int, int], list[Disclosure]]:
     """The delivered Disclosure rows of many notifications in one query, by (warrant, account)."""
@@ -214,10 +214,10 @@ def notice_facts(notification: Notification, rows: list[Disclosure] | None = Non
         contact=settings.WARRANTDESK_PRIVACY_CONTACT,
         emergency=warrant.is_emergency,
         locale=account.locale,
-    )
         operator_name=settings.WARRANTDESK_OPERATOR_NAME,
         operator_address=address_lines(settings.WARRANTDESK_OPERATOR_ADDRESS),
         recipient_address=address_lines(account.postal_address),
+    )
 
 
 def notice_message(notification: Notification, facts: NoticeFacts | None = None) -> EmailMultiAlternatives:
@@ -243,7 +243,6 @@ class NoticeRenderer:
         return notice_message(notification, facts)
 
 
-def render_letter(notification: Notification) -> bytes:
 def is_letter(notification: Notification) -> bool:
     """The notice goes (or went) by post: listed for a letter, or the person has no e-mail address."""
     return notification.channel == Notification.Channel.LETTER or not notification.account.email
@@ -256,6 +255,7 @@ def letter_html(notification: Notification, facts: NoticeFacts | None = None) ->
         return render_to_string("disclosure/notification_letter.html", {"notice": facts})
 
 
+def render_letter(notification: Notification) -> bytes:
     """The paper letter (PDF, NanumGothic for Korean) for a person without an e-mail address."""
     from .pdf import _write_pdf
 
@@ -389,7 +389,6 @@ def notification_defer(*, notification: Notification, actor, until: dt.datetime,
     return notification
 
 
-@transaction.atomic(durable=True)
 def letter_may_be_posted(notification: Notification, now: dt.datetime | None = None) -> bool:
     """A paper letter may be posted (and so marked posted) only once its notice is due.
 
@@ -401,6 +400,7 @@ def letter_may_be_posted(notification: Notification, now: dt.datetime | None = N
     )
 
 
+@transaction.atomic(durable=True)
 def notification_mark_sent(*, notification: Notification, actor) -> Notification:
     """The legal team confirms an unconfirmed e-mail (found in the mail log) or a posted letter.
 
@@ -413,13 +413,13 @@ def notification_mark_sent(*, notification: Notification, actor) -> Notification
         raise Conflict(
             _("Only an unconfirmed e-mail or a paper letter can be marked as sent by hand."), code="not_confirmable"
         )
-    previous = notification.status
     if notification.status == Notification.Status.NEEDS_LETTER and not letter_may_be_posted(notification):
         raise Conflict(
             _("This letter is not due before %(date)s: it may not be posted earlier.")
             % {"date": timezone.localtime(notification.effective_due_at).date().isoformat()},
             code="letter_not_due",
         )
+    previous = notification.status
     notification.status, notification.sent_at = Notification.Status.SENT, timezone.now()
     fields = ["status", "sent_at"]
     if previous == Notification.Status.NEEDS_LETTER:

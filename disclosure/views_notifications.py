@@ -66,7 +66,8 @@ def warrant_notifications(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """The e-mail exactly as it will be sent: subject, plain text and HTML, in the person's language."""
+    """The notice exactly as it will go out, in the person's language: the e-mail (subject, plain text
+    and HTML), or for a paper letter the letter itself with its address block."""
     notification = _notification_or_404(request, pk)
     context = {
         "notification": notification,
