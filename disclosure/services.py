@@ -30,6 +30,7 @@ from requests_app.workflow import Status
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
+from warrantdesk.stored_text import english, gettext_noop, template
 
 from . import exports, identity_sheet, keys
 from .models import Delivery, Disclosure, DownloadLink, Export
@@ -38,6 +39,17 @@ from .scope import warrant_scope
 logger = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(minutes=10)
 EXPORT_DIR = "exports"
+
+# Status-history notes and failure reasons: stored in English, shown in the reader's language
+# (``warrantdesk.stored_text``).
+EXPORT_NOTE = template(gettext_noop("Export #%(number)s"))
+DELIVERED_NOTE = template(gettext_noop("Delivered (%(channel)s) to %(recipient)s"), texts={"channel"})
+INTERNAL_ERROR = template(
+    gettext_noop(
+        "The export stopped with an internal error (%(kind)s). It can be retried; the details are in the server log."
+    )
+)
+INTERRUPTED = gettext_noop("Interrupted: the worker stopped before the package was complete.")
 
 
 def can_export(user, warrant: Warrant) -> bool:
@@ -69,7 +81,8 @@ def _export_create(*, warrant: Warrant, actor) -> Export:
     if reason := signature_gate(warrant):
         raise Conflict(reason, code="signature_gate")
     export = Export.objects.create(warrant=warrant, requested_by=actor)
-    warrant_move(warrant=warrant, to=Status.EXPORTING, actor=actor, note=f"Export #{export.pk}", system=True)
+    note = EXPORT_NOTE % {"number": export.pk}
+    warrant_move(warrant=warrant, to=Status.EXPORTING, actor=actor, note=note, system=True)
     audit_record(action=AuditAction.EXPORT_REQUESTED, actor=actor, warrant=warrant, obj=export, details={})
     transaction.on_commit(lambda: _enqueue(export.pk))
     return export
@@ -118,9 +131,7 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
 def _failure_reason(exc: Exception) -> str:
     if isinstance(exc, DomainError):
         return exc.message
-    return _(
-        "The export stopped with an internal error (%(kind)s). It can be retried; the details are in the server log."
-    ) % {"kind": type(exc).__name__}
+    return INTERNAL_ERROR % {"kind": type(exc).__name__}
 
 
 @transaction.atomic(durable=True)
@@ -174,9 +185,8 @@ def _export_publish(export: Export, *, built: exports.BuiltPackage, name: str) -
             details={"follow_up": export.follow_up_id, "revealed": len(built.revealed)},
         )
     if warrant.status == Status.EXPORTING:
-        warrant_move(
-            warrant=warrant, to=Status.EXPORTED, actor=export.requested_by, note=f"Export #{export.pk}", system=True
-        )
+        note = EXPORT_NOTE % {"number": export.pk}
+        warrant_move(warrant=warrant, to=Status.EXPORTED, actor=export.requested_by, note=note, system=True)
     audit_record(
         action=AuditAction.EXPORT_READY,
         actor_label="worker",
@@ -209,7 +219,7 @@ def export_retry(*, warrant: Warrant, actor) -> Export:
         last_sign_of_life = latest.heartbeat_at or latest.started_at or latest.requested_at
         if timezone.now() - last_sign_of_life < STALE_AFTER:
             raise Conflict(_("The export is still running."), code="export_running")
-        _export_fail(latest, reason=_("Interrupted: the worker stopped before the package was complete."))
+        _export_fail(latest, reason=INTERRUPTED)
     return export_start(warrant=warrant, actor=actor)
 
 
@@ -249,7 +259,7 @@ def export_record_delivery(
         recorded_by=actor,
         note=note,
     )
-    _mark_delivered(export, actor=actor, note=f"{delivery.get_channel_display()}: {delivery.recipient}")
+    _mark_delivered(export, actor=actor, note=_delivered_note(delivery.channel, delivery.recipient))
     audit_record(
         action=AuditAction.EXPORT_DELIVERED,
         actor=actor,
@@ -258,6 +268,10 @@ def export_record_delivery(
         details={"channel": channel, "recipient": delivery.recipient, "sha256": export.package_sha256},
     )
     return delivery
+
+
+def _delivered_note(channel: str, recipient: str) -> str:
+    return DELIVERED_NOTE % {"channel": english(Delivery.Channel(channel).label), "recipient": recipient}
 
 
 def _mark_delivered(export: Export, *, actor, note: str) -> None:
@@ -299,7 +313,7 @@ def export_issue_link(*, export: Export, actor, recipient: str, hours: int | Non
         recorded_by=actor,
         note=f"Link valid until {link.expires_at:%Y-%m-%d %H:%M} UTC",
     )
-    _mark_delivered(export, actor=actor, note=f"{Delivery.Channel.LINK.label}: {link.recipient}")
+    _mark_delivered(export, actor=actor, note=_delivered_note(Delivery.Channel.LINK, link.recipient))
     audit_record(
         action=AuditAction.LINK_ISSUED,
         actor=actor,

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from warrantdesk.audit import audit_record
@@ -42,8 +42,16 @@ def _require(actor, permission: str, warrant: Warrant) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
+# Why a token cannot be opened, finer than the stored validity (no migration for a new choice): an
+# unknown token (no warrant has its key id: made up or mistyped) is stored as FOREIGN, "not a
+# pseudonym of this warrant", with a reason of its own.
+UNKNOWN = "UNKNOWN"
+
+
 def token_account(warrant: Warrant, token: str):
-    """The account behind ``token`` and "" — or None and the reason it cannot be opened."""
+    """The account behind ``token`` and "" — or None and why it cannot be opened: FOREIGN (the key id
+    of another warrant), ALTERED (this warrant's key id, but the code is not canonical or does not
+    decrypt), KEY_DESTROYED, or ``UNKNOWN`` (no warrant has that key id, or it is no pseudonym at all)."""
     from disclosure import keys, pseudonyms
     from disclosure.models import Account, CaseKey
 
@@ -53,10 +61,11 @@ def token_account(warrant: Warrant, token: str):
     try:
         uid = pseudonyms.reidentify(token, scope=warrant.reference, keys=keys.case_keys(warrant))
     except pseudonyms.InvalidPseudonym as refusal:
-        # Another warrant's token carries another key id; one that names this key but does not
-        # decrypt was altered (or forged).
-        foreign = "not made with this warrant's key" in refusal.reason
-        return None, FollowUpToken.Validity.FOREIGN if foreign else FollowUpToken.Validity.ALTERED
+        if record is not None and refusal.key_id == record.key_id:
+            return None, FollowUpToken.Validity.ALTERED
+        if refusal.key_id and CaseKey.objects.filter(key_id=refusal.key_id).exclude(warrant=warrant).exists():
+            return None, FollowUpToken.Validity.FOREIGN
+        return None, UNKNOWN
     return Account.objects.filter(uid=uid).first(), ""
 
 
@@ -65,15 +74,18 @@ def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
     from disclosure.models import Disclosure
 
     reasons = {
-        FollowUpToken.Validity.FOREIGN: _("It was not made with this warrant's key: it belongs to another warrant."),
-        FollowUpToken.Validity.ALTERED: _("It does not decrypt: it was altered, shortened or mistyped."),
+        FollowUpToken.Validity.FOREIGN: _("It was made with another warrant's key: it belongs to another warrant."),
+        UNKNOWN: _("No warrant has a key with this id: it is not one of our pseudonyms (made up or mistyped)."),
+        FollowUpToken.Validity.ALTERED: _(
+            "It names this warrant's key but does not open: it was altered, shortened or mistyped."
+        ),
         FollowUpToken.Validity.KEY_DESTROYED: _("This warrant's key was destroyed: no pseudonym can be reversed."),
         FollowUpToken.Validity.NOT_DISCLOSED: _("It did not appear in any export delivered for this warrant."),
         FollowUpToken.Validity.TARGET: _("It is a target, already disclosed in clear."),
     }
     account, failure = token_account(warrant, token)
     if failure:
-        return failure, str(reasons[failure])
+        return FollowUpToken.Validity.FOREIGN if failure == UNKNOWN else failure, str(reasons[failure])
     delivered = Disclosure.objects.filter(
         export__warrant=warrant, export__deliveries__isnull=False, account=account
     ).values_list("role", flat=True)
@@ -148,7 +160,8 @@ def _followup_create(*, warrant, actor, tokens, staged, received_at, deadline) -
     )
     rows = []
     for position, item in enumerate(tokens, start=1):
-        validity, reason = validate_token(warrant, item.token)
+        with translation.override("en"):  # stored in English, shown in the reader's language
+            validity, reason = validate_token(warrant, item.token)
         rows.append(
             FollowUpToken(
                 request=request,

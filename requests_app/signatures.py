@@ -102,6 +102,8 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from warrantdesk.stored_text import gettext_noop, template
+
 logger = logging.getLogger(__name__)
 
 
@@ -121,10 +123,66 @@ class Outcome(StrEnum):
 
 
 # Reason sentences other code may want to recognise.
-NO_REVOCATION_DATA = "No revocation data was embedded; revocation not checked."
-REVOCATION_DATA_NOT_FOR_SIGNER = (
+NO_REVOCATION_DATA = gettext_noop("No revocation data was embedded; revocation not checked.")
+REVOCATION_DATA_NOT_FOR_SIGNER = gettext_noop(
     "Revocation data was embedded, but none of it concerns the signer's certificate; revocation not checked."
 )
+
+# Reasons are stored in English and shown in the reader's language (``warrantdesk.stored_text``):
+# a fixed sentence is marked with gettext_noop, a sentence with values is a template declared here.
+THE_SIGNERS_CERTIFICATE = gettext_noop("The signer's certificate")
+AN_AUTHORITY_ABOVE = gettext_noop("The certificate of an issuing authority above the signer")
+THE_AUTHORITY = template(gettext_noop('The certificate of the issuing authority "%(subject)s"'), fragment=True)
+AT_TIMESTAMP = template(gettext_noop("the time of the trusted timestamp (%(date)s)"), fragment=True)
+AT_RECEIPT = template(gettext_noop("the warrant's receipt time (%(date)s)"), fragment=True)
+AT_POINT = template(gettext_noop("at %(point)s"), texts={"point"}, fragment=True)
+HAD_EXPIRED = template(
+    gettext_noop("%(who)s had expired %(when)s: it was valid from %(start)s to %(end)s."), texts={"who", "when"}
+)
+NOT_YET_VALID = template(
+    gettext_noop("%(who)s was not yet valid %(when)s: it was valid from %(start)s to %(end)s."),
+    texts={"who", "when"},
+)
+REVOKED_ON = template(gettext_noop("%(who)s was revoked on %(date)s, before %(point)s."), texts={"who", "point"})
+REVOKED_ON_BECAUSE = template(
+    gettext_noop("%(who)s was revoked on %(date)s (reason given: %(because)s), before %(point)s."),
+    texts={"who", "because", "point"},
+)
+REVOKED_BEFORE = template(gettext_noop("%(who)s was revoked before %(point)s."), texts={"who", "point"})
+CRL_REASONS = (  # RFC 5280 reason codes, as _because spells them
+    gettext_noop("key compromise"),
+    gettext_noop("ca compromise"),
+    gettext_noop("affiliation changed"),
+    gettext_noop("superseded"),
+    gettext_noop("cessation of operation"),
+    gettext_noop("certificate hold"),
+    gettext_noop("remove from crl"),
+    gettext_noop("privilege withdrawn"),
+    gettext_noop("aa compromise"),
+)
+REVOCATION_DATA_UNUSABLE = template(
+    gettext_noop(
+        "The revocation data embedded in the file could not be used %(when)s (it was out of date "
+        "or could not be verified); revocation not checked."
+    ),
+    texts={"when"},
+)
+TIMESTAMP_SHOWS = template(
+    gettext_noop(
+        "A trusted timestamp shows the document was signed by %(date)s; the signer's "
+        "certificate was checked at that time rather than at the warrant's receipt time."
+    )
+)
+CLAIMED_SIGNING_TIME = template(
+    gettext_noop(
+        "The signer claims to have signed on %(date)s, when the certificate was valid, "
+        "but no trusted timestamp proves that time, so it was not relied on."
+    )
+)
+FORM_FIELDS_CHANGED = template(
+    gettext_noop("The document was changed after it was signed: form fields were filled in or changed (%(names)s).")
+)
+UNSUPPORTED_FORMAT = template(gettext_noop("The signature uses a format this check does not support (%(format)s)."))
 
 
 @dataclass(frozen=True)
@@ -553,7 +611,9 @@ def _signature_revinfo(signed_data: asn1_cms.SignedData, signer_info: asn1_cms.S
 
 # --- validation --------------------------------------------------------------------------------------
 
-WEAK_ALGORITHM_FALLBACK = "The signature or its certificates use an algorithm that is no longer considered secure."
+WEAK_ALGORITHM_FALLBACK = gettext_noop(
+    "The signature or its certificates use an algorithm that is no longer considered secure."
+)
 
 # The algorithm policy pyHanko applies to the signature and to every certificate of its path:
 # pyHanko's own default (RSA keys of at least 2048 bits, DSA of at least 3192, no MD5 or SHA-1),
@@ -700,7 +760,9 @@ async def _signature_timestamp(
     try:
         tokens = list(generic_cms.extract_tst_data_iter(signer_info, signed=False))
     except Exception as exc:
-        timing.notes.append("The signature carries a timestamp that could not be read; it was not relied on.")
+        timing.notes.append(
+            gettext_noop("The signature carries a timestamp that could not be read; it was not relied on.")
+        )
         timing.technical.append(f"timestamp unreadable: {exc}")
         return timing
     for token in tokens:
@@ -723,8 +785,10 @@ async def _signature_timestamp(
             return timing
     if tokens:
         timing.notes.append(
-            "The signature carries a timestamp that could not be verified against the agency's "
-            "certificates; it was not relied on."
+            gettext_noop(
+                "The signature carries a timestamp that could not be verified against the agency's "
+                "certificates; it was not relied on."
+            )
         )
     return timing
 
@@ -792,25 +856,33 @@ def _x509(cert: asn1_x509.Certificate) -> x509.Certificate | None:
 
 def _validity_problem(cert: asn1_x509.Certificate, moment: dt.datetime, when: str, *, who: str) -> str | None:
     not_before, not_after = cert.not_valid_before, cert.not_valid_after
-    span = f"it was valid from {_day(not_before)} to {_day(not_after)}"
+    span = {"who": who, "when": when, "start": _day(not_before), "end": _day(not_after)}
     if moment > not_after:
-        return f"{who} had expired {when}: {span}."
+        return HAD_EXPIRED % span
     if moment < not_before:
-        return f"{who} was not yet valid {when}: {span}."
+        return NOT_YET_VALID % span
     return None
 
 
-SIGNER_KEY_TOO_SMALL = (
-    "The signer's key is a %(bits)s-bit %(algorithm)s key; the signature policy requires at least "
-    "%(minimum)s bits. Ask the agency to sign again with a stronger key."
+SIGNER_KEY_TOO_SMALL = template(
+    gettext_noop(
+        "The signer's key is a %(bits)s-bit %(algorithm)s key; the signature policy requires at least "
+        "%(minimum)s bits. Ask the agency to sign again with a stronger key."
+    )
 )
-AUTHORITY_KEY_TOO_SMALL = (
-    'The key of the issuing authority "%(subject)s" is a %(bits)s-bit %(algorithm)s key; the signature '
-    "policy requires at least %(minimum)s bits."
+AUTHORITY_KEY_TOO_SMALL = template(
+    gettext_noop(
+        'The key of the issuing authority "%(subject)s" is a %(bits)s-bit %(algorithm)s key; the signature '
+        "policy requires at least %(minimum)s bits."
+    )
 )
-SIGNED_WITH_REFUSED_DIGEST = "The signature was made with %(digest)s, which the signature policy no longer accepts."
-CERTIFICATE_WITH_REFUSED_DIGEST = (
-    'The certificate of "%(subject)s" was signed with %(digest)s, which the signature policy no longer accepts.'
+SIGNED_WITH_REFUSED_DIGEST = template(
+    gettext_noop("The signature was made with %(digest)s, which the signature policy no longer accepts.")
+)
+CERTIFICATE_WITH_REFUSED_DIGEST = template(
+    gettext_noop(
+        'The certificate of "%(subject)s" was signed with %(digest)s, which the signature policy no longer accepts.'
+    )
 )
 _KEY_MINIMUM = {"rsa": "rsa_key_size_threshold", "dsa": "dsa_key_size_threshold"}
 
@@ -888,11 +960,16 @@ def _algorithm_problem(status, signer_info: asn1_cms.SignerInfo | None, moment: 
 
 
 def _because(reason: str) -> str:
-    """ " (reason given: key compromise)" from a CRL reason name such as key_compromise / keyCompromise."""
+    """ "key compromise" from a CRL reason name such as key_compromise / keyCompromise ("" if none)."""
     words = "".join(f" {c.lower()}" if c.isupper() else c for c in reason).replace("_", " ").strip()
     if not words or words == "unspecified":
         return ""
-    return f" (reason given: {words})"
+    return words
+
+
+def _revoked_on(who: str, date: dt.datetime, reason: str, point: str) -> str:
+    values = {"who": who, "date": _when(date), "because": _because(reason), "point": point}
+    return (REVOKED_ON_BECAUSE if values["because"] else REVOKED_ON) % values
 
 
 def _judge_trust(
@@ -907,7 +984,7 @@ def _judge_trust(
 
     ``point`` names the validation moment in words, e.g. "the warrant's receipt time (...)".
     """
-    when = f"at {point}"
+    when = AT_POINT % {"point": point}
     cert: asn1_x509.Certificate = status.signing_cert
     problem = status.trust_problem_indic
     if status.trusted and problem is None:
@@ -916,26 +993,26 @@ def _judge_trust(
     if problem == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
         return _Verdict(
             Outcome.UNTRUSTED,
-            ["The signer's certificate does not lead to any of the issuing agency's registered certificates."],
+            [
+                gettext_noop(
+                    "The signer's certificate does not lead to any of the issuing agency's registered certificates."
+                )
+            ],
             False,
         )
 
     details = status.revocation_details
     if problem in (AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE) or details is not None:
-        who = (
-            "The certificate of an issuing authority above the signer"
-            if details and details.ca_revoked
-            else "The signer's certificate"
-        )
+        who = AN_AUTHORITY_ABOVE if details and details.ca_revoked else THE_SIGNERS_CERTIFICATE
         if details is not None:
             reason = str(details.revocation_reason.native or "") if details.revocation_reason is not None else ""
-            sentence = f"{who} was revoked on {_when(details.revocation_date)}{_because(reason)}, before {point}."
+            sentence = _revoked_on(who, details.revocation_date, reason, point)
         else:
-            sentence = f"{who} was revoked before {point}."
+            sentence = REVOKED_BEFORE % {"who": who, "point": point}
         return _Verdict(Outcome.REVOKED, [sentence], True)
 
     # Validity windows, checked on the certificates themselves: the signer's, then the CA path's.
-    expired = _validity_problem(cert, moment, when, who="The signer's certificate")
+    expired = _validity_problem(cert, moment, when, who=THE_SIGNERS_CERTIFICATE)
     if expired is None and status.validation_path is not None:
         for ca_cert in status.validation_path.iter_certs(include_root=True):
             if isinstance(ca_cert, asn1_x509.Certificate) and ca_cert.dump() != cert.dump():
@@ -943,7 +1020,7 @@ def _judge_trust(
                     ca_cert,
                     moment,
                     when,
-                    who=f'The certificate of the issuing authority "{ca_cert.subject.human_friendly}"',
+                    who=THE_AUTHORITY % {"subject": ca_cert.subject.human_friendly},
                 )
                 if expired:
                     break
@@ -954,8 +1031,10 @@ def _judge_trust(
         return _Verdict(
             Outcome.UNTRUSTED,
             [
-                "The signer's certificate is not allowed to be used for signing: its key usage includes "
-                "neither digital signature nor non-repudiation."
+                gettext_noop(
+                    "The signer's certificate is not allowed to be used for signing: its key usage includes "
+                    "neither digital signature nor non-repudiation."
+                )
             ],
             False,
         )
@@ -967,7 +1046,11 @@ def _judge_trust(
         return _Verdict(Outcome.WEAK_ALGORITHM, [reason or WEAK_ALGORITHM_FALLBACK], False)
     return _Verdict(
         Outcome.UNTRUSTED,
-        ["The signer's certificate chain could not be validated against the issuing agency's certificates."],
+        [
+            gettext_noop(
+                "The signer's certificate chain could not be validated against the issuing agency's certificates."
+            )
+        ],
         False,
     )
 
@@ -984,9 +1067,8 @@ async def _judge_signer(
 ) -> tuple[Any, _Verdict, dt.datetime, str]:
     """Validate the signer at the right moment, with the right revocation policy; judge the result."""
     moment = timing.timestamp or at
-    point = "the time of the trusted timestamp" if timing.timestamp else "the warrant's receipt time"
-    point = f"{point} ({_when(moment)})"
-    when = f"at {point}"
+    point = (AT_TIMESTAMP if timing.timestamp else AT_RECEIPT) % {"date": _when(moment)}
+    when = AT_POINT % {"point": point}
     signer_cert = signed_data_signer_cert(signed_data)
     if not revinfo:
         policy, note = _SOFT_REVOCATION, NO_REVOCATION_DATA
@@ -1010,7 +1092,7 @@ async def _judge_signer(
         own = _own_crl_check(signer_cert, issuers, revinfo.crls, moment) if signer_cert else None
         if own is not None and own[0] == "revoked":
             _kind, date, reason = own
-            sentence = f"The signer's certificate was revoked on {_when(date)}{_because(reason)}, before {point}."
+            sentence = _revoked_on(THE_SIGNERS_CERTIFICATE, date, reason, point)
             return status, _Verdict(Outcome.REVOKED, [sentence], True), moment, when
         retry_kwargs = await _validate_signer(signed_data, digest, anchors, moment, revinfo, NO_REVOCATION, base_kwargs)
         retry = status_cls(**retry_kwargs)
@@ -1018,10 +1100,7 @@ async def _judge_signer(
         if retry_verdict.outcome in (Outcome.VALID, Outcome.EXPIRED):
             status, verdict = retry, retry_verdict
             if own is None:
-                note = (
-                    f"The revocation data embedded in the file could not be used {when} (it was out of date "
-                    "or could not be verified); revocation not checked."
-                )
+                note = REVOCATION_DATA_UNUSABLE % {"when": when}
     if note and verdict.outcome == Outcome.VALID:
         verdict.reasons.append(note)
     return status, verdict, moment, when
@@ -1044,10 +1123,7 @@ def signed_data_signer_cert(signed_data: asn1_cms.SignedData) -> asn1_x509.Certi
 def _timing_reasons(verdict: _Verdict, timing: _Timing, moment: dt.datetime, at: dt.datetime, cert) -> list[str]:
     reasons = []
     if timing.timestamp is not None:
-        reasons.append(
-            f"A trusted timestamp shows the document was signed by {_when(timing.timestamp)}; the signer's "
-            "certificate was checked at that time rather than at the warrant's receipt time."
-        )
+        reasons.append(TIMESTAMP_SHOWS % {"date": _when(timing.timestamp)})
     reasons.extend(timing.notes)
     if (
         verdict.outcome == Outcome.EXPIRED
@@ -1056,10 +1132,7 @@ def _timing_reasons(verdict: _Verdict, timing: _Timing, moment: dt.datetime, at:
         and cert is not None
         and cert.not_valid_before <= timing.claimed <= cert.not_valid_after
     ):
-        reasons.append(
-            f"The signer claims to have signed on {_when(timing.claimed)}, when the certificate was valid, "
-            "but no trusted timestamp proves that time, so it was not relied on."
-        )
+        reasons.append(CLAIMED_SIGNING_TIME % {"date": _when(timing.claimed)})
     return reasons
 
 
@@ -1095,25 +1168,33 @@ def _judge_coverage(
         return True, []
     if not tail_clean:
         return False, [
-            "Bytes were added at the end of the file after it was signed; they are not covered by the signature."
+            gettext_noop(
+                "Bytes were added at the end of the file after it was signed; they are not covered by the signature."
+            )
         ]
     if coverage == SignatureCoverageLevel.UNCLEAR:
         return False, [
-            "The signature does not cover the file in the usual way (irregular signed byte range), "
-            "so parts of the document are not protected by it."
+            gettext_noop(
+                "The signature does not cover the file in the usual way (irregular signed byte range), "
+                "so parts of the document are not protected by it."
+            )
         ]
     if coverage == SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START:
         return False, [
-            "Part of the file is not covered by the signature: bytes outside the signed range could "
-            "change what the document shows."
+            gettext_noop(
+                "Part of the file is not covered by the signature: bytes outside the signed range could "
+                "change what the document shows."
+            )
         ]
     if coverage != SignatureCoverageLevel.ENTIRE_REVISION:
-        return False, ["The part of the document covered by the signature could not be determined."]
+        return False, [gettext_noop("The part of the document covered by the signature could not be determined.")]
     diff = status.diff_result
     if isinstance(diff, SuspiciousModification) or diff is None:
         return False, [
-            "The document was changed after it was signed: content was added or altered in a later "
-            "revision of the file."
+            gettext_noop(
+                "The document was changed after it was signed: content was added or altered in a later "
+                "revision of the file."
+            )
         ]
     level = diff.modification_level
     if level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
@@ -1123,23 +1204,27 @@ def _judge_coverage(
         if changed <= later_signatures:
             return _docmdp(status)  # later signatures were added; nothing else changed
         names = ", ".join(sorted(changed - later_signatures))
-        return False, [
-            f"The document was changed after it was signed: form fields were filled in or changed ({names})."
-        ]
+        return False, [FORM_FIELDS_CHANGED % {"names": names}]
     if level == ModificationLevel.ANNOTATIONS:
         return False, [
-            "The document was changed after it was signed: annotations (comments, markings or stamps) "
-            "were added or changed."
+            gettext_noop(
+                "The document was changed after it was signed: annotations (comments, markings or stamps) "
+                "were added or changed."
+            )
         ]
     return False, [
-        "The document was changed after it was signed: content was added or altered (for example pages or text)."
+        gettext_noop(
+            "The document was changed after it was signed: content was added or altered (for example pages or text)."
+        )
     ]
 
 
 def _docmdp(status: PdfSignatureStatus) -> tuple[bool, list[str]]:
     if status.docmdp_ok is False:
         return False, [
-            "The changes made after signing are not permitted by the signer's certification of the document."
+            gettext_noop(
+                "The changes made after signing are not permitted by the signer's certification of the document."
+            )
         ]
     return True, []
 
@@ -1163,11 +1248,11 @@ def _malformed(name: str, reason: str, technical: object = "", **extra) -> Signa
 def _describe_format_error(exc: Exception) -> str:
     message = str(exc)
     if "encapsulated data" in message:
-        return (
+        return gettext_noop(
             "The signature data is malformed: it carries its own copy of the signed content instead of "
             "signing the document it belongs to."
         )
-    return "The signature data is malformed and cannot be checked."
+    return gettext_noop("The signature data is malformed and cannot be checked.")
 
 
 def _collect_pdf_signatures(reader: PdfFileReader):
@@ -1222,7 +1307,9 @@ async def _check_pdf_signature(
         signer_cert = emb.signer_cert
         signer = _info_from_asn1(signer_cert)
     except Exception as exc:
-        return _malformed(name, "The signature does not contain the signer's certificate or cannot be read.", str(exc))
+        return _malformed(
+            name, gettext_noop("The signature does not contain the signer's certificate or cannot be read."), str(exc)
+        )
     try:
         claimed = emb.self_reported_timestamp
     except Exception:
@@ -1234,7 +1321,9 @@ async def _check_pdf_signature(
         emb.compute_integrity_info()
         integrity = emb.summarise_integrity_info()
     except Exception as exc:
-        return _malformed(name, "The structure of the signed file could not be analysed.", str(exc), **base)
+        return _malformed(
+            name, gettext_noop("The structure of the signed file could not be analysed."), str(exc), **base
+        )
 
     # 3. timestamp (validated at the receipt time), then the signer at the right moment
     revinfo = dss.plus(_signature_revinfo(emb.signed_data, emb.signer_info))
@@ -1256,12 +1345,18 @@ async def _check_pdf_signature(
         if getattr(exc, "ades_subindication", None) == AdESFailure.FORMAT_FAILURE or "structural" in str(exc):
             return _malformed(name, _describe_format_error(exc), str(exc), **base)
         return _malformed(
-            name, "The signature could not be checked: its data is not in a usable form.", str(exc), **base
+            name,
+            gettext_noop("The signature could not be checked: its data is not in a usable form."),
+            str(exc),
+            **base,
         )
     except Exception as exc:
         logger.info("signature %s could not be checked", name, exc_info=exc)
         return _malformed(
-            name, "The signature could not be checked: its data is not in a usable form.", str(exc), **base
+            name,
+            gettext_noop("The signature could not be checked: its data is not in a usable form."),
+            str(exc),
+            **base,
         )
     technical.append(status.summary())
     technical.extend(timing.technical)
@@ -1277,9 +1372,17 @@ async def _check_pdf_signature(
     }
     if verdict.outcome == Outcome.TAMPERED:
         reasons = (
-            ["The document was changed after it was signed: the signed content no longer matches the signature."]
+            [
+                gettext_noop(
+                    "The document was changed after it was signed: the signed content no longer matches the signature."
+                )
+            ]
             if not status.intact
-            else ["The signature value does not verify against the signer's certificate: it is forged or damaged."]
+            else [
+                gettext_noop(
+                    "The signature value does not verify against the signer's certificate: it is forged or damaged."
+                )
+            ]
         )
         return SignatureFinding(
             outcome=Outcome.TAMPERED, reasons=tuple(reasons), technical="; ".join(technical), **common
@@ -1305,7 +1408,7 @@ async def _check_pdf_signature(
             outcome = Outcome.MALFORMED
             reasons.insert(
                 0,
-                "The signature does not meet the requirements the document sets for its signature field.",
+                gettext_noop("The signature does not meet the requirements the document sets for its signature field."),
             )
             technical.append(str(seed["seed_value_constraint_error"]))
     return SignatureFinding(
@@ -1333,22 +1436,24 @@ def verify_pdf(data: bytes, *, trust_roots: Sequence[bytes], at: dt.datetime) ->
 
 async def _verify_pdf(data: bytes, anchors, at: dt.datetime) -> DocumentFindings:
     if b"%PDF-" not in data[:1024]:
-        return DocumentFindings(error="The file is not a PDF document.")
+        return DocumentFindings(error=gettext_noop("The file is not a PDF document."))
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True)
     except Exception as exc:
         return DocumentFindings(
-            error="The PDF file is damaged or incomplete and cannot be read.", details={"technical": str(exc)}
+            error=gettext_noop("The PDF file is damaged or incomplete and cannot be read."),
+            details={"technical": str(exc)},
         )
     try:
         if reader.encrypted:
             return DocumentFindings(
-                error="The PDF is encrypted (password-protected), so its signatures cannot be checked."
+                error=gettext_noop("The PDF is encrypted (password-protected), so its signatures cannot be checked.")
             )
         signatures = _collect_pdf_signatures(reader)
     except Exception as exc:
         return DocumentFindings(
-            error="The PDF file is damaged or incomplete and cannot be read.", details={"technical": str(exc)}
+            error=gettext_noop("The PDF file is damaged or incomplete and cannot be read."),
+            details={"technical": str(exc)},
         )
     details: dict[str, Any] = {
         "revisions": reader.xrefs.total_revisions,
@@ -1367,14 +1472,12 @@ async def _verify_pdf(data: bytes, anchors, at: dt.datetime) -> DocumentFindings
     findings = []
     for name, emb, revision, _kind in regular:
         if isinstance(emb, _UnsupportedFormat):
-            findings.append(
-                _malformed(name, f"The signature uses a format this check does not support ({emb}).", str(emb))
-            )
+            findings.append(_malformed(name, UNSUPPORTED_FORMAT % {"format": emb}, str(emb)))
         elif isinstance(emb, Exception) or emb is None:
             findings.append(
                 _malformed(
                     name,
-                    "The signature data is damaged and cannot be read (it is not a valid CMS signature).",
+                    gettext_noop("The signature data is damaged and cannot be read (it is not a valid CMS signature)."),
                     str(emb),
                 )
             )
@@ -1384,7 +1487,7 @@ async def _verify_pdf(data: bytes, anchors, at: dt.datetime) -> DocumentFindings
                 findings.append(await _check_pdf_signature(emb, anchors, at, dss, later, tail_clean))
             except Exception as exc:  # last resort: never let a strange file escape as an exception
                 logger.warning("unexpected failure checking signature %s", name, exc_info=exc)
-                findings.append(_malformed(name, "The signature could not be checked.", str(exc)))
+                findings.append(_malformed(name, gettext_noop("The signature could not be checked."), str(exc)))
     return DocumentFindings(findings=tuple(findings), details=details)
 
 
@@ -1420,7 +1523,9 @@ async def _verify_detached(content: bytes, signature: bytes, anchors, at: dt.dat
         signed_data = _load_cms(signature)
     except Exception as exc:
         return DocumentFindings(
-            findings=(_malformed(name, "The signature file is not a valid CMS (PKCS #7) signature.", str(exc)),)
+            findings=(
+                _malformed(name, gettext_noop("The signature file is not a valid CMS (PKCS #7) signature."), str(exc)),
+            )
         )
     try:
         signer_info = extract_signer_info(signed_data)
@@ -1434,7 +1539,9 @@ async def _verify_detached(content: bytes, signature: bytes, anchors, at: dt.dat
         return DocumentFindings(
             findings=(
                 _malformed(
-                    name, "The signature file does not contain the signer's certificate or cannot be read.", str(exc)
+                    name,
+                    gettext_noop("The signature file does not contain the signer's certificate or cannot be read."),
+                    str(exc),
                 ),
             )
         )
@@ -1458,7 +1565,10 @@ async def _verify_detached(content: bytes, signature: bytes, anchors, at: dt.dat
         return DocumentFindings(
             findings=(
                 _malformed(
-                    name, "The signature could not be checked: its data is not in a usable form.", str(exc), **base
+                    name,
+                    gettext_noop("The signature could not be checked: its data is not in a usable form."),
+                    str(exc),
+                    **base,
                 ),
             )
         )
@@ -1473,10 +1583,14 @@ async def _verify_detached(content: bytes, signature: bytes, anchors, at: dt.dat
     technical = "; ".join([status.summary(), *timing.technical])
     if verdict.outcome == Outcome.TAMPERED:
         reason = (
-            "The document does not match the detached signature: it was changed after it was signed, or the "
-            "signature belongs to another file."
+            gettext_noop(
+                "The document does not match the detached signature: it was changed after it was signed, or the "
+                "signature belongs to another file."
+            )
             if not status.intact
-            else "The signature value does not verify against the signer's certificate: it is forged or damaged."
+            else gettext_noop(
+                "The signature value does not verify against the signer's certificate: it is forged or damaged."
+            )
         )
         return DocumentFindings(
             findings=(SignatureFinding(outcome=Outcome.TAMPERED, reasons=(reason,), technical=technical, **common),)

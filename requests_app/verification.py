@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from warrantdesk.stored_text import english, gettext_noop, template
+
 from . import signatures
 from .dates import signature_warnings, warning_message
 from .models import Agency, Investigator, SignatureOutcome
@@ -62,6 +64,17 @@ EXPLANATIONS = {
 }
 
 
+# Reasons are stored in English and shown in the reader's language (``warrantdesk.stored_text``).
+OTHER_AGENCY_REASON = template(gettext_noop("The signer, %(name)s, is registered with %(agency)s."))
+NOT_IN_REGISTRY = gettext_noop("The signing certificate is not in the registry.")
+NO_LONGER_ACTIVE = template(gettext_noop("%(name)s is registered but no longer active."))
+NOT_A_CHIEF = template(gettext_noop("%(name)s (%(title)s) is not a chief investigator."))
+SIGNED_BY = template(gettext_noop("Signed by %(name)s, %(title)s."))
+NO_ANCHORS = gettext_noop("The agency has no trust anchors registered.")
+# With several signatures: the reason of one of them, or the outcome label of another.
+OF_SIGNATURE = template(gettext_noop("Signature “%(signature)s”: %(reason)s"), texts={"reason"})
+
+
 @dataclass
 class Verdict:
     outcome: SignatureOutcome
@@ -110,40 +123,28 @@ def _registry_outcome(
     ):
         return (
             SignatureOutcome.OTHER_AGENCY,
-            str(
-                _("The signer, %(name)s, is registered with %(agency)s.")
-                % {
-                    "name": investigator.name,
-                    "agency": investigator.agency.name,
-                }
-            ),
+            OTHER_AGENCY_REASON % {"name": investigator.name, "agency": investigator.agency.name},
             None,
         )
     if technical != SignatureOutcome.VALID:
         return technical, "", None
     if investigator is None:
-        return SignatureOutcome.UNKNOWN_SIGNER, str(_("The signing certificate is not in the registry.")), None
+        return SignatureOutcome.UNKNOWN_SIGNER, NOT_IN_REGISTRY, None
     if not investigator.active:
         return (
             SignatureOutcome.UNKNOWN_SIGNER,
-            str(_("%(name)s is registered but no longer active.") % {"name": investigator.name}),
+            NO_LONGER_ACTIVE % {"name": investigator.name},
             None,
         )
     if not investigator.is_chief:
         return (
             SignatureOutcome.NOT_CHIEF,
-            str(
-                _("%(name)s (%(title)s) is not a chief investigator.")
-                % {
-                    "name": investigator.name,
-                    "title": investigator.title or "-",
-                }
-            ),
+            NOT_A_CHIEF % {"name": investigator.name, "title": investigator.title or "-"},
             investigator,
         )
     return (
         SignatureOutcome.VALID,
-        str(_("Signed by %(name)s, %(title)s.") % {"name": investigator.name, "title": investigator.title or "-"}),
+        SIGNED_BY % {"name": investigator.name, "title": investigator.title or "-"},
         investigator,
     )
 
@@ -152,7 +153,7 @@ def judge_findings(found: signatures.DocumentFindings, *, agency: Agency) -> Ver
     if found.error:
         return Verdict(SignatureOutcome.MALFORMED, [found.error])
     if found.unsigned:
-        return Verdict(SignatureOutcome.UNSIGNED, [str(EXPLANATIONS[SignatureOutcome.UNSIGNED])])
+        return Verdict(SignatureOutcome.UNSIGNED, [english(EXPLANATIONS[SignatureOutcome.UNSIGNED])])
     fingerprints = [f.signer.fingerprint for f in found.findings if f.signer]
     by_fingerprint = {
         inv.certificate_sha256: inv
@@ -179,9 +180,12 @@ def judge_findings(found: signatures.DocumentFindings, *, agency: Agency) -> Ver
     rank = {outcome: index for index, outcome in enumerate([SignatureOutcome.VALID, *_CLOSEST_FIRST])}
     outcome, reasons, finding, investigator = min(judged, key=lambda item: rank.get(item[0], len(rank)))
     if several:
-        reasons = [f"{finding.name}: {reason}" for reason in reasons]
+        reasons = [OF_SIGNATURE % {"signature": finding.name, "reason": reason} for reason in reasons]
         others = [r for r in records if r["name"] != finding.name]
-        reasons += [f"{r['name']}: {r['outcome'].replace('_', ' ').lower()}" for r in others]
+        reasons += [
+            OF_SIGNATURE % {"signature": r["name"], "reason": english(SignatureOutcome(r["outcome"]).label)}
+            for r in others
+        ]
     return Verdict(outcome, reasons, finding, investigator, records)
 
 
@@ -196,6 +200,6 @@ def judge_document(pdf: bytes, *, agency: Agency, at: dt.datetime, detached_sign
         found = signatures.verify_pdf(pdf, trust_roots=anchors, at=at)
     verdict = judge_findings(found, agency=agency)
     if not anchors and not found.error and not found.unsigned:
-        verdict.reasons.insert(0, str(_("The agency has no trust anchors registered.")))
+        verdict.reasons.insert(0, NO_ANCHORS)
     verdict.warnings = signature_warnings(found.findings, received_at=at)
     return verdict
