@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DisclosureConfig(AppConfig):
     name = "disclosure"
     verbose_name = _("Disclosure")
+
+    def ready(self) -> None:
+        from . import audit_details
+
+        audit_details.register()  # the labels of its audit details, for the timeline and the audit log
