@@ -3,12 +3,13 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from warrantdesk.dates import DateTimeWidget, datetime_help
 from warrantdesk.roles import user_roles
 
 from .models import NOTE_MAX_LENGTH, Agency, Document, Warrant, WarrantTarget
 from .services import TargetInput
 
-DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_WIDGET = DateTimeWidget()
 
 
 def cap_note(field: forms.Field) -> forms.Field:
@@ -70,11 +71,13 @@ class WarrantForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.is_bound and "confirm_duplicate" in self.data:  # the officer saw the warning and ticked the box
+            self.offer_duplicate_confirmation()
         self.fields["agency"].queryset = Agency.objects.filter(active=True)
         self.fields["agency"].empty_label = _("Choose the issuing agency")
         cap_note(self.fields["notes"])
         for name in ("received_at", "deadline", "period_start", "period_end"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+            self.fields[name].help_text = datetime_help()  # input formats: warrantdesk/formats
 
     def clean_targets(self) -> list[TargetInput]:
         parsed = []
@@ -102,6 +105,12 @@ class WarrantForm(forms.ModelForm):
             self.add_error("period_end", _("The period must end after it starts."))
         return cleaned
 
+    def offer_duplicate_confirmation(self) -> None:
+        """After a possible-duplicate warning: show the "log it anyway" box, unticked."""
+        self.fields["confirm_duplicate"] = forms.BooleanField(
+            label=_("Log it anyway: I have checked it is not the same warrant"), required=False
+        )
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         fields = {name: data[name] for name in self.Meta.fields}
@@ -111,6 +120,7 @@ class WarrantForm(forms.ModelForm):
             "rooms": data["rooms_text"],
             "upload": data["document"],
             "signature_upload": data["signature"],
+            "confirm_duplicate": data.get("confirm_duplicate", False),
         }
 
 
@@ -122,6 +132,11 @@ class DocumentForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".p7s,application/pkcs7-signature"}),
         help_text=_("Only if the agency signed outside the PDF."),
+    )
+    confirm_duplicate = forms.BooleanField(
+        label=_("Upload it even if the same file is attached to another case"),
+        required=False,
+        help_text=_("Only after a warning that this file may be a duplicate, once you have checked it is not."),
     )
 
 

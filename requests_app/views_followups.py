@@ -27,7 +27,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from warrantdesk.dates import datetime_help
 from warrantdesk.exceptions import DomainError
+from warrantdesk.params import parse_id
 
 from . import demo, followups, selectors, services
 from .dates import receipt_errors
@@ -159,7 +161,7 @@ class FollowUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.initial_picks = dict(initial_picks or {})  # unbound: rows shown ticked with these justifications
         for name in ("received_at", "deadline"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+            self.fields[name].help_text = datetime_help()  # input formats: warrantdesk/formats
         self.aliases = list(aliases)
         self.row_errors: dict[str, dict[str, str]] = {}
 
@@ -357,9 +359,7 @@ def demo_sample_followup(request: HttpRequest) -> HttpResponse:
 
 def _followup_or_404(request: HttpRequest, pk) -> FollowUpRequest:
     follow_up = (
-        FollowUpRequest.objects.select_related("document", "created_by").filter(pk=pk).first()
-        if str(pk).isdigit()
-        else None
+        FollowUpRequest.objects.select_related("document", "created_by").filter(pk=pk).first() if parse_id(pk) else None
     )
     warrant = selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) if follow_up else None
     if warrant is None:
@@ -483,6 +483,15 @@ def followup_sheet_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _text_problem(text: str) -> str:
+    """Why a typed text cannot be stored ("" when it can): a form field's own checks (NUL bytes)."""
+    try:
+        forms.CharField(required=False).clean(text)
+    except forms.ValidationError as invalid:
+        return " ".join(invalid.messages)
+    return ""
+
+
 @require_POST
 def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """One reviewer's decision on every pending pseudonym: approve, or refuse with a reason."""
@@ -496,7 +505,10 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
         choice = request.POST.get(f"decision-{token.pk}", "")
         reason = request.POST.get(f"reason-{token.pk}", "").strip()
         posted[token.pk] = {"choice": choice, "reason": reason}
-        if choice not in {"approve", "refuse"}:
+        if problem := _text_problem(reason):
+            errors[token.pk] = problem
+            posted[token.pk]["reason"] = ""
+        elif choice not in {"approve", "refuse"}:
             errors[token.pk] = _("Approve or refuse this pseudonym.")
         elif choice == "refuse" and not reason:
             errors[token.pk] = _("Give the reason for refusing.")

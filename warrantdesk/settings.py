@@ -159,6 +159,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = "warrantdesk.formats"  # dates shown in the reader's language, typed in either
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -194,6 +195,9 @@ def _kek_list(value: str) -> list[bytes]:
 WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK") or "")
 WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
+# The language of the export's PDF report (its cover, headings and "참여자 7" aliases): the agency's
+# language, not the exporting officer's UI language ("ko" or "en"). JSON and CSV are language-neutral.
+WARRANTDESK_REPORT_LANGUAGE = os.environ.get("WARRANTDESK_REPORT_LANGUAGE", "ko")
 WARRANTDESK_PDF_PER_VOLUME = env_int("WARRANTDESK_PDF_PER_VOLUME", 1500)
 WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # default: one per CPU
 # From this many messages on, an export (outside a transaction, on a database file or server) reads its
