@@ -27,9 +27,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from django.db.models import Func, Q, TextField
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import keys, pseudonyms, reader
+from .directory import DirectoryIndex
 from .identifiers import normalize_email, normalize_phone
 from .models import Account, Membership, Message
 from .redaction import Person, Redactor
@@ -152,6 +153,35 @@ def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) ->
     return lookup
 
 
+def account_directory(target_ids: set[int]) -> DirectoryIndex:
+    """Every account's ID and display name, to be found in message text whoever they belong to (not
+    only the participants of the scope): see ``disclosure.directory``. Read with one driver cursor."""
+    directory = DirectoryIndex()
+    sql, params = Account.objects.order_by().values_list("pk", "uid", "display_name").query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(BATCH):
+            for pk, uid, display_name in rows:
+                directory.add(pk, uid=uid, display_name=display_name, target=pk in target_ids)
+    return directory.freeze()
+
+
+def _resolve_factory(
+    pseudonymiser: Pseudonymiser, accounts: dict[int, Account], by_uid: dict[str, Account]
+) -> Callable[[int], Person | None]:
+    """The account of a directory find (a pk), as the redactor's Person; its uid joins ``by_uid`` so
+    that it gets a pseudonym (and so an alias and a Disclosure row) like a participant."""
+
+    def resolve(pk: int) -> Person | None:
+        account = accounts.get(pk) or Account.objects.filter(pk=pk).first()
+        if account is None:
+            return None
+        by_uid.setdefault(account.uid, account)
+        return _person(account, target=account.pk in pseudonymiser.target_ids)
+
+    return resolve
+
+
 def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = None) -> BuiltPackage:
     """Write the package for ``scope`` into ``out_dir`` under a temporary name and return it.
 
@@ -176,6 +206,8 @@ def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = No
         [_person(a, target=a.pk in pseudonymiser.target_ids) for a in accounts.values()],
         lookup=_lookup_factory(pseudonymiser, by_uid),
         pseudonym=lambda person: pseudonymiser.sender(by_uid[person.uid]).token,
+        directory=account_directory(pseudonymiser.target_ids),
+        resolve=_resolve_factory(pseudonymiser, accounts, by_uid),
     )
     work = out_dir / f".build-{uuid.uuid4().hex}"
     work.mkdir(parents=True, mode=0o700)
@@ -411,10 +443,15 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
     from . import pdf
 
     warrant = scope.warrant
+    language = pdf.report_language(settings.WARRANTDESK_REPORT_LANGUAGE)
     senders = list(pseudonymiser.by_account.values())
-    alias_of = {s.token: s.alias for s in senders if not s.target}
-    kinds = {item.room.pk: item.room.get_kind_display() for item in scope.rooms}
-    labels = {f"room-{i}": f"Room {i} ({kinds[item.room.pk]})" for i, item in enumerate(scope.rooms, start=1)}
+    alias_of = {s.token: pdf.alias_label(s.alias, language) for s in senders if not s.target}
+    shown_alias = {s.alias: alias_of[s.token] for s in senders if not s.target}  # messages.csv has the stable one
+    with translation.override(language):
+        kinds = {item.room.pk: str(item.room.get_kind_display()) for item in scope.rooms}
+    labels = {
+        f"room-{i}": pdf.room_label(i, kinds[item.room.pk], language) for i, item in enumerate(scope.rooms, start=1)
+    }
     cover = pdf.ReportCover(
         reference=warrant.reference,
         agency=warrant.agency.name,
@@ -426,8 +463,8 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
         generated_at=timezone.now(),
         counts=counts,
         targets=[(s.account.uid, s.account.display_name) for s in senders if s.target],
-        aliases=[(s.alias, s.token) for s in senders if not s.target],
-        language="ko",
+        aliases=[(alias_of[s.token], s.token) for s in senders if not s.target],
+        language=language,
         operator_key_fingerprint=keys.public_key_fingerprint(keys.operator_public_key()),
     )
     total = counts["messages"]
@@ -445,7 +482,7 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
                 yield pdf.ReportMessage(
                     room=labels.get(room, room),
                     sent_at=dt.datetime.fromisoformat(stamp),
-                    sender=label,
+                    sender=shown_alias.get(label, label),
                     kind=kind,
                     body=text,
                 )

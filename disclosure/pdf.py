@@ -171,6 +171,29 @@ COUNT_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# The PDF is for people: in a Korean report a pseudonymised participant is "참여자 7". The package's
+# JSON and CSV keep the stable alias ("Participant 7") and the token, which is what a follow-up names.
+ALIAS_LABELS = {"ko": "참여자 {number}", "en": "Participant {number}"}
+ROOM_LABELS = {"ko": "대화방 {number} ({kind})", "en": "Room {number} ({kind})"}
+_STABLE_ALIAS = re.compile(r"\AParticipant (\d+)\Z")
+
+
+def report_language(language: str) -> str:
+    """The report's language: "ko" or "en" (anything else falls back to English)."""
+    language = (language or "").split("-")[0].lower()
+    return language if language in LABELS else "en"
+
+
+def alias_label(alias: str, language: str) -> str:
+    """The stable alias ("Participant 7") as the report's reader reads it ("참여자 7")."""
+    found = _STABLE_ALIAS.match(alias)
+    return ALIAS_LABELS[report_language(language)].format(number=found[1]) if found else alias
+
+
+def room_label(number: int, kind: str, language: str) -> str:
+    return ROOM_LABELS[report_language(language)].format(number=number, kind=kind)
+
+
 KIND_LABELS: dict[str, dict[str, str]] = {
     "ko": {"PHOTO": "사진", "VIDEO": "동영상", "FILE": "파일", "EMOTICON": "이모티콘", "SYSTEM": "시스템"},
     "en": {"PHOTO": "Photo", "VIDEO": "Video", "FILE": "File", "EMOTICON": "Emoticon", "SYSTEM": "System"},
@@ -253,8 +276,7 @@ def _template() -> Template:
 
 
 def _language(cover: ReportCover) -> str:
-    language = (cover.language or "").split("-")[0].lower()
-    return language if language in LABELS else "en"
+    return report_language(cover.language)
 
 
 def _css_string(text: str) -> SafeString:
