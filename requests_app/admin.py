@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from guardian.admin import GuardedModelAdminMixin
 
 from warrantdesk.exceptions import DomainError
@@ -73,7 +74,7 @@ class TrustAnchorForm(CertificateForm):
         cleaned = super().clean()
         data = self.certificate_bytes()
         if not data:
-            raise forms.ValidationError("Give the CA certificate as a file or pasted PEM.")
+            raise forms.ValidationError(_("Give the CA certificate as a file or pasted PEM."))
         try:
             registry.anchor_certificates_check(data)
         except DomainError as refusal:
@@ -130,7 +131,7 @@ class InvestigatorForm(CertificateForm):
         if self.instance.pk is None:
             data = self.certificate_bytes()
             if not data:
-                raise forms.ValidationError("Give the investigator's certificate as a file or pasted PEM.")
+                raise forms.ValidationError(_("Give the investigator's certificate as a file or pasted PEM."))
             if cleaned.get("agency"):
                 try:
                     registry.investigator_certificate_check(

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -42,7 +43,9 @@ class CertificateInputSerializer(serializers.Serializer):
 
     def validate(self, data):
         if not data.get("certificate") and not data.get("certificate_pem"):
-            raise serializers.ValidationError("Send the certificate as a file (certificate) or PEM (certificate_pem).")
+            raise serializers.ValidationError(
+                _("Send the certificate as a file (certificate) or PEM (certificate_pem).")
+            )
         return data
 
     def certificate_bytes(self) -> bytes:
@@ -143,9 +146,34 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = ["kind", "identifier"]
 
 
+class TargetInputSerializer(serializers.Serializer):
+    """One target to log: both fields required (the model's default kind is no reason to guess one)."""
+
+    kind = serializers.ChoiceField(choices=WarrantTarget.Kind.choices)
+    identifier = serializers.CharField(max_length=200)
+
+
+class DuplicateSerializer(serializers.Serializer):
+    """Another warrant this one may duplicate. ``warrant`` and ``reference`` are null when the caller is
+    not assigned to that case: its existence is told, nothing about it."""
+
+    reason = serializers.ChoiceField(
+        choices=[("warrant_number", "Same agency and warrant number"), ("document", "Same file")]
+    )
+    warrant = serializers.IntegerField(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    assigned = serializers.BooleanField()
+
+
+def _viewer(serializer: serializers.Serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
 class DocumentSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
+    duplicates = serializers.SerializerMethodField(help_text="Other warrants holding the same file (SHA-256).")
 
     class Meta:
         model = Document
@@ -159,10 +187,17 @@ class DocumentSerializer(serializers.ModelSerializer):
             "uploaded_by",
             "uploaded_at",
             "download_url",
+            "duplicates",
         ]
 
     def get_download_url(self, document: Document) -> str:
         return f"/api/v1/documents/{document.pk}/download/"
+
+    @extend_schema_field(DuplicateSerializer(many=True))
+    def get_duplicates(self, document: Document) -> list[dict]:
+        from .duplicates import of_document
+
+        return [duplicate.as_dict() for duplicate in of_document(document, user=_viewer(self))]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -204,12 +239,17 @@ class WarrantDetailSerializer(WarrantListSerializer):
 
     signature = serializers.SerializerMethodField(help_text="The latest check of the current warrant document.")
     gate = serializers.SerializerMethodField(help_text="Why approval/export is blocked; empty when allowed.")
+    duplicates = serializers.SerializerMethodField(
+        help_text="Possible duplicates: other warrants of the agency with the same warrant number, or holding one "
+        "of this warrant's files."
+    )
 
     class Meta(WarrantListSerializer.Meta):
         fields = [
             *WarrantListSerializer.Meta.fields,
             "signature",
             "gate",
+            "duplicates",
             "legal_basis",
             "received_via",
             "period_start",
@@ -236,6 +276,12 @@ class WarrantDetailSerializer(WarrantListSerializer):
 
         return signature_gate(warrant)
 
+    @extend_schema_field(DuplicateSerializer(many=True))
+    def get_duplicates(self, warrant: Warrant) -> list[dict]:
+        from .duplicates import of_warrant
+
+        return [duplicate.as_dict() for duplicate in of_warrant(warrant, user=_viewer(self))]
+
 
 def _signature_of(warrant: Warrant):
     from .services import current_warrant_document, latest_signature_check
@@ -259,9 +305,14 @@ class WarrantCreateSerializer(serializers.Serializer):
     period_end = serializers.DateTimeField()
     rooms = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
-    targets = TargetSerializer(many=True, allow_empty=False)
+    targets = TargetInputSerializer(many=True, allow_empty=False)
     document = serializers.FileField(required=False, help_text="The warrant document (PDF).")
     signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
+    confirm_duplicate = serializers.BooleanField(
+        default=False,
+        help_text="Log it although the same agency and warrant number, or the same file, is already logged "
+        "(after a 409 possible_duplicate answer, once checked).",
+    )
 
     def validate(self, data):
         errors = receipt_errors(received_at=data["received_at"], deadline=data["deadline"])
@@ -276,6 +327,11 @@ class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     signature = serializers.FileField(required=False, help_text="A detached CMS signature (.p7s) over the PDF.")
     kind = serializers.ChoiceField(choices=Document.Kind.choices, default=Document.Kind.WARRANT)
+    confirm_duplicate = serializers.BooleanField(
+        default=False,
+        help_text="Upload it although the same file is attached to another warrant (after a 409 possible_duplicate "
+        "answer, once checked).",
+    )
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -478,5 +534,5 @@ class FollowUpDecideSerializer(serializers.Serializer):
     def validate_decisions(self, items):
         tokens = [item["token"] for item in items]
         if len(tokens) != len(set(tokens)):
-            raise serializers.ValidationError("Decide on each pseudonym once.")
+            raise serializers.ValidationError(_("Decide on each pseudonym once."))
         return items
