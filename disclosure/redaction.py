@@ -59,6 +59,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from disclosure.directory import KEEP, SHARED, DirectoryIndex
 from disclosure.identifiers import normalize_email, normalize_phone
 
 __all__ = [
@@ -95,10 +96,20 @@ class Person:
 # They run on the lower-cased text (same length as the text, so positions carry over); in the slow
 # path, full-width forms (０-９, ＋, ＠, Ａ-Ｚ ...) are first mapped to ASCII, one character for one.
 
-# Separators inside a phone number: a dash or dot with optional spaces around it, or a space.
-_DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d.\uff0e"
-_SPACE = " \u00a0\u3000"
-_SEP = f"(?:[{_SPACE}]?[{_DASH}][{_SPACE}]?|[{_SPACE}])"
+# Separators inside a phone number or a resident registration number: one dash-like character with
+# up to three spaces around it, or up to three spaces. Dash-like as Korean users type it: ASCII and
+# typographic dashes and minus signs, the Hangul vowels ㅡ/ㅢ (compatibility, conjoining and
+# half-width forms), the CJK "一" and the katakana "ー", box-drawing lines, tildes and wave dashes,
+# slashes, dots and middle dots. Spaces: any Unicode space, and the invisible ones (U+200B ...).
+_DASH = (
+    "\\-\u2010-\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u02d7\u2043"  # dashes, minus
+    "\u3161\u3162\u1173\u1174\uffda\uffdb\u4e00\u30fc\uff70\u2500\u2501"  # ㅡ ㅢ 一 ー ─ ━
+    "~\u301c\u3030\uff5e\u223c\u2053\u02dc"  # tildes, wave dashes
+    "/\uff0f\u2215\u2044"  # slashes
+    ".\uff0e\u00b7\u2027\u30fb\uff65\u318d"  # dots, middle dots
+)
+_SPACE = " \t\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff"
+_SEP = f"(?:[{_SPACE}]{{0,3}}[{_DASH}][{_SPACE}]{{0,3}}|[{_SPACE}]{{1,3}})"
 # Korean area codes after the trunk zero: mobile, Seoul, the provinces, VoIP, personal, free phone.
 _AREA = "(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8]|80)"
 _END = "(?![0-9])"
@@ -108,23 +119,31 @@ _DOMESTIC_AFTER_0 = (
     f"(?:{_AREA}(?:{_SEP}[0-9]{{3,4}}{_SEP}?|[0-9]{{3,4}}{_SEP})[0-9]{{4}}{_END}|1[016789][0-9]{{7,8}}{_END})"
 )
 _DOMESTIC_PAREN = rf"\(0{_AREA}\){_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}{_END}"
-_KOREA_INTL = rf"\+82{_SEP}?(?:\(0\){_SEP}?|0)?{_AREA}{_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}{_END}"
+_KOREA_REST = rf"{_SEP}?(?:\(0\){_SEP}?|0)?{_AREA}{_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}{_END}"
+# "+82", or "0082" (the international prefix dialled from Korea); "82" alone only before a mobile
+# number, or before a number whose groups are separated: "821012345678", "82 2 123 4567".
+_KOREA_INTL = (
+    rf"\+82{_KOREA_REST}|(?<![0-9])0082{_KOREA_REST}"
+    rf"|(?<![0-9+])82{_SEP}?(?:\(0\){_SEP}?|0)?"
+    rf"(?:1[016789]{_SEP}?[0-9]{{3,4}}{_SEP}?[0-9]{{4}}|{_AREA}{_SEP}[0-9]{{3,4}}{_SEP}[0-9]{{4}}){_END}"
+)
 _NANP = rf"\+1{_SEP}?(?:\([0-9]{{3}}\)|[0-9]{{3}}){_SEP}?[0-9]{{3}}{_SEP}?[0-9]{{4}}{_END}"
 # Any other "+" number: whole digit runs, up to six groups after the first, in an atomic group
 # (no backtracking, so no pathological run time on long digit strings).
 _OTHER_INTL = rf"\+[1-9](?>[0-9]*(?:{_SEP}?\([0-9]+\)|{_SEP}[0-9]+){{0,6}})"
 # After the first digit of a resident registration number (left side checked by the caller).
 # (the serial may be starred out by the writer, as in "900101-1******", which still gives the birth
-# date and sex away)
+# date and sex away); the two parts joined directly or by a separator as in phone numbers
+# ("900101 - 1234567", "900101 1234567", "900101ㅡ1234567").
 _RRN_AFTER_FIRST = (
-    f"[0-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
-    f"(?:[{_DASH[:-2]}]?[1-8][0-9]{{6}}{_END}|[{_DASH[:-2]}][1-8][*x\uff0a\u25cf\u2022]{{6}})"
+    f"[0-9](?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]){_SEP}?[1-8](?:[0-9]{{6}}{_END}|[*x\uff0a\u25cf\u2022]{{6}})"
 )
 _NOT_AFTER_DIGIT = "(?<![0-9].)"  # placed after the first digit: the character before it is no digit
 # Bounded parts (64 characters before the "@", labels of 63), so that a long run of letters costs
 # linear time, not quadratic.
 _EMAIL = r"[a-z0-9._%+\-]{1,64}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24}"
 _TOKEN_BARE = r"(?<![a-z0-9.])p1\.[a-z0-9]+\.[a-z2-7]+(?![a-z0-9])"
+_ALREADY_REDACTED = re.compile("|".join([_PLACEHOLDER_PLAIN, _TOKEN_BARE, *(re.escape(mask) for mask in _MASKS)]))
 # Word characters of scripts that put spaces between words: Latin, Greek, Cyrillic ... but not Hangul,
 # CJK ideographs or kana, where names run into the particles and words around them.
 _WORDLIKE = (
@@ -139,11 +158,20 @@ _ASCII_RIGHT_BOUNDARY = "(?!(?<=[0-9a-z_])[0-9a-z_])"
 
 # Quick triggers for the fast check besides the exact patterns: anything full-width or an "@" sends
 # the text to the slow path, which knows the details.
-_FAST_TRIGGERS = ["@", "\uff20", "\uff0b", "\uff08", *(chr(0xFF10 + d) for d in range(10)), r"\+[0-9]", r"\(0"]
+_FAST_TRIGGERS = [
+    "@", "\uff20", "\uff0b", "\uff08", *(chr(0xFF10 + d) for d in range(10)), r"\+[0-9]", r"\(0",
+]  # fmt: skip
 
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Decimal digits of other scripts and styles (Arabic-Indic, mathematical bold, ...): read as ASCII.
+_OTHER_DIGITS = {
+    code: ord("0") + unicodedata.decimal(chr(code))
+    for code in range(0x80, 0x110000)
+    if unicodedata.decimal(chr(code), None) is not None and not 0xFF10 <= code <= 0xFF19
+}
+_OTHER_DIGIT_CLASS = "[" + "".join(chr(code) for code in _OTHER_DIGITS) + "]"
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20} | _OTHER_DIGITS
 _DIGIT_GROUP = re.compile(r"[0-9]+\)?")
-_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_HAS_FULLWIDTH = re.compile(f"[\uff01-\uff5e\u3000]|{_OTHER_DIGIT_CLASS}")
 
 _MAX_TRIE_DEPTH = 3  # below this depth the remaining suffixes are a flat alternation, longest first
 
@@ -273,9 +301,14 @@ class Redactor:
         *,
         lookup: Callable[[str, str], Person | None] | None = None,
         pseudonym: Callable[[Person], str],
+        directory: DirectoryIndex | None = None,
+        resolve: Callable[[int], Person | None] | None = None,
     ) -> None:
         self._lookup = lookup
         self._pseudonym = pseudonym
+        self._directory = directory if directory is not None and len(directory) else None
+        self._resolve = resolve
+        self._resolved: dict[int, tuple[Person, ...]] = {}
         self._placeholders: dict[str, str] = {}
         self._looked_up: dict[tuple[str, str], tuple[Person, ...]] = {}
         self._by_phone: dict[str, list[Person]] = {}
@@ -322,6 +355,8 @@ class Redactor:
 
         fast = [*_FAST_TRIGGERS, "0" + _NOT_AFTER_DIGIT + f"(?:{_DOMESTIC_AFTER_0}|{_RRN_AFTER_FIRST})"]
         fast += [str(d) + _NOT_AFTER_DIGIT + _RRN_AFTER_FIRST for d in range(1, 10)]
+        fast += ["0" + _NOT_AFTER_DIGIT + "082" + _KOREA_REST, "8(?<![0-9+]8)2" + _KOREA_INTL.rsplit("82", 1)[1]]
+        fast.append(_OTHER_DIGIT_CLASS)
         fast += _fast_name_alternatives(name_forms)
         self._fast = re.compile("|".join(fast)).search
 
@@ -343,14 +378,13 @@ class Redactor:
         low = text.lower()
         if len(low) != len(text):
             low = _fold(text)
-        if self._fast(low) is None:
-            if text.isascii() or unicodedata.is_normalized("NFC", text):
+        if text.isascii() or unicodedata.is_normalized("NFC", text):
+            if self._fast(low) is None and not (self._directory is not None and self._directory.hit(text)):
                 return text  # the fast path: nothing to look at
-        elif text.isascii() or unicodedata.is_normalized("NFC", text):
             return self._redact(text, low, text)
         normal = unicodedata.normalize("NFC", text)
         low = _fold(normal)
-        if self._fast(low) is None:
+        if self._fast(low) is None and not (self._directory is not None and self._directory.hit(normal)):
             return text
         return self._redact(normal, low, text)
 
@@ -362,14 +396,32 @@ class Redactor:
         if _HAS_FULLWIDTH.search(low):
             low = low.translate(_FULLWIDTH)
         search = self._scan_with_email if "@" in low else self._scan
+        listed = self._listed(text, low)  # account IDs and names of the directory, in order
+        next_listed = 0
         pieces: list[str] = []
         done = 0  # text[:done] is in pieces
         pos = 0
-        while (match := search(low, pos)) is not None:
-            kind = match.lastgroup
-            start, end = match.span()
+        while True:
+            match = search(low, pos)
+            while next_listed < len(listed) and listed[next_listed][0] < pos:
+                next_listed += 1
             replacement: str | None = None
-            if kind == "keep":
+            # the directory's find wins when it starts first, or at the same place and is longer
+            if next_listed < len(listed) and (
+                match is None
+                or listed[next_listed][0] < match.start()
+                or (listed[next_listed][0] == match.start() and listed[next_listed][1] > match.end())
+            ):
+                start, end, code = listed[next_listed]
+                next_listed += 1
+                kind = "listed"
+                replacement = self._for_code(code)
+            elif match is None:
+                break
+            else:
+                kind = match.lastgroup
+                start, end = match.span()
+            if kind in ("listed", "keep"):  # a directory find's replacement is set; a placeholder stays
                 pass
             elif kind == "name":
                 if not _starts_word(low, start):
@@ -402,6 +454,31 @@ class Redactor:
             return original
         pieces.append(text[done:])
         return "".join(pieces)
+
+    def _listed(self, text: str, low: str) -> list[tuple[int, int, int]]:
+        """The directory's finds in ``text`` (start, end, code), those overlapping a placeholder or a
+        mask left out (already redacted text stays as it is)."""
+        if self._directory is None:
+            return []
+        found = self._directory.matches(text)
+        if found:
+            kept = [match.span() for match in _ALREADY_REDACTED.finditer(low)]
+            if kept:
+                found = [item for item in found if not any(s < item[1] and item[0] < e for s, e in kept)]
+        return found
+
+    def _for_code(self, code: int) -> str | None:
+        """What a directory find becomes: kept (a target's), masked (shared), or the one account's."""
+        if code == KEEP:
+            return None
+        if code == SHARED:
+            return NAME_REMOVED
+        ref = DirectoryIndex.ref(code)
+        people = self._resolved.get(ref)
+        if people is None:
+            person = self._resolve(ref) if self._resolve is not None and ref is not None else None
+            people = self._resolved[ref] = (person,) if person is not None else ()
+        return self._for_people(people, NAME_REMOVED)
 
     def _international(self, low: str, start: int, end: int) -> tuple[int, str | None]:
         """A number after "+" and a country code, grouped freely: the longest known number from its

@@ -542,3 +542,160 @@ def test_no_identifier_of_a_non_target_survives_in_generated_messages():
                 assert re.sub(r"\D", "", person.phone)[2:] not in re.sub(r"\D", "", out), (text, out)
         assert expected_tokens <= set(PLACEHOLDER.findall(out)), (text, out)
         assert redactor.redact(out) == out
+
+
+# --- the whole account directory: identifiers of people who are not participants ---------------------
+
+from disclosure.directory import DirectoryIndex, squeeze_with_origins  # noqa: E402
+
+# Accounts of the directory that are in no room of the scope.
+OUTSIDER = Person("u-outsider", "박지성", phone="+821012341234")
+WRITER = Person("writer_kim77", "Jane Doe", email="jane@example.org")
+TWIN_ONE, TWIN_TWO = Person("u-twin-1", "최유나"), Person("u-twin-2", "최유나")
+DIRECTORY = [*PEOPLE, OUTSIDER, WRITER, TWIN_ONE, TWIN_TWO, STRANGER, TARGET_ELSEWHERE]
+
+
+def directory_redactor(people=PEOPLE, directory=DIRECTORY, store=STORE, resolved=None):
+    index = DirectoryIndex()
+    for ref, person in enumerate(directory):
+        index.add(ref, uid=person.uid, display_name=person.display_name, target=person.target)
+    index.freeze()
+
+    def resolve(ref):
+        if resolved is not None:
+            resolved.append(directory[ref].uid)
+        return directory[ref]
+
+    return Redactor(
+        people, lookup=lambda kind, value: store.get((kind, value)), pseudonym=token, directory=index, resolve=resolve
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "박지성",
+        "박 지성",
+        "박 지 성",
+        "박\u200b지성",
+        "박·지성",
+        "박_지성",
+        "박\u3000지성",
+        unicodedata.normalize("NFD", "박지성"),
+    ],
+)
+def test_a_name_of_someone_outside_the_scope_becomes_their_token_in_any_spacing(written):
+    redactor = directory_redactor()
+
+    assert redactor.redact(f"어제 {written}이 왔어") == f"어제 {ph(OUTSIDER)}이 왔어"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Jane Doe", "jane doe", "JANE  DOE", "JaneDoe", "jane_doe", "jane.doe", "Ｊａｎｅ　Ｄｏｅ", "ｊａｎｅｄｏｅ"],
+)
+def test_a_latin_name_outside_the_scope_in_any_case_width_or_spacing(written):
+    redactor = directory_redactor()
+
+    assert redactor.redact(f"ask {written}, she knows") == f"ask {ph(WRITER)}, she knows"
+    assert redactor.redact(f"{written}한테 물어봐") == f"{ph(WRITER)}한테 물어봐"
+
+
+@pytest.mark.parametrize(
+    "written", ["writer_kim77", "WRITER_KIM77", "Writer-Kim77", "ｗｒｉｔｅｒ＿ｋｉｍ７７", "@writer_kim77"]
+)
+def test_an_account_id_typed_in_a_message_becomes_its_token(written):
+    redactor = directory_redactor()
+
+    out = redactor.redact(f"내 아이디 {written} 추가해줘")
+
+    assert out in (f"내 아이디 {ph(WRITER)} 추가해줘", f"내 아이디 @{ph(WRITER)} 추가해줘")
+
+
+def test_a_name_found_in_text_ties_to_no_one_when_the_phone_next_to_it_is_pseudonymised():
+    """The scan's finding: the number became a token, the name beside it stayed and named the token."""
+    redactor = directory_redactor(store={**STORE, ("phone", "+821012341234"): OUTSIDER})
+
+    out = redactor.redact("박지성 010-1234-1234 한테 연락해")
+
+    assert "박지성" not in out and "1234" not in out
+    assert out == f"{ph(OUTSIDER)} {ph(OUTSIDER)} 한테 연락해"
+
+
+def test_account_ids_and_names_are_not_found_inside_longer_words_or_ids():
+    redactor = directory_redactor()
+
+    for text in ["writer_kim777", "awriter_kim77", "JaneDoes", "plainjane doe"]:
+        assert redactor.redact(text) is text
+
+
+def test_directory_names_shared_by_several_accounts_are_masked_and_a_targets_stay():
+    redactor = directory_redactor()
+
+    assert redactor.redact("최유나 씨") == f"{NAME_REMOVED} 씨"
+    text = "Other target said so"  # a target's display name, not a participant: stays
+    assert redactor.redact(text) is text
+
+
+def test_short_directory_names_need_no_spacing_inside():
+    one = Person("u-jiho", "지호")
+    redactor = directory_redactor(people=[], directory=[one])
+
+    assert redactor.redact("지호야") == f"{ph(one)}야"
+    text = "그 지 호수"
+    assert redactor.redact(text) is text
+
+
+def test_text_without_identifiers_stays_the_same_object_with_a_directory():
+    redactor = directory_redactor()
+
+    for text in ["오늘 저녁에 뭐 먹을까?", "what time tomorrow?", "2025-10-23 10:30", "looks good to me"]:
+        assert redactor.redact(text) is text
+
+
+def test_directory_finds_are_resolved_once_per_person():
+    resolved = []
+    redactor = directory_redactor(resolved=resolved)
+
+    redactor.redact("박지성 박지성")
+    redactor.redact("박 지 성")
+
+    assert resolved == ["u-outsider"]
+
+
+def test_directory_finds_are_not_matched_inside_placeholders_and_redaction_is_idempotent():
+    key_id_person = Person("ab12cd34", "Ab Cd")  # its uid is the key id of the tokens
+    redactor = directory_redactor(directory=[*DIRECTORY, key_id_person])
+
+    once = redactor.redact(f"박지성, Jane Doe, writer_kim77 and {ph(KIM)} {PHONE_REMOVED}")
+
+    assert once == f"{ph(OUTSIDER)}, {ph(WRITER)}, {ph(WRITER)} and {ph(KIM)} {PHONE_REMOVED}"
+    assert redactor.redact(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("㈜ 박지성", "박지성"),  # a character that NFKC makes three, before the name
+        ("ﬁ 박 지 성!", "박 지 성"),
+        ("x ＪＡＮＥ\u3000ＤＯＥ y", "ＪＡＮＥ\u3000ＤＯＥ"),
+        ("a\u200bb Jane\u00adDoe", "Jane\u00adDoe"),
+    ],
+)
+def test_finds_in_squeezed_text_map_back_to_the_span_as_written(text, span):
+    index = DirectoryIndex()
+    index.add(1, uid="u-1", display_name="박지성")
+    index.add(2, uid="u-2", display_name="Jane Doe")
+    index.freeze()
+
+    (start, end, _code), *rest = index.matches(text)
+
+    assert not rest
+    assert text[start:end] == span
+
+
+def test_squeezing_keeps_the_origin_of_every_character():
+    squeezed, origins = squeeze_with_origins("Ａ b\u200b㈜-c")
+
+    assert squeezed == "ab(주)c"
+    assert origins == [0, 2, 4, 4, 4, 6]
