@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from requests_app import selectors
 from requests_app.permissions import deny
 from warrantdesk.api_permissions import LoggedIn
+from warrantdesk.params import parse_id
 
 from . import keys, services
 from .models import Delivery, DownloadLink, Export
@@ -79,7 +80,7 @@ class ExportViewSet(viewsets.GenericViewSet):
 
     def get_object(self) -> Export:
         pk = self.kwargs["pk"]
-        export = Export.objects.select_related("warrant").filter(pk=pk).first() if str(pk).isdigit() else None
+        export = Export.objects.select_related("warrant").filter(pk=pk).first() if parse_id(pk) else None
         if export is None or selectors.warrant_get_visible(user=self.request.user, pk=export.warrant_id) is None:
             deny(self.request.user, object_type="export", object_id=pk, path=self.request.path)
             raise NotFound("Not found.")

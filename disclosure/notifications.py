@@ -93,6 +93,7 @@ from requests_app.workflow import REVIEW, Status
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
+from warrantdesk.params import parse_id
 
 from .models import Account, Disclosure, Export, Notification
 
@@ -862,6 +863,8 @@ def notifications_visible_to(*, user) -> QuerySet[Notification]:
 
 
 def notification_get_visible(*, user, pk) -> Notification | None:
+    if parse_id(pk) is None:
+        return None
     try:
         return notifications_visible_to(user=user).select_related("warrant__agency").get(pk=pk)
     except (Notification.DoesNotExist, ValueError, TypeError):

@@ -16,6 +16,7 @@ from requests_app.services import signature_gate
 from requests_app.views import _warrant_or_404
 from requests_app.workflow import Status
 from warrantdesk.exceptions import DomainError
+from warrantdesk.params import parse_id
 
 from . import keys, services, verify_package
 from .forms import DeliveryForm, LinkForm
@@ -93,7 +94,7 @@ def export_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _export_or_404(request: HttpRequest, pk) -> Export:
-    export = Export.objects.select_related("warrant").filter(pk=pk).first()
+    export = Export.objects.select_related("warrant").filter(pk=pk).first() if parse_id(pk) else None
     if export is None or selectors.warrant_get_visible(user=request.user, pk=export.warrant_id) is None:
         raise deny(request.user, object_type="export", object_id=pk, path=request.path)
     return export

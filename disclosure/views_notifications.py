@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,8 +16,11 @@ from requests_app.permissions import can, deny
 from requests_app.views import _warrant_or_404
 from requests_app.workflow import REVIEW
 from warrantdesk.exceptions import DomainError
+from warrantdesk.params import bind_filters, error_text, filtered_by
 
 from . import notifications
+from .filters import NotificationFilterForm
+from .forms import DeferForm
 from .models import Notification
 
 
@@ -29,22 +31,33 @@ def _notification_or_404(request: HttpRequest, pk) -> Notification:
     return notification
 
 
+@filtered_by(NotificationFilterForm)
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Every notification of the user's cases; overdue first, filter by status or overdue."""
     now = timezone.now()
+    form = bind_filters(NotificationFilterForm, request.GET)
     items = notifications.notifications_visible_to(user=request.user)
-    status = request.GET.get("status", "")
-    if status in Notification.Status.values:
-        items = items.filter(status=status)
-    if request.GET.get("overdue") == "1":
-        items = items.filter(notifications.overdue_q(now))
-    page = Paginator(items.order_by("due_at", "pk"), 100).get_page(request.GET.get("page"))
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            items = items.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["overdue"]:
+            items = items.filter(notifications.overdue_q(now))
+    else:  # the page says what is wrong with the filters, and lists nothing that would seem to match them
+        items = items.none()
+    page = Paginator(items.order_by("due_at", "pk"), 100).get_page(form.cleaned_data.get("page"))
     counts = {"overdue": notifications.overdue_count(user=request.user, now=now)}
     return render(
         request,
         "disclosure/notification_list.html",
-        {"page": page, "statuses": Notification.Status.choices, "status": status, "counts": counts},
+        {
+            "page": page,
+            "filter_form": form,
+            "statuses": Notification.Status.choices,
+            "status": request.GET.get("status", ""),
+            "counts": counts,
+        },
+        status=200 if form.is_valid() else 400,
     )
 
 
@@ -93,11 +106,11 @@ def _refused(request: HttpRequest, refusal) -> None:
 @require_POST
 def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
     notification = _notification_or_404(request, pk)
-    until = parse_date(request.POST.get("until", "") or "")
-    justification = request.POST.get("justification", "")
-    if until is None:
-        messages.error(request, _("Give the date the deferral ends."))
+    form = DeferForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, error_text(form) if form.data.get("until") else _("Give the date the deferral ends."))
         return redirect(notification)
+    until, justification = form.cleaned_data["until"], form.cleaned_data["justification"]
     end = timezone.make_aware(dt.datetime.combine(until, dt.time.min))
     try:
         notifications.notification_defer(

@@ -12,8 +12,10 @@ from rest_framework.response import Response
 
 from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
+from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
 from . import followups, registry, selectors, services
+from .filters import WarrantFilterForm
 from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, Warrant
 from .permissions import deny
 from .serializers import (
@@ -40,7 +42,6 @@ from .serializers import (
     WarrantListSerializer,
 )
 from .services import TargetInput
-from .workflow import Status
 
 
 def _not_found(request: Request, object_type: str, pk) -> NotFound:
@@ -53,20 +54,21 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     permission_classes = [LoggedIn]
     queryset = Warrant.objects.none()  # replaced per request; keeps the schema generator happy
+    filter_form = WarrantFilterForm
 
     def get_queryset(self):
-        params = self.request.query_params
+        if self.action != "list":
+            return selectors.warrant_list_visible_to(user=self.request.user)
+        form = api_filter_form(self.filter_form, self.request.query_params)
         return (
-            selectors.warrant_list_filtered(
-                user=self.request.user,
-                status=params.get("status", "") if params.get("status", "") in Status.values else "",
-                agency_id=int(params["agency"]) if params.get("agency", "").isdigit() else None,
-                overdue=params.get("overdue") == "1",
-                emergency=params.get("emergency") == "1",
-            )
+            selectors.warrant_list_filtered(user=self.request.user, **form.filters())
             .select_related("created_by", "approved_by")
-            .order_by("deadline", "pk")
+            .order_by(form.ordering(), "pk")
         )
+
+    @extend_schema(parameters=openapi_parameters(WarrantFilterForm))
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -89,7 +91,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             data = {key: data.get(key) for key in data}
             try:
                 data["targets"] = json.loads(data["targets"])
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # JSONDecodeError, or a number too long to convert
                 raise ValidationError({"targets": "Send targets as a JSON list."}) from exc
             data.update({key: request.FILES[key] for key in request.FILES})
         serializer = WarrantCreateSerializer(data=data)
@@ -237,7 +239,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             data = {key: data.get(key) for key in data}
             try:
                 data["tokens"] = json.loads(data["tokens"])
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # JSONDecodeError, or a number too long to convert
                 raise ValidationError({"tokens": "Send tokens as a JSON list."}) from exc
             data.update({key: request.FILES[key] for key in request.FILES})
         serializer = FollowUpCreateSerializer(data=data)
@@ -276,7 +278,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 def _followup_visible(request: Request, pk) -> FollowUpRequest:
     follow_up = (
         FollowUpRequest.objects.select_related("warrant__agency", "document", "created_by").filter(pk=pk).first()
-        if str(pk).isdigit()
+        if parse_id(pk)
         else None
     )
     if follow_up is None or selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) is None:
@@ -369,7 +371,7 @@ class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = AgencySerializer
 
     def get_object(self) -> Agency:
-        agency = Agency.objects.filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
+        agency = Agency.objects.filter(pk=self.kwargs["pk"]).first() if parse_id(self.kwargs["pk"]) else None
         if agency is None or not _registry_admin(self.request):
             raise _not_found(self.request, "agency", self.kwargs["pk"])
         return agency
@@ -411,9 +413,7 @@ class InvestigatorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Investigator.objects.select_related("agency").order_by("agency__code", "name")
 
     def get_object(self) -> Investigator:
-        investigator = (
-            self.get_queryset().filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
-        )
+        investigator = self.get_queryset().filter(pk=self.kwargs["pk"]).first() if parse_id(self.kwargs["pk"]) else None
         if investigator is None:
             raise _not_found(self.request, "investigator", self.kwargs["pk"])
         return investigator

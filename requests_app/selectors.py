@@ -9,6 +9,7 @@ from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
+from warrantdesk.params import parse_id
 from warrantdesk.roles import Role
 
 from .models import Document, SignatureCheck, Warrant, WarrantTarget
@@ -58,13 +59,14 @@ def warrant_list_filtered(
 
 
 def warrant_get_visible(*, user, pk) -> Warrant | None:
-    try:
-        return warrant_list_visible_to(user=user).get(pk=pk)
-    except (Warrant.DoesNotExist, ValueError, TypeError):
+    if parse_id(pk) is None:
         return None
+    return warrant_list_visible_to(user=user).filter(pk=parse_id(pk)).first()
 
 
 def document_get_visible(*, user, pk) -> Document | None:
+    if parse_id(pk) is None:
+        return None
     visible = warrant_list_visible_to(user=user).values("pk")
     return Document.objects.select_related("warrant").filter(pk=pk, warrant__in=visible).first()
 

@@ -5,15 +5,16 @@ from django.db.models import Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from disclosure import notifications
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
+from warrantdesk.params import bind_filters, filtered_by
 
 from . import demo, selectors, services
+from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
 from .permissions import can, can_recheck_signature, deny
@@ -28,35 +29,32 @@ def _warrant_or_404(request: HttpRequest, pk) -> Warrant:
     return warrant
 
 
+@filtered_by(WarrantFilterForm)
 @require_GET
 def warrant_list(request: HttpRequest) -> HttpResponse:
-    params = request.GET
-    agency_id = params.get("agency", "")
-    warrants = selectors.warrant_list_filtered(
-        user=request.user,
-        status=params.get("status", "") if params.get("status", "") in Status.values else "",
-        agency_id=int(agency_id) if agency_id.isdigit() else None,
-        deadline_before=parse_date(params.get("deadline_before", "") or "") if params.get("deadline_before") else None,
-        overdue=params.get("overdue") == "1",
-        emergency=params.get("emergency") == "1",
-        search=params.get("q", "").strip()[:100],
-    ).order_by(params.get("order") if params.get("order") in {"deadline", "-deadline", "-received_at"} else "deadline")
-    page = Paginator(warrants, 50).get_page(params.get("page"))
-    query = params.copy()
+    form = bind_filters(WarrantFilterForm, request.GET)
+    if form.is_valid():
+        warrants = selectors.warrant_list_filtered(user=request.user, **form.filters()).order_by(form.ordering())
+        page = Paginator(warrants, 50).get_page(form.cleaned_data["page"])
+    else:  # the page shows what is wrong with the filters, and no result that would seem to match them
+        page = Paginator(Warrant.objects.none(), 50).get_page(1)
+    query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "requests_app/warrant_list.html",
         {
             "page": page,
+            "filter_form": form,
             "statuses": Status.choices,
             "agencies": Agency.objects.all(),
-            "filters": params,
+            "filters": request.GET,
             "query": query.urlencode(),
             "can_create": request.user.has_perm("requests_app.add_warrant"),
             "now": timezone.now(),
             "overdue_notifications": notifications.overdue_count(user=request.user),
         },
+        status=200 if form.is_valid() else 400,
     )
 
 

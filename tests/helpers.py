@@ -1,8 +1,15 @@
 """Small helpers shared by the test modules (no fixtures here: see conftest.py)."""
 
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from disclosure.models import Account, Export, Notification
+from requests_app.models import FollowUpRequest, FollowUpToken, Investigator, Warrant
+from tests.factories import InvestigatorFactory
 
 BOUNDARY = "warrantdesk-test-boundary"
 MULTIPART_CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -102,3 +109,111 @@ def verify_signature(warrant, *, actor):
 
     record_valid_signature(warrant)
     return services.warrant_transition(warrant=warrant, to=Status.VERIFIED, actor=actor, system=True)
+
+
+# --- routes, collected from the URL resolver -------------------------------------------------------
+# (tests that walk every route: a route added later is covered without anyone remembering the tests)
+
+SENTINEL_PK = 987654321
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name", for reverse()
+    kwargs: tuple[str, ...]  # the named groups of the whole pattern, e.g. ("pk",) or ("pk", "format")
+
+    @property
+    def id(self) -> str:
+        return self.name + (".json" if "format" in self.kwargs else "")
+
+    def url(self, pk: int) -> str:
+        kwargs = {"pk": pk}
+        if "format" in self.kwargs:
+            kwargs["format"] = "json"
+        return reverse(self.name, kwargs=kwargs)
+
+    def url_with_raw_argument(self, raw: str) -> str:
+        """The route's address with ``raw`` (URL-quoted) as its argument (the pk, a token, a reference),
+        whether or not the pattern would accept it: how a scanner or a typo reaches the server."""
+        placeholder = {name: SENTINEL_PK if name == "pk" else f"x{SENTINEL_PK}" for name in self.kwargs}
+        if "format" in self.kwargs:
+            placeholder["format"] = "json"
+        argument = next(str(value) for name, value in placeholder.items() if name != "format")
+        return reverse(self.name, kwargs=placeholder).replace(argument, quote(raw, safe=""), 1)
+
+    @property
+    def owner(self) -> str:
+        """Whose pk the route takes: the path segment just before the pk says it."""
+        segments = self.url(SENTINEL_PK).split("/")
+        index = next(i for i, segment in enumerate(segments) if segment.split(".")[0] == str(SENTINEL_PK))
+        return {"warrants": "warrant", "documents": "document"}.get(segments[index - 1], segments[index - 1])
+
+
+def walk_routes(patterns=None, namespace: str = "", groups: tuple[str, ...] = ()):
+    """Every route of the URL resolver, with the named groups of its whole pattern."""
+    yield from _walk(get_resolver().url_patterns if patterns is None else patterns, namespace, groups)
+
+
+def _walk(patterns, namespace: str = "", groups: tuple[str, ...] = ()):
+    for pattern in patterns:
+        found = groups + tuple(pattern.pattern.regex.groupindex)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, inner, found)
+        elif isinstance(pattern, URLPattern):
+            yield Route(f"{namespace}{pattern.name}" if pattern.name else "", found)
+
+
+def routes_with_pk() -> list[Route]:
+    unique = {route.id: route for route in walk_routes() if "pk" in route.kwargs}
+    return sorted(unique.values(), key=lambda route: route.id)
+
+
+def routes_without_arguments() -> list[Route]:
+    """Routes whose address takes nothing: lists, forms, the API root and schema (their input is the
+    query string and the body)."""
+    unique = {route.id: route for route in walk_routes() if not route.kwargs and route.name}
+    return sorted(unique.values(), key=lambda route: route.id)
+
+
+def pk_for(route: Route, warrant: Warrant) -> int:
+    owners = {
+        "warrant": warrant.pk,
+        "document": warrant.documents.get().pk,
+        "exports": (
+            Export.objects.filter(warrant=warrant).first()
+            or Export.objects.create(warrant=warrant, requested_by=warrant.created_by)
+        ).pk,
+        "notifications": _notification_of(warrant).pk,
+        "follow-ups": _follow_up_of(warrant).pk,
+        "agencies": warrant.agency.pk,
+        "investigators": (
+            Investigator.objects.filter(agency=warrant.agency).first() or InvestigatorFactory(agency=warrant.agency)
+        ).pk,
+    }
+    assert route.owner in owners, f"{route.id}: teach this test whose pk '{route.owner}' is"
+    return owners[route.owner]
+
+
+def _notification_of(warrant: Warrant) -> Notification:
+    account, _created = Account.objects.get_or_create(uid="route-test", defaults={"display_name": "Route Test"})
+    notification, _created = Notification.objects.get_or_create(
+        warrant=warrant,
+        account=account,
+        defaults={"disclosed_at": warrant.received_at, "due_at": warrant.received_at, "message_id": "<route@test>"},
+    )
+    return notification
+
+
+def _follow_up_of(warrant: Warrant) -> FollowUpRequest:
+    """A follow-up request of the warrant with one pseudonym pending; no document (the warrant keeps only its own)."""
+    follow_up, created = FollowUpRequest.objects.get_or_create(
+        warrant=warrant,
+        reference=f"{warrant.reference}-F1",
+        defaults={"received_at": warrant.received_at, "deadline": warrant.deadline, "created_by": warrant.created_by},
+    )
+    if created:
+        FollowUpToken.objects.create(
+            request=follow_up, position=1, token="p1.00000000.aaaa", justification="Route test", validity="VALID"
+        )
+    return follow_up

@@ -5,19 +5,17 @@ anyone having to remember this test.
 """
 
 import re
-from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from guardian.models import UserObjectPermission
 
-from disclosure.models import Account, Delivery, DownloadLink, Export, Notification
+from disclosure.models import Delivery, DownloadLink, Export, Notification
 from requests_app.models import (
     Document,
     FollowUpDecision,
     FollowUpRequest,
-    FollowUpToken,
     Investigator,
     SignatureCheck,
     TrustAnchor,
@@ -25,50 +23,9 @@ from requests_app.models import (
     WarrantEvent,
     WarrantTarget,
 )
-from tests.factories import InvestigatorFactory, pdf_bytes
-from tests.helpers import client_for
+from tests.factories import pdf_bytes
+from tests.helpers import client_for, pk_for, routes_with_pk
 from warrantdesk.models import AuditAction, AuditEntry
-
-SENTINEL_PK = 987654321
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str  # "namespace:name", for reverse()
-    kwargs: tuple[str, ...]  # the named groups of the whole pattern, e.g. ("pk",) or ("pk", "format")
-
-    @property
-    def id(self) -> str:
-        return self.name + (".json" if "format" in self.kwargs else "")
-
-    def url(self, pk: int) -> str:
-        kwargs = {"pk": pk}
-        if "format" in self.kwargs:
-            kwargs["format"] = "json"
-        return reverse(self.name, kwargs=kwargs)
-
-    @property
-    def owner(self) -> str:
-        """Whose pk the route takes: the path segment just before the pk says it."""
-        segments = self.url(SENTINEL_PK).split("/")
-        index = next(i for i, segment in enumerate(segments) if segment.split(".")[0] == str(SENTINEL_PK))
-        return {"warrants": "warrant", "documents": "document"}.get(segments[index - 1], segments[index - 1])
-
-
-def _walk(patterns, namespace: str = "", groups: tuple[str, ...] = ()):
-    for pattern in patterns:
-        found = groups + tuple(pattern.pattern.regex.groupindex)
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from _walk(pattern.url_patterns, inner, found)
-        elif isinstance(pattern, URLPattern):
-            yield Route(f"{namespace}{pattern.name}" if pattern.name else "", found)
-
-
-def routes_with_pk() -> list[Route]:
-    unique = {route.id: route for route in _walk(get_resolver().url_patterns) if "pk" in route.kwargs}
-    return sorted(unique.values(), key=lambda route: route.id)
-
 
 ROUTES = routes_with_pk()
 POST_PAYLOAD = {"to": "REJECTED", "note": "Not ours", "username": "charlie", "kind": "SUPPORTING"}
@@ -91,49 +48,6 @@ def state() -> dict:
         "follow_up_decisions": FollowUpDecision.objects.count(),
         "notifications": list(Notification.objects.values_list("pk", "status", "deferred_until", "sent_at")),
     }
-
-
-def pk_for(route: Route, warrant: Warrant) -> int:
-    owners = {
-        "warrant": warrant.pk,
-        "document": warrant.documents.get().pk,
-        "exports": (
-            Export.objects.filter(warrant=warrant).first()
-            or Export.objects.create(warrant=warrant, requested_by=warrant.created_by)
-        ).pk,
-        "notifications": _notification_of(warrant).pk,
-        "follow-ups": _follow_up_of(warrant).pk,
-        "agencies": warrant.agency.pk,
-        "investigators": (
-            Investigator.objects.filter(agency=warrant.agency).first() or InvestigatorFactory(agency=warrant.agency)
-        ).pk,
-    }
-    assert route.owner in owners, f"{route.id}: teach this test whose pk '{route.owner}' is"
-    return owners[route.owner]
-
-
-def _notification_of(warrant: Warrant) -> Notification:
-    account, _created = Account.objects.get_or_create(uid="route-test", defaults={"display_name": "Route Test"})
-    notification, _created = Notification.objects.get_or_create(
-        warrant=warrant,
-        account=account,
-        defaults={"disclosed_at": warrant.received_at, "due_at": warrant.received_at, "message_id": "<route@test>"},
-    )
-    return notification
-
-
-def _follow_up_of(warrant: Warrant) -> FollowUpRequest:
-    """A follow-up request of the warrant with one pseudonym pending; no document (the warrant keeps only its own)."""
-    follow_up, created = FollowUpRequest.objects.get_or_create(
-        warrant=warrant,
-        reference=f"{warrant.reference}-F1",
-        defaults={"received_at": warrant.received_at, "deadline": warrant.deadline, "created_by": warrant.created_by},
-    )
-    if created:
-        FollowUpToken.objects.create(
-            request=follow_up, position=1, token="p1.00000000.aaaa", justification="Route test", validity="VALID"
-        )
-    return follow_up
 
 
 # Case routes are for the officers assigned to the case; registry routes for administrators.

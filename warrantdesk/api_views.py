@@ -1,10 +1,13 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
 from requests_app.permissions import deny
 
 from . import selectors
 from .api import LoggedIn
-from .models import AuditAction, AuditEntry
+from .filters import AuditFilterForm
+from .models import AuditEntry
+from .params import api_filter_form, openapi_parameters
 from .views import AUDIT_PERMISSION
 
 
@@ -30,18 +33,19 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 
 class AuditEntryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The audit log, newest first, for auditors. Filters: actor, action, warrant."""
+    """The audit log, newest first, for auditors. Filters: actor, action, warrant, since, until."""
 
     permission_classes = [LoggedIn]
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.none()
+    filter_form = AuditFilterForm
 
     def get_queryset(self):
         if not self.request.user.has_perm(AUDIT_PERMISSION):
             raise deny(self.request.user, object_type="audit", object_id="", path=self.request.path)
-        params = self.request.query_params
-        return selectors.audit_entries_filtered(
-            actor=params.get("actor", ""),
-            action=params.get("action", "") if params.get("action", "") in AuditAction.values else "",
-            warrant_ref=params.get("warrant", ""),
-        )
+        form = api_filter_form(self.filter_form, self.request.query_params)
+        return selectors.audit_entries_filtered(**form.filters())
+
+    @extend_schema(parameters=openapi_parameters(AuditFilterForm))
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)

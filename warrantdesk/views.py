@@ -5,13 +5,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
 from requests_app.permissions import deny
 
 from . import audit, selectors
-from .models import AuditAction
+from .filters import AuditFilterForm
+from .models import AuditAction, AuditEntry
+from .params import bind_filters, filtered_by
 from .roles import Role, user_roles
 
 AUDIT_PERMISSION = "warrantdesk.view_auditentry"
@@ -22,17 +23,6 @@ def _auditor_only(request: HttpRequest) -> None:
         raise deny(request.user, object_type="audit", object_id="", path=request.path)
 
 
-def _filters(request: HttpRequest) -> dict:
-    params = request.GET
-    return {
-        "actor": params.get("actor", "").strip()[:150],
-        "action": params.get("action", "") if params.get("action", "") in AuditAction.values else "",
-        "warrant_ref": params.get("warrant", "").strip()[:32],
-        "since": parse_date(params.get("since", "") or "") if params.get("since") else None,
-        "until": parse_date(params.get("until", "") or "") if params.get("until") else None,
-    }
-
-
 def home(request: HttpRequest) -> HttpResponse:
     """Where signing in lands: the audit log for an auditor (who is assigned no case), else the warrants."""
     roles = user_roles(request.user)
@@ -41,17 +31,33 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("requests_app:warrant-list")
 
 
+@filtered_by(AuditFilterForm)
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     _auditor_only(request)
-    entries = selectors.audit_entries_filtered(**_filters(request)).select_related("actor")
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    return _audit_log_page(request, bind_filters(AuditFilterForm, request.GET))
+
+
+def _audit_log_page(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+    """The log filtered by ``form``; when the filters are invalid, their errors and no entry (400)."""
+    if form.is_valid():
+        entries = selectors.audit_entries_filtered(**form.filters()).select_related("actor")
+        page = Paginator(entries, 100).get_page(form.cleaned_data["page"])
+    else:
+        page = Paginator(AuditEntry.objects.none(), 100).get_page(1)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "warrantdesk/audit_log.html",
-        {"page": page, "actions": AuditAction.choices, "filters": request.GET, "query": query.urlencode()},
+        {
+            "page": page,
+            "filter_form": form,
+            "actions": AuditAction.choices,
+            "filters": request.GET,
+            "query": query.urlencode(),
+        },
+        status=200 if form.is_valid() else 400,
     )
 
 
@@ -60,10 +66,14 @@ class _Echo:
         return value
 
 
+@filtered_by(AuditFilterForm)
 @require_GET
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     _auditor_only(request)
-    filters = _filters(request)
+    form = bind_filters(AuditFilterForm, request.GET)
+    if not form.is_valid():  # nothing is exported: the log page says what is wrong with the filters
+        return _audit_log_page(request, form)
+    filters = form.filters()
     audit.audit_record(
         action=AuditAction.AUDIT_EXPORTED,
         actor=request.user,

@@ -61,10 +61,6 @@ LIST_FILTERS = {
     "overdue": ({"overdue": "1"}, ["overdue"]),
     "emergency": ({"emergency": "1"}, ["emergency"]),
     "search": ({"q": "checked"}, ["verified"]),
-    "unknown-status-ignored": (
-        {"status": "NO-SUCH"},
-        ["rejected_past_deadline", "overdue", "emergency", "verified", "on_time"],
-    ),
 }
 
 
