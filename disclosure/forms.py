@@ -1,8 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from warrantdesk.params import DateFilterField
-
 from warrantdesk.dates import DateTimeWidget, DateWidget, date_help, datetime_help
 from warrantdesk.params import DateFilterField
 
@@ -25,13 +23,6 @@ class DeliveryForm(forms.Form):
 class LinkForm(forms.Form):
     recipient = forms.CharField(label=_("Investigator"), max_length=200)
     hours = forms.IntegerField(label=_("Valid for (hours)"), min_value=1, max_value=24 * 14, required=False)
-
-
-class DeferForm(forms.Form):
-    """A reviewer's deferral of a user notice: until a day, with the reason (the service requires it)."""
-
-    until = DateFilterField(label=_("Until"))
-    justification = forms.CharField(label=_("Justification"), required=False)
 
 
 class DeferForm(forms.Form):

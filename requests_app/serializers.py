@@ -170,13 +170,6 @@ def _viewer(serializer: serializers.Serializer):
     return getattr(request, "user", None)
 
 
-class TargetInputSerializer(serializers.Serializer):
-    """One target to log: both fields required (the model's default kind is no reason to guess one)."""
-
-    kind = serializers.ChoiceField(choices=WarrantTarget.Kind.choices)
-    identifier = serializers.CharField(max_length=200)
-
-
 class DocumentSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
