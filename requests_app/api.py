@@ -14,7 +14,7 @@ from disclosure.api import ExportSerializer
 from warrantdesk.api import LoggedIn
 from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
-from . import followups, registry, selectors, services
+from . import duplicates, followups, registry, selectors, services
 from .filters import WarrantFilterForm
 from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, Warrant
 from .permissions import deny
@@ -100,11 +100,16 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         targets = [TargetInput(t["kind"], t["identifier"]) for t in fields.pop("targets")]
         upload = fields.pop("document", None)
         signature = fields.pop("signature", None)
-        warrant = services.warrant_register(
-            actor=request.user, targets=targets, upload=upload, signature_upload=signature, **fields
-        )
+        try:
+            warrant = services.warrant_register(
+                actor=request.user, targets=targets, upload=upload, signature_upload=signature, **fields
+            )
+        except duplicates.PossibleDuplicate as warning:
+            return _possible_duplicate(warning)
         warrant = selectors.warrant_get_visible(user=request.user, pk=warrant.pk)
-        return Response(WarrantDetailSerializer(warrant).data, status=status.HTTP_201_CREATED)
+        return Response(
+            WarrantDetailSerializer(warrant, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(
         request=DocumentUploadSerializer, responses={200: DocumentSerializer(many=True), 201: DocumentSerializer}
@@ -113,17 +118,22 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def documents(self, request: Request, pk=None) -> Response:
         warrant = self.get_object()
         if request.method == "GET":
-            return Response(DocumentSerializer(warrant.documents.select_related("uploaded_by"), many=True).data)
+            documents = warrant.documents.select_related("uploaded_by", "warrant__agency")
+            return Response(DocumentSerializer(documents, many=True, context={"request": request}).data)
         serializer = DocumentUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        document = services.document_upload(
-            warrant=warrant,
-            upload=serializer.validated_data["file"],
-            kind=serializer.validated_data["kind"],
-            signature_upload=serializer.validated_data.get("signature"),
-            actor=request.user,
-        )
-        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+        try:
+            document = services.document_upload(
+                warrant=warrant,
+                upload=serializer.validated_data["file"],
+                kind=serializer.validated_data["kind"],
+                signature_upload=serializer.validated_data.get("signature"),
+                actor=request.user,
+                confirm_duplicate=serializer.validated_data["confirm_duplicate"],
+            )
+        except duplicates.PossibleDuplicate as warning:
+            return _possible_duplicate(warning)
+        return Response(DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,
@@ -148,7 +158,8 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.warrant_transition(warrant=warrant, actor=request.user, **serializer.validated_data)
-        return Response(WarrantDetailSerializer(selectors.warrant_get_visible(user=request.user, pk=pk)).data)
+        warrant = selectors.warrant_get_visible(user=request.user, pk=pk)
+        return Response(WarrantDetailSerializer(warrant, context={"request": request}).data)
 
     @extend_schema(
         responses={200: ScopeSerializer},
@@ -273,6 +284,19 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise ValidationError({"username": "No such user."})
         services.warrant_assign(warrant=warrant, user=officer, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _possible_duplicate(warning: duplicates.PossibleDuplicate) -> Response:
+    """409 naming the possible duplicates (ids and references only of cases the caller may see);
+    sending the same request again with ``confirm_duplicate: true`` logs it anyway."""
+    return Response(
+        {
+            "detail": warning.message,
+            "code": warning.code,
+            "duplicates": [duplicate.as_dict() for duplicate in warning.duplicates],
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 def _followup_visible(request: Request, pk) -> FollowUpRequest:

@@ -121,6 +121,8 @@ class Warrant(models.Model):
     reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="warrants", verbose_name=_("agency"))
     warrant_number = models.CharField(_("warrant number"), max_length=100)
+    # The number as compared for possible duplicates (duplicates.warrant_number_key), set by the service.
+    warrant_number_key = models.CharField(max_length=100, blank=True, default="", editable=False)
     court = models.CharField(_("court"), max_length=200)
     case_number = models.CharField(_("case number"), max_length=100, blank=True)
     legal_basis = models.CharField(_("legal basis"), max_length=300)
@@ -157,6 +159,7 @@ class Warrant(models.Model):
         indexes = [
             models.Index(fields=["status", "deadline"], name="warrant_status_deadline"),
             models.Index(fields=["agency", "received_at"], name="warrant_agency_received"),
+            models.Index(fields=["agency", "warrant_number_key"], name="warrant_agency_number_key"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(period_start__lt=F("period_end")), name="warrant_period_ordered"),
@@ -255,6 +258,7 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["warrant", "sha256"], name="document_once_per_warrant"),
         ]
+        indexes = [models.Index(fields=["sha256"], name="document_sha256")]
 
     def __str__(self) -> str:
         return f"Document #{self.pk} {self.original_name}"

@@ -25,7 +25,7 @@ from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 from warrantdesk.roles import Role
 
-from . import documents, verification
+from . import documents, duplicates, verification
 from .dates import receipt_errors
 from .models import (
     Agency,
@@ -80,8 +80,13 @@ def warrant_register(
     notes: str = "",
     upload: UploadedFile | None = None,
     signature_upload: UploadedFile | None = None,
+    confirm_duplicate: bool = False,
 ) -> Warrant:
     """Log an incoming warrant, with its document (and a detached .p7s signature) when given.
+
+    The same agency and warrant number already logged, or the same file attached to another
+    warrant, raises ``duplicates.PossibleDuplicate`` (409) unless ``confirm_duplicate``: the officer
+    has seen the warning and logs it anyway (recorded in the audit entry).
 
     The officer who logs it is assigned to the case and, by the four-eyes rule, can never be the
     one who approves it. A refused file refuses the whole warrant: nothing is stored. The
@@ -105,6 +110,7 @@ def warrant_register(
         "received_via": received_via,
         "rooms": rooms,
         "notes": notes,
+        "confirm_duplicate": confirm_duplicate,
     }
     if upload is None:
         return _warrant_create(actor=actor, targets=targets, **fields)
@@ -135,16 +141,26 @@ def _warrant_create(
     rooms: Iterable[str],
     notes: str,
     document: StagedUpload | None = None,
+    confirm_duplicate: bool = False,
 ) -> Warrant:
     targets = list(dict.fromkeys(TargetInput(t.kind, t.identifier.strip()) for t in targets if t.identifier.strip()))
     if not targets:
         raise DomainError(_("A warrant must name at least one target."), code="no_targets")
     if period_start >= period_end:
         raise DomainError(_("The period must end after it starts."), code="bad_period")
+    possible_duplicates = duplicates.find(
+        agency=agency,
+        warrant_number=warrant_number,
+        sha256s=[document.checked.sha256] if document is not None else [],
+        user=actor,
+    )
+    if possible_duplicates and not confirm_duplicate:
+        raise duplicates.PossibleDuplicate(possible_duplicates)
     warrant = Warrant.objects.create(
         reference=_next_reference(timezone.localtime(received_at).year),
         agency=agency,
         warrant_number=warrant_number.strip(),
+        warrant_number_key=duplicates.warrant_number_key(warrant_number),
         court=court.strip(),
         case_number=case_number.strip(),
         legal_basis=legal_basis.strip(),
@@ -168,11 +184,25 @@ def _warrant_create(
         actor=actor,
         warrant=warrant,
         obj=warrant,
-        details={"agency": agency.code, "kind": kind, "via": received_via, "targets": len(targets)},
+        details={
+            "agency": agency.code,
+            "kind": kind,
+            "via": received_via,
+            "targets": len(targets),
+            **_confirmed_duplicates(possible_duplicates),
+        },
     )
     if document is not None:
         _document_create(warrant=warrant, staged=document, actor=actor)
     return warrant
+
+
+def _confirmed_duplicates(found: list[duplicates.Duplicate]) -> dict:
+    """Audit details of a possible duplicate the officer confirmed: why and how many, not which case
+    (the entry shows in this case's timeline, to people who may not be assigned to the other one)."""
+    if not found:
+        return {}
+    return {"confirmed_duplicate": sorted({item.reason for item in found}), "duplicates": len(found)}
 
 
 @transaction.atomic(durable=True)
@@ -236,8 +266,12 @@ def document_upload(
     actor,
     kind: str = Document.Kind.WARRANT,
     signature_upload: UploadedFile | None = None,
+    confirm_duplicate: bool = False,
 ) -> Document:
     """Store a document of a case after checking it is a PDF within the size limit.
+
+    The same file attached to another warrant raises ``duplicates.PossibleDuplicate`` unless
+    ``confirm_duplicate`` (recorded in the audit entry).
 
     A refused file leaves nothing behind but the audit entry that records the refusal. The file is
     written first and removed again if the database transaction does not commit. A new warrant
@@ -246,21 +280,28 @@ def document_upload(
     _require(actor, "requests_app.add_document", warrant)
     staged = _stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
-        return _document_record(warrant=warrant, staged=staged, actor=actor, kind=kind)
+        return _document_record(
+            warrant=warrant, staged=staged, actor=actor, kind=kind, confirm_duplicate=confirm_duplicate
+        )
     except BaseException:
         staged.discard()
         raise
 
 
 @transaction.atomic(durable=True)
-def _document_record(*, warrant: Warrant, staged: StagedUpload, actor, kind: str) -> Document:
+def _document_record(
+    *, warrant: Warrant, staged: StagedUpload, actor, kind: str, confirm_duplicate: bool = False
+) -> Document:
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
     if warrant.status not in {Status.RECEIVED, Status.SIGNATURE_FAILED, Status.VERIFIED}:
         raise Conflict(
             _("Documents can no longer be added: the warrant is “%(status)s”.")
             % {"status": warrant.get_status_display()}
         )
-    document = _document_create(warrant=warrant, staged=staged, actor=actor, kind=kind)
+    found = duplicates.find(agency=warrant.agency, sha256s=[staged.checked.sha256], user=actor, exclude=warrant)
+    if found and not confirm_duplicate:
+        raise duplicates.PossibleDuplicate(found)
+    document = _document_create(warrant=warrant, staged=staged, actor=actor, kind=kind, confirmed_duplicates=found)
     if kind == Document.Kind.WARRANT and warrant.status != Status.RECEIVED:
         # A new warrant document voids any earlier signature verdict: it must be checked again.
         _transition(
@@ -269,7 +310,14 @@ def _document_record(*, warrant: Warrant, staged: StagedUpload, actor, kind: str
     return document
 
 
-def _document_create(*, warrant: Warrant, staged: StagedUpload, actor, kind: str = Document.Kind.WARRANT) -> Document:
+def _document_create(
+    *,
+    warrant: Warrant,
+    staged: StagedUpload,
+    actor,
+    kind: str = Document.Kind.WARRANT,
+    confirmed_duplicates: list[duplicates.Duplicate] = (),
+) -> Document:
     checked = staged.checked
     try:
         with transaction.atomic():
@@ -297,6 +345,7 @@ def _document_create(*, warrant: Warrant, staged: StagedUpload, actor, kind: str
             "sha256": checked.sha256,
             "size": checked.size,
             **({"signature_sha256": staged.signature_sha256} if staged.signature_name else {}),
+            **_confirmed_duplicates(list(confirmed_duplicates)),
         },
     )
     if kind in {Document.Kind.WARRANT, Document.Kind.FOLLOW_UP}:

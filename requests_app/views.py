@@ -13,7 +13,7 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import bind_filters, filtered_by
 
-from . import demo, selectors, services
+from . import demo, duplicates, selectors, services
 from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
@@ -65,9 +65,13 @@ def warrant_create(request: HttpRequest) -> HttpResponse:
     sample = demo.sample_warrant(request.GET.get("sample", "")) if demo.enabled() and request.method == "GET" else None
     initial = sample.initial() if sample and "sample" in request.GET else None
     form = WarrantForm(request.POST or None, request.FILES or None, initial=initial)
+    possible_duplicates = []
     if request.method == "POST" and form.is_valid():
         try:
             warrant = services.warrant_register(actor=request.user, **form.service_kwargs())
+        except duplicates.PossibleDuplicate as warning:
+            form.offer_duplicate_confirmation()
+            possible_duplicates = warning.duplicates
         except DomainError as refusal:
             form.add_error(
                 "document" if refusal.code in {"not_pdf", "too_large", "unsafe_file_name"} else None, refusal.message
@@ -76,7 +80,12 @@ def warrant_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Warrant %(ref)s logged.") % {"ref": warrant.reference})
             return redirect(warrant)
     status = 400 if request.method == "POST" else 200
-    return render(request, "requests_app/warrant_form.html", {"form": form, "demo_sample": sample}, status=status)
+    return render(
+        request,
+        "requests_app/warrant_form.html",
+        {"form": form, "demo_sample": sample, "duplicates": possible_duplicates},
+        status=status,
+    )
 
 
 @require_GET
@@ -170,6 +179,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "warrant": warrant,
             "targets": warrant.targets.all(),
             "documents": warrant.documents.select_related("uploaded_by"),
+            "duplicates": duplicates.of_warrant(warrant, user=request.user),
             "events": warrant.events.select_related("actor"),
             "timeline": timeline,
             "moves": _move_options(request.user, warrant),
@@ -249,6 +259,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
             signature_upload=form.cleaned_data["signature"],
             actor=request.user,
             kind=form.cleaned_data["kind"],
+            confirm_duplicate=form.cleaned_data["confirm_duplicate"],
         )
     except (DomainError, PermissionDenied) as refusal:
         messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))

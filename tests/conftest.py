@@ -4,6 +4,7 @@ legal_officer logs warrants, reviewer is assigned to review them, outsider has t
 the legal team but no case assigned, auditor reads the log, admin sees everything.
 """
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,15 @@ def agency(db):
     return AgencyFactory(code="scdpo", name="Seoul Central District Prosecutors' Office")
 
 
+_PDF_NUMBERS = itertools.count(1)
+
+
 @pytest.fixture
 def pdf_upload():
     def make(name: str = "warrant.pdf", content: bytes | None = None) -> SimpleUploadedFile:
-        return SimpleUploadedFile(name, content if content is not None else pdf_bytes(name), "application/pdf")
+        # Distinct content by default: the same file attached to two warrants is a possible duplicate.
+        content = content if content is not None else pdf_bytes(f"{name} #{next(_PDF_NUMBERS)}")
+        return SimpleUploadedFile(name, content, "application/pdf")
 
     return make
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 
 import factory
 from django.contrib.auth import get_user_model
@@ -51,6 +52,9 @@ def pdf_bytes(title: str = "Warrant") -> bytes:
     return demo_pdf(title)
 
 
+_WARRANT_NUMBERS = itertools.count(1)
+
+
 def warrant_fields(agency, **overrides) -> dict:
     """The fields of a warrant received two hours ago, due in a week. A deadline given without a
     receipt time moves the receipt a week before it when needed: a deadline is always after receipt."""
@@ -59,7 +63,7 @@ def warrant_fields(agency, **overrides) -> dict:
         overrides["received_at"] = min(now - dt.timedelta(hours=2), overrides["deadline"] - dt.timedelta(days=7))
     fields = {
         "agency": agency,
-        "warrant_number": "2026-TEST-1",
+        "warrant_number": f"2026-TEST-{next(_WARRANT_NUMBERS)}",  # distinct: the same number twice is a duplicate
         "court": "Seoul Central District Court",
         "case_number": "2026고단1",
         "legal_basis": "Criminal Procedure Act art. 215",

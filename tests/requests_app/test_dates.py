@@ -97,7 +97,7 @@ def test_the_service_refuses_bad_dates_for_any_caller(legal_officer, agency):
         services.warrant_register(
             actor=legal_officer,
             targets=[TargetInput("UID", "target-1")],
-            **warrant_fields(agency, deadline=now - dt.timedelta(days=1)),
+            **warrant_fields(agency, received_at=now - dt.timedelta(hours=1), deadline=now - dt.timedelta(days=1)),
         )
 
     assert refusal.value.code == "bad_dates"
