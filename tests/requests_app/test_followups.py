@@ -289,3 +289,77 @@ def test_a_failed_request_is_checked_again_after_its_signer_is_made_chief(scene,
     rechecks = AuditEntry.objects.filter(action=AuditAction.SIGNATURE_RECHECK_REQUESTED)
     assert rechecks.filter(warrant_ref=request.warrant.reference).count() == 2
     decide(request, reviewer, {scene["tokens"][0]: (True, "")})  # the gate now lets the review go on
+
+
+def other_spelling(token: str) -> str:
+    """The same token with other unused low bits in its last base32 character: decodes to the same bytes."""
+    import base64
+
+    head, body = token.rsplit(".", 1)
+    padding = "=" * (-len(body) % 8)
+    sealed = base64.b32decode(body.upper() + padding)
+    for letter in "abcdefghijklmnopqrstuvwxyz234567":
+        variant = body[:-1] + letter
+        if variant != body and base64.b32decode(variant.upper() + padding) == sealed:
+            return f"{head}.{variant}"
+    raise AssertionError("this token has no unused bits")
+
+
+def test_refused_tokens_say_whether_they_are_foreign_altered_or_unknown(scene, legal_officer):
+    from django.utils import translation
+
+    mine, second = scene["tokens"][0], scene["tokens"][1]
+    respelled = other_spelling(second)
+    foreign = scene["other_tokens"][0]
+    unknown = "p1.0badc0de." + mine.rsplit(".", 1)[1]  # no warrant has this key id
+    broken = altered(scene["tokens"][2])
+
+    request = log_request(scene, legal_officer, [mine, respelled, second, foreign, unknown, broken, "hello"])
+
+    rows = {row.token: row for row in request.tokens.all()}
+    assert {token: row.validity for token, row in rows.items()} == {
+        mine: FollowUpToken.Validity.VALID,
+        second: FollowUpToken.Validity.VALID,
+        respelled: FollowUpToken.Validity.ALTERED,  # another spelling of a valid token: refused
+        foreign: FollowUpToken.Validity.FOREIGN,
+        unknown: FollowUpToken.Validity.FOREIGN,  # "not a pseudonym of this warrant", with its own reason
+        broken: FollowUpToken.Validity.ALTERED,
+        "hello": FollowUpToken.Validity.FOREIGN,
+    }
+    assert "another warrant's key" in rows[foreign].validity_reason
+    assert "No warrant has a key with this id" in rows[unknown].validity_reason
+    assert "altered" in rows[broken].validity_reason
+    assert rows[respelled].validity_reason == rows[broken].validity_reason
+    assert rows["hello"].validity_reason == rows[unknown].validity_reason
+    reasons = {rows[foreign].validity_reason, rows[unknown].validity_reason, rows[broken].validity_reason}
+    assert len(reasons) == 3
+    with translation.override("ko"):
+        assert all(translation.gettext(reason) != reason for reason in reasons), "each reason has its Korean"
+
+
+def test_the_api_and_the_page_tell_foreign_altered_and_unknown_tokens_apart(scene, legal_officer, outsider):
+    from tests.helpers import client_for
+
+    second = scene["tokens"][1]
+    tokens = [second, other_spelling(second), scene["other_tokens"][0], "p1.0badc0de." + second.rsplit(".", 1)[1]]
+
+    response = client_for(legal_officer).post(
+        f"/api/v1/warrants/{scene['warrant'].pk}/follow-ups/",
+        {
+            "document": signed_request(scene["ca"]),
+            "tokens": json.dumps([{"token": token, "justification": "Named in room 1"} for token in tokens]),
+            "received_at": pki.RECEIPT.isoformat(),
+            "deadline": (pki.RECEIPT + dt.timedelta(days=10)).isoformat(),
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    rows = response.json()["tokens"]
+    assert [row["validity"] for row in rows] == ["VALID", "ALTERED", "FOREIGN", "FOREIGN"]
+    assert "does not open" in rows[1]["validity_reason"]
+    assert "another warrant's key" in rows[2]["validity_reason"]
+    assert "No warrant has a key" in rows[3]["validity_reason"]
+    request = FollowUpRequest.objects.get(pk=response.json()["id"])
+    page = client_for(legal_officer).get(request.get_absolute_url()).content.decode()
+    assert "does not open" in page and "another warrant&#x27;s key" in page and "No warrant has a key" in page
+    assert client_for(outsider).get(request.get_absolute_url()).status_code == 404
