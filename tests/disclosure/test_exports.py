@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from disclosure import keys, pseudonyms, services
 from disclosure.generator import generate
-from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership
+from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership, Message
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
 from requests_app.models import Warrant
@@ -260,3 +260,78 @@ def test_a_one_time_link_works_once_and_expires(approved_warrant, legal_officer,
     time_machine.move_to(other_link.expires_at + dt.timedelta(seconds=1))
     assert "expired" in client.get(reverse("link-download", args=[other_token])).content.decode()
     assert DownloadLink.objects.filter(used_at__isnull=False).count() == 1
+
+
+def _squeezed(text: str) -> str:
+    from disclosure.directory import squeeze
+
+    return squeeze(text)
+
+
+def test_identities_named_in_any_spelling_leave_in_no_file(approved_warrant, legal_officer):
+    """The scan's four findings as a class: account IDs typed in text, names of people outside every room
+    in scope, phone numbers and RRNs spelled as Korean users type them; in JSON, CSV and PDF alike."""
+    scope = warrant_scope(approved_warrant)
+    target = next(iter(scope.target_accounts.values()))
+    member = non_targets_in_reach(approved_warrant)[0]
+    outsider = Account.objects.create(
+        uid="park.js77",
+        display_name="박지성",
+        phone="010-2345-7777",
+        email="jisung.park@example.kr",
+        **Account.normalized_fields(phone="010-2345-7777", email="jisung.park@example.kr"),
+    )
+    writer = Account.objects.create(uid="ohart_01", display_name="Olivia Hart", phone="", email="")
+    anchor = scope.messages().filter(sender=target).order_by("sent_at").first()
+    national = outsider.phone_normalized.removeprefix("+82")
+    member_name = " ".join(member.display_name.replace(" ", ""))  # "김 민 준" / "K i m ..."
+    bodies = [
+        f"박 지 성 {'ㅡ'.join(['010', national[2:6], national[6:]])} 한테 물어봐",  # name and number, spaced
+        f"0082-10-{national[2:6]}-{national[6:]} 으로 연락, 메일 JISUNG.PARK@EXAMPLE.KR",
+        "아이디 ＰＡＲＫ．ＪＳ７７ 추가해줘, ask OLIVIA  HART or ohart_01",
+        f"{member_name}한테 {member.uid.upper()} 물어봐",
+        "주민번호 900101 - 1234567, 또 900101 1234567",
+        f"me: {target.display_name} ({target.uid})",
+    ]
+    for offset, body in enumerate(bodies, start=1):
+        Message.objects.create(
+            room=anchor.room, sender=target, sent_at=anchor.sent_at + dt.timedelta(microseconds=offset), body=body
+        )
+
+    export = run_export(approved_warrant, legal_officer)
+
+    assert export.status == Export.Status.READY, export.error
+    texts = package_texts(export)
+    files = {name: text for name, text in texts.items() if name.endswith((".json", ".csv", ".pdf"))}
+    assert {"conversations.json", "messages.csv"} <= set(files) and any(n.endswith(".pdf") for n in files)
+    for name, text in files.items():
+        if name == "manifest.json":
+            continue
+        squeezed, digits = _squeezed(text), re.sub(r"\D", "", text)
+        for person in (outsider, writer, member):
+            assert _squeezed(person.uid) not in squeezed, (name, person.uid)
+            name_part = person.display_name.replace(target.display_name, "")
+            assert not name_part or _squeezed(name_part) not in squeezed.replace(_squeezed(target.display_name), ""), (
+                name,
+                person.display_name,
+            )
+        assert national not in digits and "1234567" not in digits, name
+        assert "jisung.park" not in text.lower(), name
+    assert target.uid in texts["conversations.json"] and target.display_name in texts["messages.csv"]
+    key_id, key = keys.case_key(approved_warrant)
+    tokens = {
+        person["token"]: person["alias"]
+        for person in json.loads(texts["conversations.json"])["participants"]["pseudonymised"]
+    }
+    uids = {pseudonyms.reidentify(t, scope=approved_warrant.reference, keys={key_id: key}) for t in tokens}
+    assert {"park.js77", "ohart_01"} <= uids, "people found only in text are counted and listed"
+    pdf_text = _squeezed("".join(text for name, text in texts.items() if name.endswith(".pdf")))
+    for found_in_text in ("park.js77", "ohart_01"):
+        found_token = next(
+            t
+            for t in tokens
+            if pseudonyms.reidentify(t, scope=approved_warrant.reference, keys={key_id: key}) == found_in_text
+        )
+        assert _squeezed(found_token) in pdf_text, "the PDF's alias table lists them too"
+    roles = dict(Disclosure.objects.filter(export=export).values_list("account__uid", "role"))
+    assert roles["park.js77"] == roles["ohart_01"] == Disclosure.Role.PSEUDONYMISED
