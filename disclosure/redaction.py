@@ -1,13 +1,16 @@
 """Redaction of message text: the identifiers of non-targets become pseudonyms or are masked.
 
-Pure: the standard library and ``disclosure.identifiers`` only; no Django.
+Pure: the standard library, ``disclosure.identifiers`` and ``disclosure.directory`` only; no Django.
 
 ``Redactor(people, lookup=..., pseudonym=...).redact(text)`` finds, in one pass over the text:
 
 - **Phone numbers** in the usual Korean and international forms: ``010-1234-5678``, ``010 1234 5678``,
   ``010.1234.5678``, ``(02) 123-4567``, ``02-123-4567``, ``031-123-4567``, ``+82 10-1234-5678``,
-  ``+82-10-1234-5678``, ``+82 (0)10 1234 5678``, ``+1 415 555 0100``, ``+44 20 7946 0958``; dashes, dots
-  and spaces (also no-break, ideographic and typographic dashes) as separators, full-width digits too.
+  ``+82-10-1234-5678``, ``+82 (0)10 1234 5678``, ``0082-10-1234-5678``, ``82 10 1234 5678``,
+  ``+1 415 555 0100``, ``+44 20 7946 0958``. Separators as Korean users type them: dashes of every kind,
+  the Hangul vowel ``ㅡ`` used as a dash (and ``ㅢ``, ``一``, ``ー``, box lines), tildes, slashes, dots and
+  middle dots, with up to three spaces around, or up to three spaces of any kind (no-break, ideographic,
+  invisible U+200B ...); full-width digits and the digits of other scripts (``٠١٠``, ``𝟎𝟏𝟎``) too.
   A run of digits with no separator counts only as a Korean mobile number (``01012345678``, 010/011/
   016/017/018/019), or after "+" with at least ten digits; dates (``2025-10-23``), times, amounts
   (``1,000,000``, ``+12000000``), order numbers (``12345``), bank accounts (``123-45-678901``) and
@@ -17,8 +20,9 @@ Pure: the standard library and ``disclosure.identifiers`` only; no Django.
   number that is neither Korean nor North American is grouped freely, so one followed by another
   figure ("+44 20 7946 0958 2 times") is also tried without its trailing groups against the accounts.
 - **E-mail addresses** (ASCII, case-insensitive): same rules; ``[e-mail removed]`` when no account.
-- **Resident registration numbers** ``YYMMDD-NNNNNNN`` (or 13 digits without the hyphen, or with the
-  serial starred out: ``YYMMDD-N******``) with a valid month and day and a gender digit 1-8 (5-8 for
+- **Resident registration numbers** ``YYMMDD-NNNNNNN`` (or 13 digits without the hyphen, or with
+  spaces around or instead of it, or any separator a phone number may have, or with the serial starred
+  out: ``YYMMDD-N******``) with a valid month and day and a gender digit 1-8 (5-8 for
   foreign residents): always ``[resident registration number removed]``, a target's too: an RRN is
   on no account, so it cannot be matched to one, and a warrant asks for the target's communications,
   not for the national identity numbers found in them.
@@ -37,13 +41,21 @@ Pure: the standard library and ``disclosure.identifiers`` only; no Django.
   display name. One-character names are matched only as @mentions ("@민"): as bare substrings they
   would blank out ordinary words. For names with spaces, "@KimMinsu", "@kim_minsu" and "@kim.minsu"
   are mentions too.
+- **The account directory** (``directory``, a ``disclosure.directory.DirectoryIndex``): the account
+  IDs and display names of every account, not only the participants, in any width, case or spacing
+  ("박 지 성", "ＪＡＮＥ　ＤＯＥ", "jane_doe", "WRITER_KIM77"); see that module for the rules. A find
+  that is one account's becomes its ``[[<pseudonym>]]`` (``resolve`` gives its Person, once), a name
+  several accounts share ``[name removed]``, a target's stays. At one position the longer of a
+  directory find and a find above wins; on a tie, the find above (a participant's name, a mention).
 
 Text that is already redacted stays as it is: ``[[token]]`` placeholders, bare tokens and the
 ``[... removed]`` masks are never matched inside, so ``redact(redact(x)) == redact(x)``. Text in which
 nothing is found is returned unchanged (the same object), and the fast path decides that with one
 ``search`` of one compiled pattern over the lower-cased text; every branch of that pattern starts with
 a literal character, so that the regular expression engine skips in C to the characters where a name or
-a number may start. Only text where it finds something goes through the exact (slower) scan. Text not
+a number may start. The directory is asked too, with one ``str.translate`` and one pass of its
+automaton (C) over the squeezed text. Only text where either finds something goes through the exact
+(slower) scan. Text not
 in Unicode NFC (decomposed Hangul, say) is examined in NFC, and is returned in NFC when something in it
 was replaced. Full-width forms (``０１０``, ``ｋｉｍ＠ｅｘａｍｐｌｅ．ｃｏｍ``) are read as their ASCII
 equivalents when the text has a full-width digit, "+", "(" or "@" or a participant's name.
