@@ -1,6 +1,7 @@
 """Checks on an uploaded warrant document, by content and never by name."""
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -47,12 +48,33 @@ def _describe(head: bytes) -> str:
         return _("an unknown binary format")
 
 
+def _invisible(char: str) -> bool:
+    """Control and format characters: bidirectional overrides and isolates (U+202A-E, U+2066-9), marks
+    (U+200E/F), zero-width characters, line separators. Shown, they reorder or hide what a name says
+    ("warrant", U+202E, "fdp.exe" reads as "warrantexe.pdf")."""
+    return unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _visible(raw: str) -> str:
+    return "".join(f"[U+{ord(char):04X}]" if _invisible(char) else char for char in raw)[:160]
+
+
 def check_display_name(raw: str) -> str:
-    """The client's file name is only ever shown, never used as a path; refuse path-like names."""
-    if any(ord(char) < 32 for char in raw) or "/" in raw or "\\" in raw or raw.strip() in {"", ".", ".."}:
+    """The client's file name is only ever shown, never used as a path; refuse path-like names and
+    names with invisible characters that disguise them."""
+    if "/" in raw or "\\" in raw or raw.strip() in {"", ".", ".."} or any(ord(char) < 32 for char in raw):
         raise UploadRejected(
             _("The file name “%(name)s” contains a path or control characters. Rename the file and upload it again.")
             % {"name": "".join(char if ord(char) >= 32 else "?" for char in raw)[:120]},
+            code="unsafe_file_name",
+        )
+    if any(_invisible(char) for char in raw):
+        raise UploadRejected(
+            _(
+                "The file name “%(name)s” contains invisible characters (such as right-to-left overrides) that "
+                "can disguise what the file is. Rename the file and upload it again."
+            )
+            % {"name": _visible(raw)},
             code="unsafe_file_name",
         )
     return raw.strip()[:255]

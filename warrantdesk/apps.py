@@ -7,6 +7,6 @@ class WarrantdeskConfig(AppConfig):
     verbose_name = "warrantdesk"
 
     def ready(self) -> None:
-        from . import roles, signals  # noqa: F401  (login/logout audit receivers)
+        from . import checks, roles, signals  # noqa: F401  (system checks; login/logout audit receivers)
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="warrantdesk-sync-roles")

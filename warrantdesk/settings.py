@@ -35,11 +35,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()] or default
 
 
-def env_secret(name: str) -> str | None:
-    """A secret from NAME, or from the file named by NAME_FILE (Docker/systemd credentials)."""
+def env_secret(name: str, *, missing_ok: bool = False) -> str | None:
+    """A secret from NAME, or from the file named by NAME_FILE (Docker/systemd credentials).
+
+    With ``missing_ok`` a NAME_FILE that does not exist yet reads as unset, so that
+    ``manage.py init_local_keys`` can start and create it; the system check ``warrantdesk.E001``
+    stops every other command until it exists."""
     if value := os.environ.get(name):
         return value
     if path := os.environ.get(f"{name}_FILE"):
+        if missing_ok and not Path(path).exists():
+            return None
         return Path(path).read_text().strip()
     return None
 
@@ -192,8 +198,8 @@ def _kek_list(value: str) -> list[bytes]:
     return keys
 
 
-WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK") or "")
-WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY") or ""
+WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK", missing_ok=True) or "")
+WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY", missing_ok=True) or ""
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
 # The language of the export's PDF report (its cover, headings and "참여자 7" aliases): the agency's
 # language, not the exporting officer's UI language ("ko" or "en"). JSON and CSV are language-neutral.

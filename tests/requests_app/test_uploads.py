@@ -377,3 +377,52 @@ def test_no_document_can_be_added_once_the_warrant_is_approved(warrant, legal_of
     assert response.status_code == 409
     assert response.json()["detail"] == "Documents can no longer be added: the warrant is “Approved”."
     assert stored_state(settings) == before
+
+
+# --- names that disguise themselves ----------------------------------------------------------------
+
+INVISIBLE = {
+    "right-to-left-override": "\u202e",
+    "left-to-right-embedding": "\u202a",
+    "pop-directional-formatting": "\u202c",
+    "left-to-right-mark": "\u200e",
+    "right-to-left-mark": "\u200f",
+    "first-strong-isolate": "\u2068",
+    "pop-directional-isolate": "\u2069",
+    "zero-width-space": "\u200b",
+    "zero-width-joiner": "\u200d",
+    "byte-order-mark": "\ufeff",
+    "line-separator": "\u2028",
+}
+
+
+@pytest.mark.parametrize("door", DOORS, ids=list(DOORS))
+@pytest.mark.parametrize("character", INVISIBLE.values(), ids=list(INVISIBLE))
+def test_a_name_with_invisible_characters_is_refused_like_a_path(
+    door, character, warrant, agency, legal_officer, settings
+):
+    before = stored_state(settings)
+    file_name = f"warrant{character}fdp.exe"
+
+    response = DOORS[door].post(
+        client_for(legal_officer), warrant=warrant, agency=agency, file_name=file_name, content=pdf_bytes("Bidi")
+    )
+
+    shown = DOORS[door].shown(response)
+    assert len(shown) == 1
+    assert f"The file name “warrant[U+{ord(character):04X}]fdp.exe” contains invisible characters" in shown[0]
+    assert character not in shown[0]
+    assert stored_state(settings) == before
+    entry = AuditEntry.objects.filter(action=AuditAction.DOCUMENT_REFUSED).latest("seq")
+    assert (entry.actor, entry.details["reason"]) == (legal_officer, "unsafe_file_name")
+
+
+def test_a_korean_name_with_ordinary_spaces_is_still_accepted(warrant, legal_officer):
+    response = client_for(legal_officer).post(
+        f"/api/v1/warrants/{warrant.pk}/documents/",
+        data=multipart_body({"kind": "SUPPORTING"}, {"file": ("영장 사본 (2026).pdf", pdf_bytes("Korean"))}),
+        content_type=MULTIPART_CONTENT_TYPE,
+    )
+
+    assert response.status_code == 201
+    assert response.json()["original_name"] == "영장 사본 (2026).pdf"
