@@ -17,6 +17,7 @@ from requests_app.views import _warrant_or_404
 from requests_app.workflow import Status
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
+from warrantdesk.refusals import refused
 
 from . import keys, services, verify_package
 from .forms import DeliveryForm, LinkForm
@@ -76,9 +77,6 @@ def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _refused(request: HttpRequest, refusal) -> None:
-    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
-
 
 @require_POST
 def export_start(request: HttpRequest, pk: int) -> HttpResponse:
@@ -87,7 +85,7 @@ def export_start(request: HttpRequest, pk: int) -> HttpResponse:
         retry = request.POST.get("retry") == "1"
         export = (services.export_retry if retry else services.export_start)(warrant=warrant, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
     else:
         messages.success(request, _("Export #%(id)s started; its progress is shown below.") % {"id": export.pk})
     return redirect(warrant)
@@ -106,7 +104,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         handle = services.export_open(export=export, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
         return redirect(export.warrant)
     response = FileResponse(
         handle,
@@ -128,7 +126,7 @@ def export_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.export_record_delivery(export=export, actor=request.user, **form.cleaned_data)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
     else:
         messages.success(request, _("Delivery recorded."))
     return redirect(export.warrant)
@@ -151,7 +149,7 @@ def export_link(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         link, token = services.export_issue_link(export=export, actor=request.user, **form.cleaned_data)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
     else:
         url = request.build_absolute_uri(reverse("link-download", args=[token]))
         messages.success(

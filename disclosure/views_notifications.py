@@ -17,6 +17,7 @@ from requests_app.views import _warrant_or_404
 from requests_app.workflow import REVIEW
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import bind_filters, error_text, filtered_by
+from warrantdesk.refusals import refused
 
 from . import notifications
 from .filters import NotificationFilterForm
@@ -99,9 +100,6 @@ def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "disclosure/notification_preview.html", context)
 
 
-def _refused(request: HttpRequest, refusal) -> None:
-    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
-
 
 @require_POST
 def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
@@ -117,7 +115,7 @@ def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
             notification=notification, actor=request.user, until=end, justification=justification
         )
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
     else:
         messages.success(request, _("Notification deferred until %(date)s.") % {"date": until.isoformat()})
     return redirect(notification)
@@ -129,7 +127,7 @@ def notification_letter(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         pdf = notifications.letter_open(notification=notification, actor=request.user)
     except PermissionDenied as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
         return redirect(notification)
     import io
 
@@ -149,7 +147,7 @@ def _act(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
     try:
         service(notification=notification, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refused(request, refusal)
     else:
         messages.success(request, done)
     return redirect(notification)

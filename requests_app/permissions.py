@@ -2,8 +2,7 @@
 
 from django.http import Http404
 
-from warrantdesk.audit import audit_record
-from warrantdesk.models import AuditAction
+from warrantdesk.refusals import audit_denied
 
 VIEW = "requests_app.view_warrant"
 
@@ -26,9 +25,5 @@ def can_recheck_signature(user, warrant) -> bool:
 
 def deny(user, *, object_type: str, object_id, path: str = "") -> Http404:
     """Record a refused access and return the 404 to raise: ids must leak nothing."""
-    audit_record(
-        action=AuditAction.ACCESS_DENIED,
-        actor=user,
-        details={"object_type": object_type, "object_id": str(object_id), "path": path[:300]},
-    )
+    audit_denied(actor=user, path=path, object_type=object_type, object_id=object_id)
     return Http404("No such page.")

@@ -12,6 +12,7 @@ from disclosure import notifications
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import bind_filters, filtered_by
+from warrantdesk.refusals import refused
 
 from . import demo, duplicates, selectors, services
 from .filters import WarrantFilterForm
@@ -154,7 +155,7 @@ def warrant_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.warrant_recheck_signature(warrant=warrant, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+        refused(request, refusal)
     else:
         messages.success(request, _("The signature is being checked again."))
     return redirect(warrant)
@@ -216,7 +217,7 @@ def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
             warrant=warrant, to=form.cleaned_data["to"], actor=request.user, note=form.cleaned_data["note"]
         )
     except (DomainError, PermissionDenied) as refusal:
-        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+        refused(request, refusal)
     else:
         messages.success(request, _("Status is now “%(status)s”.") % {"status": warrant.get_status_display()})
     return redirect(warrant)
@@ -239,7 +240,7 @@ def warrant_assign(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.warrant_assign(warrant=warrant, user=officer, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+        refused(request, refusal)
     else:
         messages.success(request, _("%(user)s now has access to this case.") % {"user": officer.get_username()})
     return redirect(warrant)
@@ -262,7 +263,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
             confirm_duplicate=form.cleaned_data["confirm_duplicate"],
         )
     except (DomainError, PermissionDenied) as refusal:
-        messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
+        refused(request, refusal)
     else:
         messages.success(request, _("“%(name)s” uploaded.") % {"name": document.original_name})
     return redirect(warrant)

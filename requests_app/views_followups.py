@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from warrantdesk import refusals
 from warrantdesk.dates import datetime_help
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
@@ -38,6 +39,7 @@ from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
 from .permissions import can, deny
 from .verification import EXPLANATIONS
 from .views import _warrant_or_404
+from .workflow import REVIEW
 
 DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
 SIGNATURE_ERRORS = {"empty_signature", "not_signature"}
@@ -278,7 +280,8 @@ def _may_log(user, warrant: Warrant) -> str:
 def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = _warrant_or_404(request, pk)
     if reason := _may_log(request.user, warrant):
-        messages.error(request, reason)
+        not_theirs = not can(request.user, "requests_app.add_document", warrant)
+        refusals.refused(request, DomainError(reason, code="not_allowed" if not_theirs else "not_delivered"))
         return redirect(warrant)
     aliases = delivered_aliases(warrant)
     posted = request.method == "POST"
@@ -465,7 +468,7 @@ def followup_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         follow_up = followups.followup_recheck_signature(request=follow_up, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refusals.refused(request, refusal)
     else:
         check = services.latest_signature_check(follow_up.document)
         messages.success(request, _("Signature checked again: %(outcome)s.") % {"outcome": check.get_outcome_display()})
@@ -497,7 +500,8 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """One reviewer's decision on every pending pseudonym: approve, or refuse with a reason."""
     follow_up = _followup_or_404(request, pk)
     if refusal := followups.reviewer_refusal(follow_up, request.user):
-        messages.error(request, refusal)
+        not_theirs = not can(request.user, REVIEW, follow_up.warrant) or request.user.pk == follow_up.created_by_id
+        refusals.refused(request, DomainError(refusal, code="not_allowed" if not_theirs else "not_in_review"))
         return redirect(follow_up)
     pending = list(follow_up.tokens.filter(decision=FollowUpToken.Decision.PENDING).order_by("position"))
     decisions, errors, posted = {}, {}, {}
@@ -521,7 +525,7 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             follow_up = followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
         except DomainError as refusal:
-            messages.error(request, refusal.message)
+            refusals.refused(request, refusal)
         else:
             approved = sum(1 for approve, _reason in decisions.values() if approve)
             messages.success(
@@ -541,9 +545,6 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the identity sheet ----------------------------------------------------------------------------
 
 
-def _refused(request: HttpRequest, refusal) -> None:
-    messages.error(request, getattr(refusal, "message", None) or _("You do not have permission to do this."))
-
 
 @require_POST
 def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
@@ -558,7 +559,7 @@ def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
         known = set(follow_up.exports.values_list("pk", flat=True))
         export = disclosure_services.identity_sheet_start(follow_up=follow_up, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
-        _refused(request, refusal)
+        refusals.refused(request, refusal)
     else:
         if export.pk not in known:  # a new sheet (a second click finds the one already on its way)
             run_export.enqueue(export.pk)
@@ -588,7 +589,7 @@ def followup_sheet_deliver(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             disclosure_services.export_record_delivery(export=sheet, actor=request.user, **form.cleaned_data)
         except (DomainError, PermissionDenied) as refusal:
-            _refused(request, refusal)
+            refusals.refused(request, refusal)
         else:
             messages.success(request, _("Delivery of the identity sheet recorded."))
     return redirect(follow_up)
@@ -615,7 +616,7 @@ def followup_sheet_link(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             link, token = disclosure_services.export_issue_link(export=sheet, actor=request.user, **form.cleaned_data)
         except (DomainError, PermissionDenied) as refusal:
-            _refused(request, refusal)
+            refusals.refused(request, refusal)
         else:
             url = request.build_absolute_uri(reverse("link-download", args=[token]))
             messages.success(

@@ -5,11 +5,16 @@ from rest_framework.response import Response
 
 from .api_permissions import DenyAll, LoggedIn  # noqa: F401  (re-exported)
 from .exceptions import DomainError
+from .refusals import record_refusal
 from .uploads import NameKeepingMultiPartParser
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus domain refusals as 400/409 with a readable ``detail`` and a ``code``."""
+    """DRF's handler, plus domain refusals as 400/409 with a readable ``detail`` and a ``code``; a refusal
+    for permission reasons is recorded (``warrantdesk.refusals``)."""
+    request = context.get("request")
+    if request is not None:
+        record_refusal(request, exc)
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
     from rest_framework.views import exception_handler as drf_exception_handler  # import cycle via settings

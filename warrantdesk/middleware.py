@@ -1,4 +1,5 @@
 from .audit import request_ip
+from .refusals import record_refusal
 
 
 class RequestContextMiddleware:
@@ -13,3 +14,8 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             request_ip.reset(token)
+
+    def process_exception(self, request, exception):
+        """A web view that lets ``PermissionDenied`` through (403): recorded like a refused action."""
+        record_refusal(request, exception)
+        return None
