@@ -262,7 +262,7 @@ def test_the_whole_journey_in_a_browser_with_the_demo_documents(served, lang):
         context = browser.new_context(
             accept_downloads=True, locale="en-GB", timezone_id="Asia/Seoul", viewport={"width": 1280, "height": 900}
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # a loaded CI machine (2 cores shared with the worker)
         try:
             walk(context.new_page(), served, lang)
         finally:
