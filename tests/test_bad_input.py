@@ -13,9 +13,12 @@ and no result), not ignore it and show more than was asked for.
 """
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from django import forms
+from django.conf import settings
 from django.urls import get_resolver, resolve, reverse
 from rest_framework import serializers
 
@@ -96,7 +99,24 @@ def _ours(cls) -> bool:
 
 get_resolver().url_patterns  # imports every view, and so every form, before they are collected
 FILTER_FORMS = [form for form in _subclasses(FilterForm) if _ours(form)]
-QUERY_PARAMETERS = sorted({name for form in FILTER_FORMS for name in form.base_fields} | set(GENERIC_PARAMETERS))
+READ_DIRECTLY = re.compile(
+    r"""(?:request\.GET|query_params)(?:\.get\(|\[)\s*["']([^"']+)["']|["']([^"']+)["']\s+in\s+request\.GET"""
+)
+
+
+def _read_directly() -> set[str]:
+    """Parameters some view reads without a form (``request.GET.get("was")``): walked all the same."""
+    names = set()
+    for app in APPS:
+        for source in (Path(settings.BASE_DIR) / app).rglob("*.py"):
+            for match in READ_DIRECTLY.finditer(source.read_text()):
+                names.add(match.group(1) or match.group(2))
+    return names
+
+
+QUERY_PARAMETERS = sorted(
+    {name for form in FILTER_FORMS for name in form.base_fields} | set(GENERIC_PARAMETERS) | _read_directly()
+)
 
 
 def _body_fields() -> list[str]:
@@ -131,6 +151,12 @@ ARGUMENT_ROUTES = sorted(
     }.values(),
     key=lambda route: route.id,
 )
+
+
+@pytest.fixture(autouse=True)
+def _demo_mode_on(settings):
+    """The demo routes (sample documents) read parameters too: walk them switched on."""
+    settings.WARRANTDESK_DEMO = True
 
 
 def _filter_form(url: str) -> type[FilterForm] | None:
@@ -185,6 +211,7 @@ def test_the_walk_covers_every_list_page_and_api_list_and_their_filters():
         QUERY_PARAMETERS
     )
     assert {"targets", "received_at", "until", "hours", "delivered_at", "to", "note"} <= set(BODY_FIELDS)
+    assert {"was", "sample", "number", "warrant"} <= _read_directly()
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES, ids=[route.id for route in LIST_ROUTES])
