@@ -77,7 +77,6 @@ def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-
 @require_POST
 def export_start(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = _warrant_or_404(request, pk)

@@ -100,7 +100,6 @@ def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "disclosure/notification_preview.html", context)
 
 
-
 @require_POST
 def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
     notification = _notification_or_404(request, pk)

@@ -545,7 +545,6 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the identity sheet ----------------------------------------------------------------------------
 
 
-
 @require_POST
 def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Build the identity sheet (again, after a failure); it runs in the background."""
