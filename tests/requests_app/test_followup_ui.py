@@ -17,6 +17,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.urls import reverse
+from django.utils.html import escape
 
 from disclosure import keys, pseudonyms
 from disclosure import services as disclosure_services
@@ -304,7 +305,7 @@ def test_logging_a_request_from_the_table_and_pasted_lines(delivered, legal_offi
     assert f'hx-get="{reverse("requests_app:followup-signature", args=[follow_up.pk])}"' in html
     assert "Checking…" in html
     altered_row = re.search(r'<tr id="token-3" class="row--invalid">.*?</tr>', html, re.S).group(0)
-    assert follow_up.tokens.get(position=3).validity_reason in altered_row
+    assert escape(follow_up.tokens.get(position=3).validity_reason) in altered_row  # shown HTML-escaped
     assert "Refused automatically" in altered_row
     assert aliases[1].alias in html  # the table names the pseudonyms as the package did
 
