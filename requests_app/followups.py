@@ -42,16 +42,10 @@ def _require(actor, permission: str, warrant: Warrant) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
-# Why a token cannot be opened, finer than the stored validity (no migration for a new choice): an
-# unknown token (no warrant has its key id: made up or mistyped) is stored as FOREIGN, "not a
-# pseudonym of this warrant", with a reason of its own.
-UNKNOWN = "UNKNOWN"
-
-
 def token_account(warrant: Warrant, token: str):
     """The account behind ``token`` and "" — or None and why it cannot be opened: FOREIGN (the key id
     of another warrant), ALTERED (this warrant's key id, but the code is not canonical or does not
-    decrypt), KEY_DESTROYED, or ``UNKNOWN`` (no warrant has that key id, or it is no pseudonym at all)."""
+    decrypt), KEY_DESTROYED, or UNKNOWN (no warrant has that key id, or it is no pseudonym at all)."""
     from disclosure import keys, pseudonyms
     from disclosure.models import Account, CaseKey
 
@@ -65,7 +59,7 @@ def token_account(warrant: Warrant, token: str):
             return None, FollowUpToken.Validity.ALTERED
         if refusal.key_id and CaseKey.objects.filter(key_id=refusal.key_id).exclude(warrant=warrant).exists():
             return None, FollowUpToken.Validity.FOREIGN
-        return None, UNKNOWN
+        return None, FollowUpToken.Validity.UNKNOWN
     return Account.objects.filter(uid=uid).first(), ""
 
 
@@ -75,7 +69,9 @@ def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
 
     reasons = {
         FollowUpToken.Validity.FOREIGN: _("It was made with another warrant's key: it belongs to another warrant."),
-        UNKNOWN: _("No warrant has a key with this id: it is not one of our pseudonyms (made up or mistyped)."),
+        FollowUpToken.Validity.UNKNOWN: _(
+            "No warrant has a key with this id: it is not one of our pseudonyms (made up or mistyped)."
+        ),
         FollowUpToken.Validity.ALTERED: _(
             "It names this warrant's key but does not open: it was altered, shortened or mistyped."
         ),
@@ -85,7 +81,7 @@ def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
     }
     account, failure = token_account(warrant, token)
     if failure:
-        return FollowUpToken.Validity.FOREIGN if failure == UNKNOWN else failure, str(reasons[failure])
+        return failure, str(reasons[failure])
     delivered = Disclosure.objects.filter(
         export__warrant=warrant, export__deliveries__isnull=False, account=account
     ).values_list("role", flat=True)

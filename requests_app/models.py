@@ -390,6 +390,7 @@ class FollowUpToken(models.Model):
     class Validity(models.TextChoices):
         VALID = "VALID", _("Valid pseudonym of this warrant")
         FOREIGN = "FOREIGN", _("Not a pseudonym of this warrant")
+        UNKNOWN = "UNKNOWN", _("Not one of our pseudonyms")
         ALTERED = "ALTERED", _("Altered or damaged")
         KEY_DESTROYED = "KEY_DESTROYED", _("The warrant's key was destroyed")
         NOT_DISCLOSED = "NOT_DISCLOSED", _("Not in any delivered export")

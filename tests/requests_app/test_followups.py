@@ -322,9 +322,9 @@ def test_refused_tokens_say_whether_they_are_foreign_altered_or_unknown(scene, l
         second: FollowUpToken.Validity.VALID,
         respelled: FollowUpToken.Validity.ALTERED,  # another spelling of a valid token: refused
         foreign: FollowUpToken.Validity.FOREIGN,
-        unknown: FollowUpToken.Validity.FOREIGN,  # "not a pseudonym of this warrant", with its own reason
+        unknown: FollowUpToken.Validity.UNKNOWN,
         broken: FollowUpToken.Validity.ALTERED,
-        "hello": FollowUpToken.Validity.FOREIGN,
+        "hello": FollowUpToken.Validity.UNKNOWN,
     }
     assert "another warrant's key" in rows[foreign].validity_reason
     assert "No warrant has a key with this id" in rows[unknown].validity_reason
@@ -355,7 +355,7 @@ def test_the_api_and_the_page_tell_foreign_altered_and_unknown_tokens_apart(scen
 
     assert response.status_code == 201, response.content
     rows = response.json()["tokens"]
-    assert [row["validity"] for row in rows] == ["VALID", "ALTERED", "FOREIGN", "FOREIGN"]
+    assert [row["validity"] for row in rows] == ["VALID", "ALTERED", "FOREIGN", "UNKNOWN"]
     assert "does not open" in rows[1]["validity_reason"]
     assert "another warrant's key" in rows[2]["validity_reason"]
     assert "No warrant has a key" in rows[3]["validity_reason"]
