@@ -51,6 +51,7 @@ def test_the_case_history_shows_the_process_and_nothing_of_the_content(
         timeline.count('<li class="timeline__item">')
         == AuditEntry.objects.filter(warrant_ref=warrant.reference).count()
     )
+    assert "<dt>SHA-256</dt>" in timeline and "<dt>sha256</dt>" not in timeline  # labelled like the audit log
     for content in ("target-1", "010-1234-5678", "Hong Gildong", "hong-gildong-letter"):
         assert content not in html
     assert not re.search(r'href="[^"]*(download|/documents/|/exports/|/warrants/\d)', html)
