@@ -401,6 +401,8 @@ def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
     return {
         "sheets": sheets,
         "sheet_running": latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING},
+        # Decided, and the build the decision queued has not reached a worker yet: follow it too.
+        "sheet_waiting": latest is None and follow_up.status == FollowUpRequest.Status.DECIDED,
         "can_export": can_export(user, follow_up.warrant),
         "can_build_sheet": follow_up.status == FollowUpRequest.Status.DECIDED
         and (latest is None or latest.status == Export.Status.FAILED),
