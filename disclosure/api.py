@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requests_app import selectors
-from requests_app.permissions import deny
+from warrantdesk.access import deny
 from warrantdesk.api_permissions import LoggedIn
 from warrantdesk.params import parse_id
 

@@ -11,10 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import selectors
 from requests_app.forms import is_confirmed
-from requests_app.permissions import deny
 from requests_app.services import signature_gate
 from requests_app.views import _warrant_or_404
 from requests_app.workflow import Status
+from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 from warrantdesk.refusals import refused

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from requests_app.permissions import can, deny
+from requests_app.permissions import can
 from requests_app.views import _warrant_or_404
 from requests_app.workflow import REVIEW
+from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import bind_filters, error_text, filtered_by
 from warrantdesk.refusals import refused

@@ -11,13 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from disclosure.api import ExportSerializer
+from warrantdesk.access import deny
 from warrantdesk.api import LoggedIn
 from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
 from . import duplicates, followups, registry, selectors, services
 from .filters import WarrantFilterForm
 from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, Warrant
-from .permissions import deny
 from .serializers import (
     AgencySerializer,
     AssignSerializer,

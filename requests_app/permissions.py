@@ -1,9 +1,5 @@
 """Per-case permissions: a role's model permission plus the case assigned (guardian object permission)."""
 
-from django.http import Http404
-
-from warrantdesk.refusals import audit_denied
-
 VIEW = "requests_app.view_warrant"
 
 
@@ -21,9 +17,3 @@ def can(user, permission: str, warrant) -> bool:
 def can_recheck_signature(user, warrant) -> bool:
     """May ``user`` have a signature of this case (the warrant's, a follow-up request's) checked again?"""
     return can(user, "requests_app.add_document", warrant) or can(user, "requests_app.review_warrant", warrant)
-
-
-def deny(user, *, object_type: str, object_id, path: str = "") -> Http404:
-    """Record a refused access and return the 404 to raise: ids must leak nothing."""
-    audit_denied(actor=user, path=path, object_type=object_type, object_id=object_id)
-    return Http404("No such page.")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from disclosure import notifications
+from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import bind_filters, filtered_by
@@ -18,7 +19,7 @@ from . import demo, duplicates, selectors, services
 from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
-from .permissions import can, can_recheck_signature, deny
+from .permissions import can, can_recheck_signature
 from .verification import EXPLANATIONS
 from .workflow import Status, manual_moves
 

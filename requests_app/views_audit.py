@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from warrantdesk.access import deny
 from warrantdesk.models import AuditEntry
 
 from . import selectors
-from .permissions import deny
 
 TIMELINE_LIMIT = 500
 

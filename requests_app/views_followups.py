@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from warrantdesk import refusals
+from warrantdesk.access import deny
 from warrantdesk.dates import datetime_help
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
@@ -36,7 +37,7 @@ from . import demo, followups, selectors, services
 from .dates import receipt_errors
 from .forms import DATETIME_WIDGET, is_confirmed
 from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
-from .permissions import can, deny
+from .permissions import can
 from .verification import EXPLANATIONS
 from .views import _warrant_or_404
 from .workflow import REVIEW

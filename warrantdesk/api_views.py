@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
-from requests_app.permissions import deny
+from warrantdesk.access import deny
 
 from . import selectors
 from .api import LoggedIn

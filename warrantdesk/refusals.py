@@ -1,6 +1,6 @@
 """Refusals for permission reasons, recorded as ``access.denied`` wherever they happen.
 
-A page or object the user may not see answers 404 and is recorded by ``requests_app.permissions.deny``;
+A page or object the user may not see answers 404 and is recorded by ``warrantdesk.access.deny``;
 an action the user may not take (an officer posting an approval, someone else's case being exported,
 a registry change by a non-administrator, the logger of a warrant approving it) is refused by the
 service with ``PermissionDenied`` or a domain error whose code says "not yours to do". Both end in

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from requests_app.permissions import deny
+from warrantdesk.access import deny
 
 from . import audit, selectors
 from .filters import AuditFilterForm
