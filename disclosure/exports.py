@@ -43,11 +43,26 @@ REDACT_CACHE = 16384  # texts
 REDACT_CACHE_MAX_LENGTH = 200  # characters: at most ~13 MB of cached text
 _json_str = json.encoder.encode_basestring  # the C string encoder json.dumps uses (UTF-8 kept)
 _CSV_SPECIAL = re.compile(r'[",\r\n]').search
+# A spreadsheet reads a cell starting with = + - @ tab or CR as a formula (OWASP "CSV injection").
+_CSV_FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r", "'")
+_CSV_FORMULA = re.compile(r"'*[=+\-@\t\r]").match
 
 
 def _csv_field(value: str) -> str:
-    """One field as csv.writer (QUOTE_MINIMAL, "\\r\\n" lines) writes it in a row of several fields."""
+    """One field as csv.writer (QUOTE_MINIMAL, "\\r\\n" lines) writes it in a row of several fields,
+    neutralised as OWASP advises: a ``'`` before a text that a spreadsheet would read as a formula.
+
+    Texts already starting with ``'`` before such a character get one more, so that
+    :func:`csv_text` gives every text back exactly (the report is rendered from this file).
+    """
+    if value.startswith(_CSV_FORMULA_FIRST) and _CSV_FORMULA(value):
+        value = "'" + value
     return value if _CSV_SPECIAL(value) is None else '"' + value.replace('"', '""') + '"'
+
+
+def csv_text(cell: str) -> str:
+    """The text of a ``messages.csv`` cell as csv.reader gives it, without the formula neutralising ``'``."""
+    return cell[1:] if cell[:1] == "'" and _CSV_FORMULA(cell, 1) else cell
 
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -479,12 +494,13 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
                 done += 1
                 if done % BATCH == 0:
                     progress("report", done, total)
+                label = csv_text(label)
                 yield pdf.ReportMessage(
                     room=labels.get(room, room),
                     sent_at=dt.datetime.fromisoformat(stamp),
                     sender=shown_alias.get(label, label),
                     kind=kind,
-                    body=text,
+                    body=csv_text(text),
                 )
 
     progress("report", 0, total)

@@ -1,5 +1,6 @@
 """The export package, end to end on a generated store: what leaves the operator, file by file."""
 
+import csv
 import datetime as dt
 import io
 import json
@@ -12,9 +13,9 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
 
-from disclosure import keys, pseudonyms, services
+from disclosure import exports, keys, pseudonyms, services
 from disclosure.generator import generate
-from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership, Message
+from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership, Message, Room
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
 from requests_app.models import Warrant
@@ -335,3 +336,95 @@ def test_identities_named_in_any_spelling_leave_in_no_file(approved_warrant, leg
         assert _squeezed(found_token) in pdf_text, "the PDF's alias table lists them too"
     roles = dict(Disclosure.objects.filter(export=export).values_list("account__uid", "role"))
     assert roles["park.js77"] == roles["ohart_01"] == Disclosure.Role.PSEUDONYMISED
+
+
+# --- messages.csv read back -------------------------------------------------------------------------
+
+AWKWARD_TEXTS = [
+    'She said "hi", then "bye"',
+    "one, two, three",
+    "first line\nsecond line",
+    "windows line\r\nnext",
+    "lone\rcarriage return",
+    "emoji 😀👍🏽 and a flag 🇰🇷",
+    "한국어 메시지입니다, 정말로",
+    "tab\tinside",
+    "controls \x01\x02\x07\x08\x0b\x0c\x1b\x7f end",
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+2",
+    "-2+3",
+    "-_- whatever",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\tleading tab",
+    "\rleading carriage return",
+    "'=already quoted formula",
+    "'plain quote",
+    "",
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture
+def awkward_conversation(db, legal_officer, reviewer, agency, pdf_upload):
+    """A target whose own name starts a formula, and a bystander, each sending awkward text in one room."""
+    target = Account.objects.create(uid="u-awkward", display_name="=cmd|' /C calc'!A0")
+    bystander = Account.objects.create(uid="u-bystander", display_name="Plain Bystander")
+    room = Room.objects.create(external_id="awkward", kind=Room.Kind.GROUP, title='-title, "quoted"')
+    for account in (target, bystander):
+        Membership.objects.create(room=room, account=account, joined_at=START)
+    for index, text in enumerate(AWKWARD_TEXTS):
+        Message.objects.create(
+            room=room,
+            sender=target if index % 2 == 0 else bystander,
+            sent_at=START + dt.timedelta(hours=1 + index),
+            body=text,
+        )
+    warrant = warrant_services.warrant_register(
+        actor=legal_officer,
+        targets=[TargetInput("UID", target.uid)],
+        upload=pdf_upload(),
+        **warrant_fields(agency, period_start=START, period_end=START + dt.timedelta(days=2)),
+    )
+    warrant_services.warrant_assign(warrant=warrant, user=reviewer, actor=legal_officer)
+    verify_signature(warrant, actor=legal_officer)
+    return warrant_services.warrant_approve(warrant=warrant, actor=reviewer)
+
+
+def test_messages_csv_reads_back_with_csv_reader_and_starts_no_formula(awkward_conversation, legal_officer):
+    export = run_export(awkward_conversation, legal_officer)
+
+    assert export.status == Export.Status.READY, export.error
+    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        rows = list(csv.reader(io.StringIO(archive.read("messages.csv").decode(), newline="")))
+        conversations = json.loads(archive.read("conversations.json"))
+    header, body = rows[0], rows[1:]
+    assert header == ["room", "sent_at", "sender", "sender_label", "kind", "text"]
+    assert len(body) == len(AWKWARD_TEXTS)
+    assert all(len(row) == len(header) for row in body)
+    # The text round-trips exactly, but for the OWASP "'" before what a spreadsheet would read as a formula.
+    expected = ["'" + text if text.lstrip("'").startswith(FORMULA_START) else text for text in AWKWARD_TEXTS]
+    assert [row[5] for row in body] == expected
+    assert [exports.csv_text(row[5]) for row in body] == AWKWARD_TEXTS
+    target_labels = {row[3] for row in body if row[2] == "u-awkward"}
+    assert target_labels == {"'=cmd|' /C calc'!A0"}
+    for row in body:
+        for cell in row:
+            assert not cell.startswith(FORMULA_START), row
+    # The JSON keeps the exact text and name.
+    [room] = conversations["rooms"]
+    assert [message["text"] for message in room["messages"]] == AWKWARD_TEXTS
+    assert room["messages"][0]["sender"]["name"] == "=cmd|' /C calc'!A0"
+    # The report, rendered from messages.csv, shows the texts and the name without the quote too.
+    report = "\n".join(text for name, text in package_texts(export).items() if name.endswith(".pdf"))
+    assert "=HYPERLINK(" in report and "'=HYPERLINK(" not in report
+    assert "=cmd|' /C calc'!A0" in report and "'=cmd|" not in report
+
+
+def test_the_csv_neutralising_quote_comes_off_again_for_every_text():
+    texts = [*AWKWARD_TEXTS, "'", "''", "'''=x", "''-", "=", "x=1", " =1", "'\t"]
+
+    for text in texts:
+        row = next(csv.reader(io.StringIO(exports._csv_field(text) + "\r\n", newline="")))
+        cell = row[0] if row else ""
+        assert exports.csv_text(cell) == text
+        assert not cell.startswith(FORMULA_START)
