@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from disclosure import notifications, services
 from disclosure.models import Account, Delivery, Disclosure, Export, Notification
+from disclosure.notifications import sender
 from requests_app.models import Warrant
 from requests_app.workflow import Status
 from tests.disclosure.test_exports import approved_warrant, run_export, store  # noqa: F401 (fixtures)
@@ -307,8 +308,8 @@ def test_attempts_back_off_and_end_in_failure_shown_to_the_team(settings, delive
 
 def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delivered, monkeypatch, settings):
     settings.WARRANTDESK_NOTIFY_GROUP = 2  # the three due notices: a group of two, then one
-    monkeypatch.setattr(notifications, "RECORD_EVERY", 3600)  # record once per group
-    real_record = notifications._record_sent
+    monkeypatch.setattr(sender, "RECORD_EVERY", 3600)  # record once per group
+    real_record = sender._record_sent
     calls = []
 
     def killed(accepted):
@@ -317,11 +318,11 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_no_duplicate(smtp, delive
             raise KeyboardInterrupt("killed")
         return real_record(accepted)
 
-    monkeypatch.setattr(notifications, "_record_sent", killed)
+    monkeypatch.setattr(sender, "_record_sent", killed)
     moment = DELIVERED_AT + dt.timedelta(days=31)
     with time_machine.travel(moment, tick=False), pytest.raises(KeyboardInterrupt):
         send()
-    monkeypatch.setattr(notifications, "_record_sent", real_record)
+    monkeypatch.setattr(sender, "_record_sent", real_record)
 
     with time_machine.travel(moment + dt.timedelta(hours=1), tick=False):
         restarted = send()
