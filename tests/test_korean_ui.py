@@ -24,6 +24,7 @@ from requests_app import services, signatures, verification
 from requests_app.forms import WarrantForm
 from requests_app.models import FollowUpRequest, FollowUpToken, SignatureCheck, SignatureOutcome
 from requests_app.services import TargetInput, current_warrant_document
+from requests_app.signatures.reasons import _revoked_on, _when
 from tests.factories import warrant_fields
 from tests.helpers import client_for, verify_signature
 from warrantdesk import stored_text
@@ -37,7 +38,7 @@ KOREAN_SHORT_DATETIME = re.compile(r"\d{4}\. \d{1,2}\. \d{1,2}\. (오전|오후)
 
 def expired_reason() -> str:
     """The stored English of an expired signer certificate, as the check writes it."""
-    point = signatures.AT_RECEIPT % {"date": signatures._when(RECEIPT)}
+    point = signatures.AT_RECEIPT % {"date": _when(RECEIPT)}
     return signatures.HAD_EXPIRED % {
         "who": signatures.THE_SIGNERS_CERTIFICATE,
         "when": signatures.AT_POINT % {"point": point},
@@ -57,7 +58,7 @@ def visible_text(page: str) -> str:
 
 def test_a_stored_sentence_with_values_is_shown_in_the_readers_language():
     reason = expired_reason()
-    revoked = signatures._revoked_on(signatures.THE_SIGNERS_CERTIFICATE, RECEIPT, "keyCompromise", "the moment")
+    revoked = _revoked_on(signatures.THE_SIGNERS_CERTIFICATE, RECEIPT, "keyCompromise", "the moment")
     several = verification.OF_SIGNATURE % {"signature": "Signature1", "reason": reason}
 
     with translation.override("ko"):
@@ -109,7 +110,7 @@ def _fixed_sentences(path: Path) -> list[str]:
 def test_every_stored_sentence_and_template_has_a_korean_translation_with_the_same_values():
     """A reason, note or template added without a Korean entry would show English to a Korean reader."""
     sources = [
-        ROOT / "requests_app/signatures.py",
+        *sorted((ROOT / "requests_app/signatures").glob("*.py")),
         ROOT / "requests_app/verification.py",
         ROOT / "disclosure/services.py",
     ]
@@ -321,7 +322,10 @@ def test_the_main_pages_of_a_case_show_no_english_ui_phrase_to_a_korean_reader(
     )
     # the page's phrases, and the sentences the signature check stores (shown through stored_text)
     phrases = english_ui_phrases() + [
-        msgid for msgid in _fixed_sentences(ROOT / "requests_app/signatures.py") if len(msgid) >= 30
+        msgid
+        for path in sorted((ROOT / "requests_app/signatures").glob("*.py"))
+        for msgid in _fixed_sentences(path)
+        if len(msgid) >= 30
     ]
     pages = {
         "list": (legal_officer, reverse("requests_app:warrant-list")),
