@@ -383,3 +383,19 @@ def test_a_refusal_reason_with_a_nul_byte_is_refused_and_nothing_is_decided(revi
     assert "Null characters are not allowed." in response.content.decode()
     token.refresh_from_db()
     assert token.decision == FollowUpToken.Decision.PENDING
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/audit/cases/WD-1%00/", 404),  # a path cannot name a page with a NUL in it
+        ("/api/v1/warrants/1%00/", 404),
+        ("/warrants/?q=a%00b", 400),  # PostgreSQL refuses NUL even as a lookup parameter
+        ("/api/v1/warrants/?agency=1%00", 400),
+    ],
+)
+def test_a_nul_character_in_the_url_is_refused_before_any_view_runs(url, status, admin_user):
+    response = client_for(admin_user).get(url)
+
+    assert response.status_code == status
+    assert not any("\x00" in json.dumps(entry.details) for entry in AuditEntry.objects.all())

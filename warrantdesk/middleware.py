@@ -1,3 +1,8 @@
+from urllib.parse import unquote
+
+from django.core.exceptions import BadRequest
+from django.http import Http404
+
 from .audit import request_ip
 from .refusals import record_refusal
 
@@ -19,3 +24,21 @@ class RequestContextMiddleware:
         """A web view that lets ``PermissionDenied`` through (403): recorded like a refused action."""
         record_refusal(request, exception)
         return None
+
+
+class NulByteGuardMiddleware:
+    """No NUL character reaches a view through the URL: a path with one names no page (404), a query
+    string with one is a bad request (400). PostgreSQL refuses NUL in any text value, even as a lookup
+    parameter, so without this a ``?warrant=1%00`` or ``/audit/cases/1%00/`` became a database error
+    (500) there while SQLite answered it. Form and JSON fields are refused by their own validators."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or "\x00" in request.path_info:
+            raise Http404("No such page.")
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in query or "\x00" in unquote(query):
+            raise BadRequest("A NUL character is not allowed in the query string.")
+        return self.get_response(request)

@@ -27,7 +27,12 @@ def audit_denied(
     *, actor, path: str, method: str = "", route: str = "", object_type: str = "", object_id="", reason: str = ""
 ) -> None:
     """Append one ``access.denied`` entry (the one helper every refusal goes through)."""
-    details = {"object_type": object_type, "object_id": str(object_id)[:40], "path": path[:300]}
+    # NUL cannot be stored in PostgreSQL text or JSON: shown as U+FFFD, like any undecodable byte.
+    details = {
+        "object_type": object_type,
+        "object_id": str(object_id)[:40].replace("\x00", "\ufffd"),
+        "path": path[:300].replace("\x00", "\ufffd"),
+    }
     details.update({key: value for key, value in {"method": method, "route": route, "reason": reason}.items() if value})
     audit_record(action=AuditAction.ACCESS_DENIED, actor=actor, details=details)
 
