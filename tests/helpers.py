@@ -1,5 +1,10 @@
 """Small helpers shared by the test modules (no fixtures here: see conftest.py)."""
 
+import datetime as dt
+import email
+import email.policy
+import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -7,7 +12,8 @@ from urllib.parse import quote
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from disclosure.models import Account, Export, Notification
+from disclosure import notifications, services
+from disclosure.models import Account, Delivery, Disclosure, Export, Notification
 from requests_app.models import FollowUpRequest, FollowUpToken, Investigator, Warrant
 from tests.factories import InvestigatorFactory
 
@@ -217,3 +223,75 @@ def _follow_up_of(warrant: Warrant) -> FollowUpRequest:
             request=follow_up, position=1, token="p1.00000000.aaaa", justification="Route test", validity="VALID"
         )
     return follow_up
+
+
+# --- exports and notifications (the fixtures using them are in tests/disclosure/conftest.py) ----------
+
+DELIVERED_AT = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_export(warrant, actor) -> Export:
+    export = services.export_start(warrant=warrant, actor=actor)
+    return services.export_run(export=export)
+
+
+class Collector:
+    """An aiosmtpd handler keeping every message the SMTP server accepts."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted"
+
+
+def mailers_for(port: int) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+def make_account(uid: str, name: str, *, email: str = "", phone: str = "", locale: str = "ko") -> Account:
+    return Account.objects.create(
+        uid=uid,
+        display_name=name,
+        email=email,
+        phone=phone,
+        locale=locale,
+        **Account.normalized_fields(phone=phone, email=email),
+    )
+
+
+def delivered_export(warrant: Warrant, actor, rows: list[tuple[Account, str, int]], *, kind=Export.Kind.CONVERSATIONS):
+    """A ready export naming ``rows`` (account, role, messages), delivered to the agency at DELIVERED_AT."""
+    export = Export.objects.create(
+        warrant=warrant, kind=kind, requested_by=actor, status=Export.Status.READY, package_sha256="ab" * 32
+    )
+    Disclosure.objects.bulk_create(
+        Disclosure(export=export, account=account, role=role, messages=count) for account, role, count in rows
+    )
+    services.export_record_delivery(
+        export=export,
+        actor=actor,
+        channel=Delivery.Channel.IN_PERSON,
+        recipient="Inspector Han",
+        delivered_at=DELIVERED_AT,
+    )
+    return export
+
+
+def send(**kwargs):
+    return notifications.notifications_send_due(**kwargs)

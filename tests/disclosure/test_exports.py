@@ -10,11 +10,9 @@ import zipfile
 import pypdf
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
 from django.urls import reverse
 
 from disclosure import exports, keys, pseudonyms, services
-from disclosure.generator import generate
 from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership, Message, Room
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
@@ -22,36 +20,10 @@ from requests_app.models import Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
 from tests.factories import warrant_fields
-from tests.helpers import client_for, verify_signature
+from tests.helpers import client_for, run_export, verify_signature
 from warrantdesk.models import AuditAction, AuditEntry
 
-START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def store(db):
-    return generate(accounts=60, rooms=8, messages=1500, seed=11, start=START, days=60)
-
-
-@pytest.fixture
-def approved_warrant(store, legal_officer, reviewer, agency, pdf_upload):
-    """Two targets: the most active account and one named by phone number."""
-    busiest = Account.objects.filter(uid__startswith="gen-11-").annotate(n=Count("messages")).order_by("-n")
-    first, second = busiest[0], busiest[1]
-    warrant = warrant_services.warrant_register(
-        actor=legal_officer,
-        targets=[TargetInput("UID", first.uid), TargetInput("PHONE", second.phone or second.uid)],
-        upload=pdf_upload(),
-        **warrant_fields(agency, period_start=START, period_end=START + dt.timedelta(days=60)),
-    )
-    warrant_services.warrant_assign(warrant=warrant, user=reviewer, actor=legal_officer)
-    verify_signature(warrant, actor=legal_officer)
-    return warrant_services.warrant_approve(warrant=warrant, actor=reviewer)
-
-
-def run_export(warrant, actor) -> Export:
-    export = services.export_start(warrant=warrant, actor=actor)
-    return services.export_run(export=export)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the store's first day (tests/disclosure/conftest.py)
 
 
 def package_texts(export: Export) -> dict[str, str]:

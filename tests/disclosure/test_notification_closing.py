@@ -10,15 +10,7 @@ from disclosure import notifications
 from disclosure.models import Notification
 from requests_app.models import FollowUpRequest, Warrant, WarrantEvent
 from requests_app.workflow import Status
-from tests.disclosure.test_notifications import (  # noqa: F401 (fixtures)
-    DELIVERED_AT,
-    delivered,
-    delivered_export,
-    people,
-    send,
-    smtp,
-)
-from tests.helpers import client_for
+from tests.helpers import DELIVERED_AT, client_for, delivered_export, send
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -33,7 +25,7 @@ def closing_events(warrant):
     return list(WarrantEvent.objects.filter(warrant=warrant, to_status=Status.CLOSED))
 
 
-def test_the_last_letter_marked_posted_closes_the_warrant(smtp, delivered, legal_officer):  # noqa: F811
+def test_the_last_letter_marked_posted_closes_the_warrant(smtp, delivered, legal_officer):
     with time_machine.travel(DUE, tick=False):
         sent = send()
     delivered.refresh_from_db()
@@ -51,7 +43,7 @@ def test_the_last_letter_marked_posted_closes_the_warrant(smtp, delivered, legal
     assert verify_chain().ok
 
 
-def test_a_send_run_closes_the_warrant_whose_last_notices_it_sent(smtp, delivered, legal_officer):  # noqa: F811
+def test_a_send_run_closes_the_warrant_whose_last_notices_it_sent(smtp, delivered, legal_officer):
     notifications.notification_mark_sent(notification=letter(delivered), actor=legal_officer)
     delivered.refresh_from_db()
     assert delivered.status == Status.NOTIFYING  # the e-mails are not due yet
@@ -93,7 +85,7 @@ def _pending_later(notification):
     [_deferred, _retry_due, _given_up, _unconfirmed, _pending_later],
     ids=["deferred", "failed-retry-due", "failed-given-up", "sending-unconfirmed", "pending-not-due"],
 )
-def test_a_warrant_stays_notifying_while_any_notice_is_owed(smtp, delivered, legal_officer, owed):  # noqa: F811
+def test_a_warrant_stays_notifying_while_any_notice_is_owed(smtp, delivered, legal_officer, owed):
     with time_machine.travel(DUE, tick=False):
         send()
     # One e-mail notice is put back in an unsettled state; then the letter is confirmed and a run ends.
@@ -112,7 +104,7 @@ def test_a_warrant_stays_notifying_while_any_notice_is_owed(smtp, delivered, leg
     assert closing_events(delivered) == []
 
 
-def test_an_open_follow_up_request_keeps_the_warrant_open(smtp, delivered, legal_officer):  # noqa: F811
+def test_an_open_follow_up_request_keeps_the_warrant_open(smtp, delivered, legal_officer):
     follow_up = FollowUpRequest.objects.create(
         warrant=delivered,
         reference="FU-TEST-1",
@@ -135,7 +127,7 @@ def test_an_open_follow_up_request_keeps_the_warrant_open(smtp, delivered, legal
     assert after.closed == 1 and delivered.status == Status.CLOSED
 
 
-def test_a_given_up_email_switched_to_a_letter_lets_the_warrant_close(smtp, delivered, legal_officer, outsider):  # noqa: F811
+def test_a_given_up_email_switched_to_a_letter_lets_the_warrant_close(smtp, delivered, legal_officer, outsider):
     with time_machine.travel(DUE, tick=False):
         send()
     notifications.notification_mark_sent(notification=letter(delivered), actor=legal_officer)
@@ -162,7 +154,7 @@ def test_a_given_up_email_switched_to_a_letter_lets_the_warrant_close(smtp, deli
     assert verify_chain().ok
 
 
-def test_a_delivered_warrant_with_nobody_to_notify_closes_once_notices_would_be_due(smtp, warrant, legal_officer):  # noqa: F811
+def test_a_delivered_warrant_with_nobody_to_notify_closes_once_notices_would_be_due(smtp, warrant, legal_officer):
     """No target matched an account: the export named no one, so no notice is owed to anyone."""
     Warrant.objects.filter(pk=warrant.pk).update(status=Status.EXPORTED)
     delivered_export(warrant, legal_officer, [])

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 
 from disclosure import notifications
 from disclosure.models import Notification
-from tests.disclosure.test_notifications import DELIVERED_AT, delivered, people, smtp  # noqa: F401 (fixtures)
+from tests.helpers import DELIVERED_AT
 
 
-def test_the_loop_sends_what_is_due_on_each_run_and_logs_one_line_per_run(smtp, delivered):  # noqa: F811
+def test_the_loop_sends_what_is_due_on_each_run_and_logs_one_line_per_run(smtp, delivered):
     out = io.StringIO()
 
     with time_machine.travel(DELIVERED_AT + dt.timedelta(days=31), tick=False):
@@ -67,7 +67,7 @@ def test_a_signal_stops_the_loop_cleanly_after_the_current_run(db, monkeypatch, 
     assert signal.getsignal(signum) == previous  # handlers restored
 
 
-def test_a_stop_between_groups_leaves_the_rest_due_and_nothing_sending(smtp, delivered, settings):  # noqa: F811
+def test_a_stop_between_groups_leaves_the_rest_due_and_nothing_sending(smtp, delivered, settings):
     settings.WARRANTDESK_NOTIFY_GROUP = 1
     asked = []
 

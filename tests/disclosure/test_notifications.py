@@ -1,17 +1,13 @@
 """User notifications, end to end through a real SMTP server (aiosmtpd on loopback)."""
 
 import datetime as dt
-import email
-import email.policy
 import html.parser
 import io
 import os
 import re
 import smtplib
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pypdf
@@ -24,121 +20,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from disclosure import notifications, services
-from disclosure.models import Account, Delivery, Disclosure, Export, Notification
+from disclosure.models import Account, Disclosure, Notification
 from disclosure.notifications import sender
 from requests_app.models import Warrant
 from requests_app.workflow import Status
-from tests.disclosure.test_exports import approved_warrant, run_export, store  # noqa: F401 (fixtures)
-from tests.helpers import client_for
+from tests.helpers import (
+    DELIVERED_AT,
+    Collector,
+    client_for,
+    delivered_export,
+    free_port,
+    mailers_for,
+    run_export,
+    send,
+)
 from warrantdesk.exceptions import Conflict
 from warrantdesk.models import AuditAction, AuditEntry
-
-DELIVERED_AT = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Collector:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(message)
-        return "250 Message accepted"
-
-
-def mailers_for(port: int) -> dict:
-    return {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-        }
-    }
-
-
-@pytest.fixture
-def smtp(settings):
-    port = free_port()
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.MAILERS = mailers_for(port)
-    collector.port = port
-    yield collector
-    controller.stop()
-
-
-def make_account(uid: str, name: str, *, email: str = "", phone: str = "", locale: str = "ko") -> Account:
-    return Account.objects.create(
-        uid=uid,
-        display_name=name,
-        email=email,
-        phone=phone,
-        locale=locale,
-        **Account.normalized_fields(phone=phone, email=email),
-    )
-
-
-@pytest.fixture
-def people(db):
-    return {
-        "target_ko": make_account("u-target-ko", "김지훈", email="jihoon@example.kr", phone="010-1111-2222"),
-        "target_en": make_account(
-            "u-target-en", "Alice Walker", email="alice@example.com", phone="010-3333-4444", locale="en"
-        ),
-        "bystander": make_account("u-bystander", "박서연", email="seoyeon@example.kr", phone="010-5555-6666"),
-        "revealed": make_account(
-            "u-revealed", "Brian Moss", email="brian@example.com", phone="010-7777-8888", locale="en"
-        ),
-        "no_email": make_account("u-paper", "이도윤", phone="010-9999-0000"),
-    }
-
-
-def delivered_export(warrant: Warrant, actor, rows: list[tuple[Account, str, int]], *, kind=Export.Kind.CONVERSATIONS):
-    """A ready export naming ``rows`` (account, role, messages), delivered to the agency at DELIVERED_AT."""
-    export = Export.objects.create(
-        warrant=warrant, kind=kind, requested_by=actor, status=Export.Status.READY, package_sha256="ab" * 32
-    )
-    Disclosure.objects.bulk_create(
-        Disclosure(export=export, account=account, role=role, messages=count) for account, role, count in rows
-    )
-    services.export_record_delivery(
-        export=export,
-        actor=actor,
-        channel=Delivery.Channel.IN_PERSON,
-        recipient="Inspector Han",
-        delivered_at=DELIVERED_AT,
-    )
-    return export
-
-
-@pytest.fixture
-def delivered(warrant, legal_officer, people):
-    Warrant.objects.filter(pk=warrant.pk).update(status=Status.EXPORTED)
-    delivered_export(
-        warrant,
-        legal_officer,
-        [
-            (people["target_ko"], Disclosure.Role.TARGET, 12),
-            (people["target_en"], Disclosure.Role.TARGET, 3),
-            (people["bystander"], Disclosure.Role.PSEUDONYMISED, 7),
-            (people["revealed"], Disclosure.Role.PSEUDONYMISED, 4),
-            (people["no_email"], Disclosure.Role.TARGET, 1),
-        ],
-    )
-    # A follow-up request later revealed one pseudonymised person.
-    delivered_export(
-        warrant, legal_officer, [(people["revealed"], Disclosure.Role.REVEALED, 0)], kind=Export.Kind.IDENTITIES
-    )
-    warrant.refresh_from_db()
-    return warrant
 
 
 def by_recipient(collector: Collector) -> dict[str, list]:
@@ -152,10 +49,6 @@ def text_of(message) -> tuple[str, str]:
     plain = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     return plain, html
-
-
-def send(**kwargs):
-    return notifications.notifications_send_due(**kwargs)
 
 
 # --- who and when ----------------------------------------------------------------------------------
@@ -537,7 +430,7 @@ def test_the_command_sends_what_is_due(smtp, delivered):
     assert len(smtp.messages) == 3
 
 
-def test_a_real_export_delivered_plans_its_targets(store, approved_warrant, legal_officer):  # noqa: F811
+def test_a_real_export_delivered_plans_its_targets(store, approved_warrant, legal_officer):
     export = run_export(approved_warrant, legal_officer)
 
     services.export_record_delivery(export=export, actor=legal_officer, channel="IN_PERSON", recipient="Inspector Han")

@@ -10,7 +10,6 @@ import pytest
 
 from disclosure import exports, reader
 from disclosure.scope import warrant_scope
-from tests.disclosure.test_exports import approved_warrant, store  # noqa: F401 - fixtures
 
 QUERIES = [
     ("SELECT id, room, body FROM message WHERE room = %s ORDER BY id", (1,)),
@@ -85,7 +84,7 @@ def build(warrant, tmp_path, name):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_export_read_by_the_reader_process_is_the_same_as_read_in_place(
-    approved_warrant,  # noqa: F811
+    approved_warrant,
     tmp_path,
     settings,
     monkeypatch,
@@ -108,7 +107,7 @@ def test_an_export_read_by_the_reader_process_is_the_same_as_read_in_place(
     assert by_reader == in_process
 
 
-def test_inside_a_transaction_the_export_reads_in_place(approved_warrant, tmp_path, settings, monkeypatch):  # noqa: F811
+def test_inside_a_transaction_the_export_reads_in_place(approved_warrant, tmp_path, settings, monkeypatch):
     """Another connection would not see uncommitted rows, so the reader is not used there."""
     monkeypatch.setattr(reader, "read_ahead", lambda *args, **kwargs: pytest.fail("reader used in a transaction"))
     settings.WARRANTDESK_EXPORT_READER_MIN_MESSAGES = 0
