@@ -250,7 +250,7 @@ def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = No
             os.fsync(handle.fileno())
         return BuiltPackage(
             path=package,
-            sha256=_sha256_file(package),
+            sha256=sha256_file(package),
             size=package.stat().st_size,
             manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
             counts=counts,
@@ -516,7 +516,8 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
     return [path.name for path in paths]
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (packages can be large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -547,5 +548,5 @@ def _manifest(scope: Scope, work: Path, counts: dict, names: list[str], key_id: 
         "counts": counts,
         "pseudonym_key_id": key_id,
         "operator_key_sha256": keys.public_key_fingerprint(public),
-        "files": {name: {"sha256": _sha256_file(work / name), "size": (work / name).stat().st_size} for name in names},
+        "files": {name: {"sha256": sha256_file(work / name), "size": (work / name).stat().st_size} for name in names},
     }

@@ -15,8 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import keys, pseudonyms
-from .exports import FORMAT, GENERATOR, BuiltPackage, _sha256_file
+from .exports import FORMAT, GENERATOR, BuiltPackage, sha256_file
 from .models import Account, Export
+from .pdf import write_pdf
 
 
 def _aliases(warrant) -> dict[str, str]:
@@ -37,8 +38,6 @@ def _aliases(warrant) -> dict[str, str]:
 
 def build(follow_up, *, out_dir: Path) -> BuiltPackage:
     from requests_app.models import FollowUpToken
-
-    from .pdf import _write_pdf
 
     warrant = follow_up.warrant
     key_id, key = keys.case_key(warrant)
@@ -85,7 +84,7 @@ def build(follow_up, *, out_dir: Path) -> BuiltPackage:
                 ),
             },
         )
-        _write_pdf(html, work / "identities.pdf")
+        write_pdf(html, work / "identities.pdf")
         names = ["identities.json", "identities.pdf"]
         public = keys.signing_key().public_key()
         manifest = {
@@ -98,7 +97,7 @@ def build(follow_up, *, out_dir: Path) -> BuiltPackage:
             "follow_up": follow_up.reference,
             "counts": {"revealed": len(people)},
             "operator_key_sha256": keys.public_key_fingerprint(public),
-            "files": {n: {"sha256": _sha256_file(work / n), "size": (work / n).stat().st_size} for n in names},
+            "files": {n: {"sha256": sha256_file(work / n), "size": (work / n).stat().st_size} for n in names},
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
         package = out_dir / f".{follow_up.reference}-{uuid.uuid4().hex}.zip.part"
@@ -112,7 +111,7 @@ def build(follow_up, *, out_dir: Path) -> BuiltPackage:
             os.fsync(handle.fileno())
         built = BuiltPackage(
             path=package,
-            sha256=_sha256_file(package),
+            sha256=sha256_file(package),
             size=package.stat().st_size,
             manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
             counts={"revealed": len(people), "messages": 0},

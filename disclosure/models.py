@@ -270,7 +270,7 @@ class Notification(models.Model):
 
     One row per (warrant, account), planned from the Disclosure rows of delivered exports. The
     ``message_id`` is fixed when the row is created, so every attempt sends the same Message-ID; see
-    ``disclosure/notifications.py`` for the at-most-once rule around ``SENDING``.
+    ``disclosure/notifications/sender.py`` for the at-most-once rule around ``SENDING``.
     """
 
     class Status(models.TextChoices):

@@ -401,7 +401,9 @@ def render_html(
 # --- PDF -------------------------------------------------------------------------------------------
 
 
-def _write_pdf(html: str, target: Path | None = None) -> bytes | None:
+def write_pdf(html: str, target: Path | None = None) -> bytes | None:
+    """Render self-contained HTML to PDF with WeasyPrint, fetching nothing: the bytes, or written to
+    ``target`` (then None). Used for reports, identity sheets and paper letters alike."""
     # Imported here, not at the top: WeasyPrint takes over half a second to import.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
@@ -415,7 +417,7 @@ def render_volume(
     cover: ReportCover, messages: Sequence[ReportMessage], *, alias_of: Mapping[str, str], first: int = 1
 ) -> bytes:
     """One PDF: the cover (warrant, agency, scope, counts, targets, alias table, volume), then the messages."""
-    pdf = _write_pdf(render_html(cover, messages, alias_of=alias_of, first=first))
+    pdf = write_pdf(render_html(cover, messages, alias_of=alias_of, first=first))
     assert pdf is not None
     return pdf
 
@@ -424,7 +426,7 @@ def _render_volume_to(
     path: Path, cover: ReportCover, messages: Sequence[ReportMessage], alias_of: Mapping[str, str], first: int
 ) -> Path:
     """Worker-side: write the volume straight to its file, so only a path travels back."""
-    _write_pdf(render_html(cover, messages, alias_of=alias_of, first=first), path)
+    write_pdf(render_html(cover, messages, alias_of=alias_of, first=first), path)
     return path
 
 

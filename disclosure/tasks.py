@@ -32,7 +32,7 @@ def run_identity_sheet(follow_up_id: int, actor_id: int) -> str:
 @task()
 def send_due_notifications(batch: int = 0) -> str:
     """Send the user notices due now (also ``manage.py send_notifications``, run from cron). A notice
-    left unconfirmed by a crash is never sent again by this task: see disclosure/notifications.py."""
+    left unconfirmed by a crash is never sent again by this task: see disclosure/notifications/sender.py."""
     from .notifications import notifications_send_due
 
     return str(notifications_send_due(batch=batch or None))

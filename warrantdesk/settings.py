@@ -244,7 +244,7 @@ else:  # "console-full" prints whole messages (Django's console backend); also l
     MAILERS = {"default": {"BACKEND": f"django.core.mail.backends.{_mail_backend}.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "privacy@warrantdesk.invalid")
 
-# User notifications (disclosure/notifications.py, docs/design-notes.md "User notifications").
+# User notifications (disclosure/notifications/, docs/design-notes.md "User notifications").
 # Due this many days after the delivery of the export that disclosed the person (emergency warrants
 # may have their own delay). Pseudonymised non-targets who were never revealed are not notified by
 # default: their identity never left the operator, and a notice would itself reveal to them (and to

@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from ..models import Disclosure, Notification
-from ..pdf import _write_pdf  # private to disclosure/pdf.py: issue #11 lists it (the exports piece)
+from ..pdf import write_pdf
 
 NOTICE = "disclosure_notice"
 
@@ -167,6 +167,6 @@ def letter_html(notification: Notification, facts: NoticeFacts | None = None) ->
 
 def render_letter(notification: Notification) -> bytes:
     """The paper letter (PDF, NanumGothic for Korean) for a person without an e-mail address."""
-    pdf = _write_pdf(letter_html(notification))
+    pdf = write_pdf(letter_html(notification))
     assert pdf is not None
     return pdf

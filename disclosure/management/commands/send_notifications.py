@@ -28,7 +28,7 @@ def _drop_stale_connections() -> None:
 
 
 class Command(BaseCommand):
-    help = "Send the disclosure notices that are due (at most once each; see disclosure/notifications.py)."
+    help = "Send the disclosure notices that are due (at most once each; see disclosure/notifications/sender.py)."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=0, help="notices per SMTP connection (default: setting)")
