@@ -145,10 +145,9 @@ def test_the_follow_up_api_refuses_a_receipt_in_the_future(warrant, legal_office
 
 
 @pytest.fixture
-def agency_a(db):
-    ca = pki.pki()
-    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
-    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
+def agency_a(agency_a, ca):
+    """Agency A (tests/requests_app/conftest.py) with its chief, Kim Min-jun."""
+    agency = agency_a
     registry.investigator_register(
         agency=agency, certificate=ca.chief_a.pem, name="Kim Min-jun", title="Chief", is_chief=True, actor=None
     )

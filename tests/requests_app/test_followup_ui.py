@@ -42,14 +42,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
-def ca():
-    return pki.pki()
-
-
-@pytest.fixture
-def agency_a(db, ca):
-    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
-    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
+def agency_a(agency_a, ca):
+    """Agency A (tests/requests_app/conftest.py) with chief Kim Min-jun and investigator Lee Seo-yeon."""
+    agency = agency_a
     registry.investigator_register(
         agency=agency, certificate=ca.chief_a.pem, name="Kim Min-jun", title="Chief", is_chief=True, actor=None
     )

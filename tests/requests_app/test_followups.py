@@ -29,14 +29,9 @@ START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def ca():
-    return pki.pki()
-
-
-@pytest.fixture
-def agency_a(db, ca):
-    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
-    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
+def agency_a(agency_a, ca):
+    """Agency A (tests/requests_app/conftest.py) with chief Kim and investigator Lee; agency B with chief Park."""
+    agency = agency_a
     registry.investigator_register(agency=agency, certificate=ca.chief_a.pem, name="Kim", is_chief=True, actor=None)
     registry.investigator_register(agency=agency, certificate=ca.investigator_a.pem, name="Lee", actor=None)
     agency_b = registry.agency_save(code="agency-b", name="Agency B", actor=None)

@@ -22,18 +22,6 @@ from warrantdesk.models import AuditAction, AuditEntry
 TODAY = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)  # after expired_a's end (2025-01-01), before the others'
 
 
-@pytest.fixture
-def ca():
-    return pki.pki()
-
-
-@pytest.fixture
-def agency_a(db, ca):
-    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
-    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
-    return agency
-
-
 # --- why a registration is refused ---------------------------------------------------------------
 
 

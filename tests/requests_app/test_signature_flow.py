@@ -24,18 +24,6 @@ TESTDATA = SHARED_TESTDATA / "pdfsig"
 
 
 @pytest.fixture
-def ca():
-    return pki.pki()
-
-
-@pytest.fixture
-def agency_a(db, ca):
-    agency = registry.agency_save(code="agency-a", name="Agency A", actor=None)
-    registry.anchor_add(agency=agency, certificate=ca.agency_a.anchors_pem, actor=None)
-    return agency
-
-
-@pytest.fixture
 def agency_b(db, ca):
     agency = registry.agency_save(code="agency-b", name="Agency B", actor=None)
     registry.anchor_add(agency=agency, certificate=ca.agency_b.anchors_pem, actor=None)
