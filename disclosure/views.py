@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from requests_app import selectors
 from requests_app.forms import is_confirmed
 from requests_app.services import signature_gate
-from requests_app.views import _warrant_or_404
+from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import Status
 from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
@@ -28,7 +28,7 @@ from .scope import warrant_scope
 @require_GET
 def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The scope preview of a warrant, loaded into its page after the page itself."""
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     scope = warrant_scope(warrant)
     return render(
         request,
@@ -69,7 +69,7 @@ def _export_context(request: HttpRequest, warrant) -> dict:
 
 @require_GET
 def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     context = _export_context(request, warrant)
     response = render(request, "disclosure/_export_panel.html", context)
     if request.headers.get("HX-Request") and not context["export_running"] and request.GET.get("was") == "running":
@@ -79,7 +79,7 @@ def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def export_start(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     try:
         retry = request.POST.get("retry") == "1"
         export = (services.export_retry if retry else services.export_start)(warrant=warrant, actor=request.user)

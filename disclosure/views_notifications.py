@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from requests_app.permissions import can
-from requests_app.views import _warrant_or_404
+from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import REVIEW
 from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
@@ -65,7 +65,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def warrant_notifications(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     items = warrant.notifications.select_related("account").order_by("due_at", "pk")
     template = (
         "disclosure/notification_panel.html"

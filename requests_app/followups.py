@@ -129,7 +129,7 @@ def followup_register(
         raise Conflict(_("Follow-up requests are possible only after the export was delivered."), code="not_delivered")
     if errors := receipt_errors(received_at=received_at, deadline=deadline, what="request"):
         raise DomainError(" ".join(errors.values()), code="bad_dates")
-    staged = services._stage(upload, signature_upload, actor=actor, warrant=warrant)
+    staged = services.upload_stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
         return _followup_create(
             warrant=warrant, actor=actor, tokens=tokens, staged=staged, received_at=received_at, deadline=deadline
@@ -144,7 +144,7 @@ def _followup_create(*, warrant, actor, tokens, staged, received_at, deadline) -
     from . import services
 
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
-    document = services._document_create(warrant=warrant, staged=staged, actor=actor, kind=Document.Kind.FOLLOW_UP)
+    document = services.document_create(warrant=warrant, staged=staged, actor=actor, kind=Document.Kind.FOLLOW_UP)
     number = warrant.follow_ups.count() + 1
     request = FollowUpRequest.objects.create(
         warrant=warrant,

@@ -114,7 +114,7 @@ def warrant_register(
     }
     if upload is None:
         return _warrant_create(actor=actor, targets=targets, **fields)
-    staged = _stage(upload, signature_upload, actor=actor)
+    staged = upload_stage(upload, signature_upload, actor=actor)
     try:
         return _warrant_create(actor=actor, targets=targets, document=staged, **fields)
     except BaseException:
@@ -193,7 +193,7 @@ def _warrant_create(
         },
     )
     if document is not None:
-        _document_create(warrant=warrant, staged=document, actor=actor)
+        document_create(warrant=warrant, staged=document, actor=actor)
     return warrant
 
 
@@ -238,9 +238,11 @@ class StagedUpload:
                 default_storage.delete(name)
 
 
-def _stage(
+def upload_stage(
     upload: UploadedFile, signature_upload: UploadedFile | None, *, actor, warrant: Warrant | None = None
 ) -> StagedUpload:
+    """Check an uploaded PDF (and its detached signature) and store the files, before any row exists:
+    a refused upload raises ``UploadRejected`` (recorded) and leaves nothing behind."""
     try:
         checked = documents.check_pdf_upload(upload, max_bytes=settings.WARRANTDESK_MAX_UPLOAD_BYTES)
         signature_sha256 = documents.check_signature_upload(signature_upload) if signature_upload else ""
@@ -278,7 +280,7 @@ def document_upload(
     document sends the warrant back to "received" and is checked in the background.
     """
     _require(actor, "requests_app.add_document", warrant)
-    staged = _stage(upload, signature_upload, actor=actor, warrant=warrant)
+    staged = upload_stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
         return _document_record(
             warrant=warrant, staged=staged, actor=actor, kind=kind, confirm_duplicate=confirm_duplicate
@@ -301,7 +303,7 @@ def _document_record(
     found = duplicates.find(agency=warrant.agency, sha256s=[staged.checked.sha256], user=actor, exclude=warrant)
     if found and not confirm_duplicate:
         raise duplicates.PossibleDuplicate(found)
-    document = _document_create(warrant=warrant, staged=staged, actor=actor, kind=kind, confirmed_duplicates=found)
+    document = document_create(warrant=warrant, staged=staged, actor=actor, kind=kind, confirmed_duplicates=found)
     if kind == Document.Kind.WARRANT and warrant.status != Status.RECEIVED:
         # A new warrant document voids any earlier signature verdict: it must be checked again.
         _transition(
@@ -310,7 +312,7 @@ def _document_record(
     return document
 
 
-def _document_create(
+def document_create(
     *,
     warrant: Warrant,
     staged: StagedUpload,
@@ -318,6 +320,8 @@ def _document_create(
     kind: str = Document.Kind.WARRANT,
     confirmed_duplicates: list[duplicates.Duplicate] = (),
 ) -> Document:
+    """The ``Document`` row of a staged upload (warrant or follow-up document), with its audit entry;
+    the caller runs the signature check."""
     checked = staged.checked
     try:
         with transaction.atomic():

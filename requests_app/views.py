@@ -20,15 +20,9 @@ from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
 from .permissions import can, can_recheck_signature
+from .shortcuts import warrant_or_404
 from .verification import EXPLANATIONS
 from .workflow import Status, manual_moves
-
-
-def _warrant_or_404(request: HttpRequest, pk) -> Warrant:
-    warrant = selectors.warrant_get_visible(user=request.user, pk=pk)
-    if warrant is None:
-        raise deny(request.user, object_type="warrant", object_id=pk, path=request.path)
-    return warrant
 
 
 @filtered_by(WarrantFilterForm)
@@ -142,7 +136,7 @@ def _signature_context(user, warrant: Warrant) -> dict:
 @require_GET
 def warrant_signature(request: HttpRequest, pk: int) -> HttpResponse:
     """The signature panel alone, polled by the detail page while a check runs."""
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     context = {"warrant": warrant, **_signature_context(request.user, warrant)}
     response = render(request, "requests_app/_signature_panel.html", context)
     if not context["signature_pending"] and request.headers.get("HX-Request"):
@@ -152,7 +146,7 @@ def warrant_signature(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def warrant_recheck(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     try:
         services.warrant_recheck_signature(warrant=warrant, actor=request.user)
     except (DomainError, PermissionDenied) as refusal:
@@ -170,7 +164,7 @@ def _export_context(request: HttpRequest, warrant: Warrant) -> dict:
 
 @require_GET
 def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     timeline = AuditEntry.objects.filter(warrant_ref=warrant.reference).order_by("-seq")[:200]
     return render(
         request,
@@ -199,7 +193,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     form = TransitionForm(request.POST)
     if form.has_error("note"):
         messages.error(request, " ".join(form.errors["note"]))
@@ -226,7 +220,7 @@ def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def warrant_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     form = AssignForm(request.POST, officers=selectors.warrant_assignable_officers(warrant=warrant))
     if not form.is_valid():
         messages.error(
@@ -249,7 +243,7 @@ def warrant_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     form = DocumentForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a PDF file to upload."))

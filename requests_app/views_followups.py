@@ -38,8 +38,8 @@ from .dates import receipt_errors
 from .forms import DATETIME_WIDGET, is_confirmed
 from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
 from .permissions import can
+from .shortcuts import warrant_or_404
 from .verification import EXPLANATIONS
-from .views import _warrant_or_404
 from .workflow import REVIEW
 
 DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
@@ -279,7 +279,7 @@ def _may_log(user, warrant: Warrant) -> str:
 
 
 def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = _warrant_or_404(request, pk)
+    warrant = warrant_or_404(request, pk)
     if reason := _may_log(request.user, warrant):
         not_theirs = not can(request.user, "requests_app.add_document", warrant)
         refusals.refused(request, DomainError(reason, code="not_allowed" if not_theirs else "not_delivered"))
@@ -346,7 +346,7 @@ def demo_sample_followup(request: HttpRequest) -> HttpResponse:
     delivered export, signed now by the agency's chief investigator (for whoever may log one there)."""
     if not demo.enabled():
         raise Http404("No such page.")
-    warrant = _warrant_or_404(request, request.GET.get("warrant", ""))
+    warrant = warrant_or_404(request, request.GET.get("warrant", ""))
     pdf = None
     if not _may_log(request.user, warrant):
         pdf = demo.sample_followup_pdf(warrant, delivered_aliases(warrant))
