@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from disclosure.models import Account, Membership, Message, Room
 from requests_app.management.commands.seed_demo import demo_pdf
 from requests_app.models import Agency, Investigator
 from warrantdesk.roles import Role
@@ -46,6 +47,51 @@ class InvestigatorFactory(factory.django.DjangoModelFactory):
     agency = factory.SubFactory(AgencyFactory)
     name = factory.Sequence(lambda n: f"Investigator {n}")
     is_chief = True
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """A chat account; its matching columns (phone_normalized, email_normalized) follow phone and email."""
+
+    class Meta:
+        model = Account
+
+    uid = factory.Sequence(lambda n: f"u-{n}")
+    display_name = factory.Sequence(lambda n: f"Person {n}")
+    phone = ""
+    email = ""
+    phone_normalized = factory.LazyAttribute(
+        lambda account: Account.normalized_fields(phone=account.phone)["phone_normalized"]
+    )
+    email_normalized = factory.LazyAttribute(
+        lambda account: Account.normalized_fields(email=account.email)["email_normalized"]
+    )
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    external_id = factory.Sequence(lambda n: f"room-{n}")
+    kind = Room.Kind.GROUP
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    room = factory.SubFactory(RoomFactory)
+    account = factory.SubFactory(AccountFactory)
+    joined_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=365))
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    room = factory.SubFactory(RoomFactory)
+    sender = factory.SubFactory(AccountFactory)
+    sent_at = factory.LazyFunction(timezone.now)
+    body = "hello"
 
 
 def pdf_bytes(title: str = "Warrant") -> bytes:

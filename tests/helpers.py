@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from disclosure import notifications, services
 from disclosure.models import Account, Delivery, Disclosure, Export, Notification
 from requests_app.models import FollowUpRequest, FollowUpToken, Investigator, Warrant
-from tests.factories import InvestigatorFactory
+from tests.factories import AccountFactory, InvestigatorFactory
 
 BOUNDARY = "warrantdesk-test-boundary"
 MULTIPART_CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -265,14 +265,7 @@ def mailers_for(port: int) -> dict:
 
 
 def make_account(uid: str, name: str, *, email: str = "", phone: str = "", locale: str = "ko") -> Account:
-    return Account.objects.create(
-        uid=uid,
-        display_name=name,
-        email=email,
-        phone=phone,
-        locale=locale,
-        **Account.normalized_fields(phone=phone, email=email),
-    )
+    return AccountFactory(uid=uid, display_name=name, email=email, phone=phone, locale=locale)
 
 
 def delivered_export(warrant: Warrant, actor, rows: list[tuple[Account, str, int]], *, kind=Export.Kind.CONVERSATIONS):

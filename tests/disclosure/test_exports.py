@@ -19,7 +19,7 @@ from requests_app import services as warrant_services
 from requests_app.models import Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
-from tests.factories import warrant_fields
+from tests.factories import AccountFactory, MembershipFactory, MessageFactory, RoomFactory, warrant_fields
 from tests.helpers import client_for, run_export, verify_signature
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -339,13 +339,13 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 @pytest.fixture
 def awkward_conversation(db, legal_officer, reviewer, agency, pdf_upload):
     """A target whose own name starts a formula, and a bystander, each sending awkward text in one room."""
-    target = Account.objects.create(uid="u-awkward", display_name="=cmd|' /C calc'!A0")
-    bystander = Account.objects.create(uid="u-bystander", display_name="Plain Bystander")
-    room = Room.objects.create(external_id="awkward", kind=Room.Kind.GROUP, title='-title, "quoted"')
+    target = AccountFactory(uid="u-awkward", display_name="=cmd|' /C calc'!A0")
+    bystander = AccountFactory(uid="u-bystander", display_name="Plain Bystander")
+    room = RoomFactory(external_id="awkward", kind=Room.Kind.GROUP, title='-title, "quoted"')
     for account in (target, bystander):
-        Membership.objects.create(room=room, account=account, joined_at=START)
+        MembershipFactory(room=room, account=account, joined_at=START)
     for index, text in enumerate(AWKWARD_TEXTS):
-        Message.objects.create(
+        MessageFactory(
             room=room,
             sender=target if index % 2 == 0 else bystander,
             sent_at=START + dt.timedelta(hours=1 + index),

@@ -14,6 +14,7 @@ from disclosure.importers import kakao
 from disclosure.importers.kakao import Action, Kind, ParsedLine, ParseError
 from disclosure.importers.store import ImportFailed, account_uid, import_chat, load_mapping, merge
 from disclosure.models import Account, Membership, Message, Room
+from tests.factories import AccountFactory
 from tests.shared_data import TESTDATA, needs
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -445,7 +446,7 @@ SHARED_EXPECTED = [
 @pytest.mark.django_db
 @pytest.mark.parametrize(("path", "fmt", "count", "senders", "first", "last", "multiline_at"), SHARED_EXPECTED)
 def test_import_each_shared_sample(path, fmt, count, senders, first, last, multiline_at):
-    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    owner = AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     summary, err = run_json(path, "kakao-sample", "--me", OWNER_UID)
     assert summary == {
         "rooms": 1,
@@ -493,7 +494,7 @@ def test_windows_sample_exact_messages():
 @needs_shared
 @pytest.mark.django_db
 def test_reimport_of_the_same_file_adds_nothing_and_reports_duplicates():
-    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     first, _ = run_json(ANDROID_KO, "again", "--me", OWNER_UID)
     memberships = list(Membership.objects.values_list("pk", "joined_at", "left_at"))
     accounts = Account.objects.count()
@@ -521,7 +522,7 @@ def test_same_sample_into_two_rooms_makes_separate_accounts():
 @needs_shared
 @pytest.mark.django_db
 def test_the_device_owner_is_one_account_in_every_room_imported_with_me():
-    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    owner = AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     run_json(ANDROID_KO, "room-a", "--me", OWNER_UID)
     run_json(ANDROID_EN, "room-b", "--me", OWNER_UID)
     assert Message.objects.count() == 12
@@ -693,8 +694,8 @@ def test_file_with_broken_lines_imports_the_good_ones_and_reports_the_bad_ones()
 
 @pytest.mark.django_db
 def test_mapping_file_maps_senders_to_existing_accounts():
-    hong = Account.objects.create(uid="acct-hong", display_name="홍길동 (실명)")
-    kim = Account.objects.create(uid="acct-kim", display_name="Kim Chulsoo")
+    hong = AccountFactory(uid="acct-hong", display_name="홍길동 (실명)")
+    kim = AccountFactory(uid="acct-kim", display_name="Kim Chulsoo")
     summary, _ = run_json(FIXTURES / "mac.csv", "mapped", "--map", FIXTURES / "mapping.csv")
     assert summary["senders"] == 4
     assert room_messages("mapped").filter(sender=hong).count() == 3
@@ -711,7 +712,7 @@ def test_mapping_file_maps_senders_to_existing_accounts():
 
 @pytest.mark.django_db
 def test_json_mapping_resolves_a_name_containing_colon(tmp_path):
-    lee = Account.objects.create(uid="acct-lee", display_name="이영희")
+    lee = AccountFactory(uid="acct-lee", display_name="이영희")
     mapping = tmp_path / "names.json"
     mapping.write_text(json.dumps({"이 : 영희": "acct-lee"}, ensure_ascii=False), encoding="utf-8")
     text = "2021년 5월 1일 오후 3:12, 이 : 영희 : 회의 : 3시\n2021년 5월 1일 오후 3:13, 홍길동 : 네\n"
@@ -857,7 +858,7 @@ LAYOUT_BODIES = {
 def test_import_each_older_layout_with_the_owner_named(name, fmt, others, language):
     alpha, bravo, charlie = others
     hello, owner_text, noon, file_body = LAYOUT_BODIES[language]
-    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     summary, err = run_json(FIXTURES / name, "layout", "--me", OWNER_UID)
     assert (summary["format"], summary["messages"], summary["skipped"], summary["errors"], err) == (fmt, 8, 0, [], "")
     assert summary["senders"] == 4
@@ -902,7 +903,7 @@ def test_self_label_in_a_system_line_is_the_owner_too(tmp_path):
     )
     with pytest.raises(ImportFailed, match="line 1: '회원님'"):
         import_chat(text, room_external_id="sys")
-    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    owner = AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     summary = import_chat(text, room_external_id="sys", me=OWNER_UID)
     assert (summary.messages, summary.owner_lines, summary.errors) == (3, 1, [])
     invite = room_messages("sys").first()
@@ -918,7 +919,7 @@ def test_every_spelling_of_the_self_label_is_the_one_owner_account():
         "July 9, 2015, 8:32 PM, YOU : three\n"
         "July 9, 2015, 8:33 PM, Alpha Fixture : four\n"
     )
-    owner = Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    owner = AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     summary = import_chat(text, room_external_id="spellings", me=OWNER_UID)
     assert (summary.messages, summary.owner_lines, summary.senders) == (4, 3, 2)
     assert room_messages("spellings").filter(sender=owner).count() == 3
@@ -929,8 +930,8 @@ def test_every_spelling_of_the_self_label_is_the_one_owner_account():
 def test_me_must_name_an_existing_account_and_agree_with_the_mapping(tmp_path):
     with pytest.raises(CommandError, match="the account given with --me does not exist: nobody"):
         run(FIXTURES / "android_en_old.txt", "--room", "me", "--me", "nobody")
-    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
-    Account.objects.create(uid="acct-other", display_name="Other")
+    AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
+    AccountFactory(uid="acct-other", display_name="Other")
     mapping = tmp_path / "names.csv"
     mapping.write_text("You,acct-other\n", encoding="utf-8")
     with pytest.raises(CommandError, match="gives the owner's label 'You' another account than --me acct-owner"):
@@ -944,7 +945,7 @@ def test_me_must_name_an_existing_account_and_agree_with_the_mapping(tmp_path):
 
 @pytest.mark.django_db
 def test_human_summary_counts_the_owners_lines():
-    Account.objects.create(uid=OWNER_UID, display_name=OWNER_NAME)
+    AccountFactory(uid=OWNER_UID, display_name=OWNER_NAME)
     out, _ = run(FIXTURES / "ios_ko_old.txt", "--room", "owner-lines", "--me", OWNER_UID)
     assert "ios_ko_old.txt: ios_ko → room owner-lines (new)" in out
     assert f"device owner's lines (→ {OWNER_UID}): 2" in out

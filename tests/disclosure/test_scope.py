@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from disclosure.models import Account, Membership, Message, Room
+from disclosure.models import Account, Message, Room
 from disclosure.scope import warrant_scope
 from requests_app import services
 from requests_app.models import WarrantTarget
 from requests_app.services import TargetInput
-from tests.factories import warrant_fields
+from tests.factories import AccountFactory, MembershipFactory, MessageFactory, RoomFactory, warrant_fields
 from tests.helpers import client_for
 
 T0 = dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
@@ -23,13 +23,11 @@ def at(days: float) -> dt.datetime:
 
 
 def account(uid: str, name: str, phone: str = "", email: str = "") -> Account:
-    return Account.objects.create(
-        uid=uid, display_name=name, phone=phone, email=email, **Account.normalized_fields(phone=phone, email=email)
-    )
+    return AccountFactory(uid=uid, display_name=name, phone=phone, email=email)
 
 
 def say(room: Room, sender: Account, when: dt.datetime, body: str = "hello") -> Message:
-    return Message.objects.create(room=room, sender=sender, sent_at=when, body=body)
+    return MessageFactory(room=room, sender=sender, sent_at=when, body=body)
 
 
 @pytest.fixture
@@ -39,15 +37,15 @@ def store(db):
     bob = account("u-bob", "Bob")
     carol = account("u-carol", "Carol")
     dan = account("u-dan", "Dan")
-    late_night = Room.objects.create(external_id="late-night", kind=Room.Kind.GROUP, title="Late night")
-    book_club = Room.objects.create(external_id="book-club", kind=Room.Kind.GROUP)
-    elsewhere = Room.objects.create(external_id="elsewhere", kind=Room.Kind.DIRECT)
-    Membership.objects.create(room=late_night, account=alice, joined_at=at(0), left_at=at(15))
-    Membership.objects.create(room=late_night, account=bob, joined_at=at(0))
-    Membership.objects.create(room=book_club, account=alice, joined_at=at(12))
-    Membership.objects.create(room=book_club, account=carol, joined_at=at(0))
-    Membership.objects.create(room=elsewhere, account=dan, joined_at=at(0))
-    Membership.objects.create(room=elsewhere, account=bob, joined_at=at(0))
+    late_night = RoomFactory(external_id="late-night", kind=Room.Kind.GROUP, title="Late night")
+    book_club = RoomFactory(external_id="book-club", kind=Room.Kind.GROUP)
+    elsewhere = RoomFactory(external_id="elsewhere", kind=Room.Kind.DIRECT)
+    MembershipFactory(room=late_night, account=alice, joined_at=at(0), left_at=at(15))
+    MembershipFactory(room=late_night, account=bob, joined_at=at(0))
+    MembershipFactory(room=book_club, account=alice, joined_at=at(12))
+    MembershipFactory(room=book_club, account=carol, joined_at=at(0))
+    MembershipFactory(room=elsewhere, account=dan, joined_at=at(0))
+    MembershipFactory(room=elsewhere, account=bob, joined_at=at(0))
     messages = {
         "before period": say(late_night, bob, START - dt.timedelta(microseconds=1)),
         "at start": say(late_night, bob, START),
