@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import pytest
 from django.conf import settings
 
 from requests_app.management.commands.seed_demo import DEMO_PASSWORD
+from tests.helpers import free_port
 
 ROOT = Path(settings.BASE_DIR)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,12 +32,6 @@ SHOTS = ROOT / "test-results" / "screenshots"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SEOUL = ZoneInfo("Asia/Seoul")
 WAIT_MS = 60_000  # background work (signature check, export, identity sheet) by the task worker
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +22,11 @@ from disclosure.notifications import overdue_q
 from requests_app.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from requests_app.models import Agency, Document, Investigator, Warrant, WarrantEvent, WarrantTarget
 from requests_app.workflow import Status
-from tests.helpers import stored_files
+from tests.helpers import free_port, stored_files
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditEntry
 
 ROOT = Path(settings.BASE_DIR)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -247,14 +247,10 @@ def test_identities_named_in_any_spelling_leave_in_no_file(approved_warrant, leg
     scope = warrant_scope(approved_warrant)
     target = next(iter(scope.target_accounts.values()))
     member = non_targets_in_reach(approved_warrant)[0]
-    outsider = Account.objects.create(
-        uid="park.js77",
-        display_name="박지성",
-        phone="010-2345-7777",
-        email="jisung.park@example.kr",
-        **Account.normalized_fields(phone="010-2345-7777", email="jisung.park@example.kr"),
+    outsider = AccountFactory(
+        uid="park.js77", display_name="박지성", phone="010-2345-7777", email="jisung.park@example.kr"
     )
-    writer = Account.objects.create(uid="ohart_01", display_name="Olivia Hart", phone="", email="")
+    writer = AccountFactory(uid="ohart_01", display_name="Olivia Hart")
     anchor = scope.messages().filter(sender=target).order_by("sent_at").first()
     national = outsider.phone_normalized.removeprefix("+82")
     member_name = " ".join(member.display_name.replace(" ", ""))  # "김 민 준" / "K i m ..."

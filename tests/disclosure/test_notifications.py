@@ -24,6 +24,7 @@ from disclosure.models import Account, Disclosure, Notification
 from disclosure.notifications import sender
 from requests_app.models import Warrant
 from requests_app.workflow import Status
+from tests.factories import warrant_fields
 from tests.helpers import (
     DELIVERED_AT,
     Collector,
@@ -445,8 +446,6 @@ def test_the_warrant_page_loads_its_notification_panel_once_delivered(db, legal_
     from requests_app.models import Warrant
     from requests_app.services import TargetInput
     from requests_app.workflow import Status
-    from tests.factories import warrant_fields
-    from tests.helpers import client_for
 
     warrant = warrant_services.warrant_register(
         actor=legal_officer, targets=[TargetInput("UID", "x")], upload=pdf_upload(), **warrant_fields(agency)

@@ -28,12 +28,12 @@ from django.utils import translation
 
 from disclosure import keys, services, verify_package
 from disclosure.generator import generate
-from disclosure.models import Account, DownloadLink, Export, Message
+from disclosure.models import Account, DownloadLink, Export
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
 from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.services import TargetInput
-from tests.factories import warrant_fields
+from tests.factories import AccountFactory, MessageFactory, warrant_fields
 from tests.helpers import client_for, verify_signature
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -338,16 +338,11 @@ def test_the_report_cover_and_the_manifest_carry_the_published_fingerprint(genui
 @pytest.fixture
 def named_outsider(approved_warrant) -> Account:
     """Someone in no room in scope, named by phone number in a message of the scope."""
-    outsider = Account.objects.create(
-        uid="outside-77",
-        display_name="Outside Person",
-        phone="010-7777-1234",
-        **Account.normalized_fields(phone="010-7777-1234"),
-    )
+    outsider = AccountFactory(uid="outside-77", display_name="Outside Person", phone="010-7777-1234")
     scope = warrant_scope(approved_warrant)
     room = scope.rooms[0].room
     target = next(iter(scope.target_accounts.values()))
-    Message.objects.create(room=room, sender=target, sent_at=START + dt.timedelta(days=1), body="call 010-7777-1234")
+    MessageFactory(room=room, sender=target, sent_at=START + dt.timedelta(days=1), body="call 010-7777-1234")
     return outsider
 
 

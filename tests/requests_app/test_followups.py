@@ -20,7 +20,7 @@ from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.services import TargetInput
 from tests import pki
 from tests.factories import UserFactory, warrant_fields
-from tests.helpers import verify_signature
+from tests.helpers import client_for, verify_signature
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.roles import Role
@@ -255,7 +255,6 @@ def test_a_failed_request_is_checked_again_after_its_signer_is_made_chief(scene,
     from django.urls import reverse
 
     from requests_app.models import Investigator
-    from tests.helpers import client_for
 
     request = log_request(scene, legal_officer, scene["tokens"][:1], signer=scene["ca"].investigator_a)
     assert request.status == FollowUpRequest.Status.SIGNATURE_FAILED
@@ -333,7 +332,6 @@ def test_refused_tokens_say_whether_they_are_foreign_altered_or_unknown(scene, l
 
 
 def test_the_api_and_the_page_tell_foreign_altered_and_unknown_tokens_apart(scene, legal_officer, outsider):
-    from tests.helpers import client_for
 
     second = scene["tokens"][1]
     tokens = [second, other_spelling(second), scene["other_tokens"][0], "p1.0badc0de." + second.rsplit(".", 1)[1]]

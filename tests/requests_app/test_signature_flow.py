@@ -13,7 +13,7 @@ from requests_app.models import Agency, Investigator, SignatureCheck, SignatureO
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
 from tests import pki
-from tests.factories import warrant_fields
+from tests.factories import InvestigatorFactory, UserFactory, warrant_fields
 from tests.helpers import client_for, web_form_fields
 from tests.shared_data import TESTDATA as SHARED_TESTDATA
 from tests.shared_data import needs
@@ -48,7 +48,7 @@ def registered(agency_a, agency_b, ca):
         ),
     }
     # The expired certificate can no longer be registered today; it was registered while valid.
-    Investigator.objects.create(
+    InvestigatorFactory(
         agency=agency_a,
         name="Choi",
         is_chief=True,
@@ -314,7 +314,6 @@ def test_the_page_polls_while_the_check_is_pending_and_shows_the_verdict_after(
 @pytest.mark.django_db(transaction=True)
 def test_the_real_task_worker_runs_the_check(ca, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    from tests.factories import UserFactory
     from warrantdesk.roles import Role, sync_roles
 
     sync_roles()
@@ -410,7 +409,7 @@ def test_real_signed_files_through_the_whole_check(file, registered_as_chief, ou
         at=pki.dt.datetime(2020, 11, 1, tzinfo=pki.UTC),
     )
     alice = reference.findings[0].signer
-    Investigator.objects.create(
+    InvestigatorFactory(
         agency=agency,
         name="Alice",
         is_chief=registered_as_chief,

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from requests_app.workflow import Status
-from tests.factories import pdf_bytes
+from tests.factories import pdf_bytes, warrant_fields
 from tests.helpers import client_for, verify_signature
 from warrantdesk.models import AuditAction, AuditEntry
 
@@ -88,7 +88,6 @@ def test_the_officer_who_logged_a_warrant_approving_it_is_recorded_as_a_four_eye
 ):
     from requests_app import services
     from requests_app.services import TargetInput
-    from tests.factories import warrant_fields
 
     own = services.warrant_register(
         actor=officer_reviewer, targets=[TargetInput("UID", "user-42")], upload=pdf_upload(), **warrant_fields(agency)
