@@ -53,14 +53,14 @@ def _csv_field(value: str) -> str:
     neutralised as OWASP advises: a ``'`` before a text that a spreadsheet would read as a formula.
 
     Texts already starting with ``'`` before such a character get one more, so that
-    :func:`csv_text` gives every text back exactly (the report is rendered from this file).
+    :func:`csv_cell_text` gives every text back exactly (the report is rendered from this file).
     """
     if value.startswith(_CSV_FORMULA_FIRST) and _CSV_FORMULA(value):
         value = "'" + value
     return value if _CSV_SPECIAL(value) is None else '"' + value.replace('"', '""') + '"'
 
 
-def csv_text(cell: str) -> str:
+def csv_cell_text(cell: str) -> str:
     """The text of a ``messages.csv`` cell as csv.reader gives it, without the formula neutralising ``'``."""
     return cell[1:] if cell[:1] == "'" and _CSV_FORMULA(cell, 1) else cell
 
@@ -494,13 +494,13 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
                 done += 1
                 if done % BATCH == 0:
                     progress("report", done, total)
-                label = csv_text(label)
+                label = csv_cell_text(label)
                 yield pdf.ReportMessage(
                     room=labels.get(room, room),
                     sent_at=dt.datetime.fromisoformat(stamp),
                     sender=shown_alias.get(label, label),
                     kind=kind,
-                    body=csv_text(text),
+                    body=csv_cell_text(text),
                 )
 
     progress("report", 0, total)

@@ -372,7 +372,7 @@ def test_messages_csv_reads_back_with_csv_reader_and_starts_no_formula(awkward_c
     # The text round-trips exactly, but for the OWASP "'" before what a spreadsheet would read as a formula.
     expected = ["'" + text if text.lstrip("'").startswith(FORMULA_START) else text for text in AWKWARD_TEXTS]
     assert [row[5] for row in body] == expected
-    assert [exports.csv_text(row[5]) for row in body] == AWKWARD_TEXTS
+    assert [exports.csv_cell_text(row[5]) for row in body] == AWKWARD_TEXTS
     target_labels = {row[3] for row in body if row[2] == "u-awkward"}
     assert target_labels == {"'=cmd|' /C calc'!A0"}
     for row in body:
@@ -394,5 +394,5 @@ def test_the_csv_neutralising_quote_comes_off_again_for_every_text():
     for text in texts:
         row = next(csv.reader(io.StringIO(exports._csv_field(text) + "\r\n", newline="")))
         cell = row[0] if row else ""
-        assert exports.csv_text(cell) == text
+        assert exports.csv_cell_text(cell) == text
         assert not cell.startswith(FORMULA_START)
