@@ -42,7 +42,8 @@ def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _export_context(request: HttpRequest, warrant) -> dict:
+def export_panel_context(request: HttpRequest, warrant) -> dict:
+    """What the export panel of a warrant page shows (registered as a warrant-page hook)."""
     exports = list(
         warrant.exports.filter(kind=Export.Kind.CONVERSATIONS)
         .select_related("requested_by")
@@ -70,7 +71,7 @@ def _export_context(request: HttpRequest, warrant) -> dict:
 @require_GET
 def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = warrant_or_404(request, pk)
-    context = _export_context(request, warrant)
+    context = export_panel_context(request, warrant)
     response = render(request, "disclosure/_export_panel.html", context)
     if request.headers.get("HX-Request") and not context["export_running"] and request.GET.get("was") == "running":
         response["HX-Refresh"] = "true"  # finished: the status and actions of the page changed

@@ -33,6 +33,12 @@ def _notification_or_404(request: HttpRequest, pk) -> Notification:
     return notification
 
 
+def warrant_list_context(request: HttpRequest) -> dict:
+    """The count of overdue notices over the user's own cases, for the warrant list's banner
+    (registered as a warrant-list hook)."""
+    return {"overdue_notifications": notifications.overdue_count(user=request.user)}
+
+
 @filtered_by(NotificationFilterForm)
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:

@@ -8,14 +8,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from disclosure import notifications
 from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import bind_filters, filtered_by
 from warrantdesk.refusals import refused
 
-from . import demo, duplicates, selectors, services
+from . import demo, duplicates, page_hooks, selectors, services
 from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
@@ -48,7 +47,7 @@ def warrant_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "can_create": request.user.has_perm("requests_app.add_warrant"),
             "now": timezone.now(),
-            "overdue_notifications": notifications.overdue_count(user=request.user),
+            **page_hooks.warrant_list_context(request),  # disclosure: overdue user notices
         },
         status=200 if form.is_valid() else 400,
     )
@@ -156,12 +155,6 @@ def warrant_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(warrant)
 
 
-def _export_context(request: HttpRequest, warrant: Warrant) -> dict:
-    from disclosure.views import _export_context as context
-
-    return context(request, warrant)
-
-
 @require_GET
 def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = warrant_or_404(request, pk)
@@ -171,7 +164,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "requests_app/warrant_detail.html",
         {
             **_signature_context(request.user, warrant),
-            **_export_context(request, warrant),
+            **page_hooks.warrant_page_context(request, warrant),  # disclosure: the export panel
             "warrant": warrant,
             "targets": warrant.targets.all(),
             "documents": warrant.documents.select_related("uploaded_by"),

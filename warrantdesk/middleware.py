@@ -1,7 +1,8 @@
 from urllib.parse import unquote
 
 from django.core.exceptions import BadRequest
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 
 from .audit import request_ip
 from .refusals import record_refusal
@@ -38,7 +39,12 @@ class NulByteGuardMiddleware:
     def __call__(self, request):
         if "\x00" in request.path or "\x00" in request.path_info:
             raise Http404("No such page.")
-        query = request.META.get("QUERY_STRING", "")
-        if "\x00" in query or "\x00" in unquote(query):
-            raise BadRequest("A NUL character is not allowed in the query string.")
+        bad = sorted({name for name, values in request.GET.lists() if any("\x00" in v for v in [name, *values])})
+        if bad or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            message = _("A NUL character is not allowed here.")
+            if request.path_info.startswith("/api/"):  # the API's usual 400: the fields and what is wrong
+                return JsonResponse(
+                    {name.replace("\x00", "\ufffd"): [message] for name in bad or ["query"]}, status=400
+                )
+            raise BadRequest(message)
         return self.get_response(request)

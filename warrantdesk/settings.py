@@ -89,9 +89,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "warrantdesk.middleware.NulByteGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "warrantdesk.middleware.NulByteGuardMiddleware",  # before anything looks a value up in the database
     "django.middleware.common.CommonMiddleware",
     # Before CSRF: it parses uploads itself so that path-like file names can be refused.
     "warrantdesk.uploads.UploadNameGuardMiddleware",
