@@ -13,19 +13,14 @@ JSON object: format, encoding, rows, created, updated, unchanged, bad, loaded, d
 """
 
 import json
-import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.account_import import FORMATS, AccountImportFailed, accounts_import
+from warrantdesk.progress import plain, progress_bar
 
-BAR_WIDTH = 30
 PROGRESS_MIN_ROWS = 20_000  # smaller files load in well under a second: no bar
-
-
-def plain(text: str) -> str:
-    return text  # not the red of self.stderr
 
 
 class Command(BaseCommand):
@@ -46,7 +41,11 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"no such file: {file}")
-        progress = self._progress() if options["progress"] or self.stderr.isatty() else None
+        progress = (
+            progress_bar(self.stderr, unit="rows", min_total=PROGRESS_MIN_ROWS)
+            if options["progress"] or self.stderr.isatty()
+            else None
+        )
         try:
             summary = accounts_import(
                 path, skip_bad=skip_bad, dry_run=dry_run, fmt=fmt, encoding=encoding, progress=progress
@@ -76,30 +75,3 @@ class Command(BaseCommand):
                 f"{'them' if summary.bad != 1 else 'it'}, or give --skip-bad to load the {good} good "
                 f"row{'s' if good != 1 else ''} alone."
             )
-
-    def _progress(self):
-        """A plain text bar on stderr, for PROGRESS_MIN_ROWS rows or more: redrawn in place on a terminal,
-        one line per tenth otherwise (as import_chat's)."""
-        stream = self.stderr
-        tty = stream.isatty()
-        started = time.perf_counter()
-        shown = {"tenth": -1, "finished": False}
-
-        def report(done: int, total: int) -> None:
-            if total < PROGRESS_MIN_ROWS or shown["finished"]:
-                return
-            share = done / total if total else 1.0
-            filled = int(share * BAR_WIDTH)
-            line = (
-                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%} "
-                f"{done:,}/{total:,} rows, {time.perf_counter() - started:.0f} s"
-            )
-            shown["finished"] = done >= total
-            if tty:
-                stream.write("\r" + line, style_func=plain, ending="\n" if done >= total else "")
-                stream.flush()
-            elif int(share * 10) > shown["tenth"]:
-                shown["tenth"] = int(share * 10)
-                stream.write(line, style_func=plain)
-
-        return report

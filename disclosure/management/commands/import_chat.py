@@ -14,7 +14,6 @@ could not start (missing file, unknown time zone, bad mapping, unknown format, u
 """
 
 import json
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,13 +22,9 @@ from django.core.management.base import BaseCommand, CommandError
 from disclosure.importers import kakao
 from disclosure.importers.store import ImportFailed, import_chat, load_mapping
 from disclosure.models import Room
+from warrantdesk.progress import plain, progress_bar
 
-BAR_WIDTH = 30
 PROGRESS_MIN_LINES = 20_000  # smaller files import in well under a second: no bar
-
-
-def plain(text: str) -> str:
-    return text  # not the red of self.stderr
 
 
 class Command(BaseCommand):
@@ -71,7 +66,11 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {file}")
         try:
             names = load_mapping(mapping) if mapping else None
-            progress = self._progress() if options["progress"] or self.stderr.isatty() else None
+            progress = (
+                progress_bar(self.stderr, unit="lines", min_total=PROGRESS_MIN_LINES)
+                if options["progress"] or self.stderr.isatty()
+                else None
+            )
             summary = import_chat(
                 path,
                 room_external_id=room,
@@ -104,30 +103,3 @@ class Command(BaseCommand):
             f"  lines skipped (unreadable or unattributable): {summary.skipped}"
             + (f"\n  device owner's lines (→ {me}): {summary.owner_lines}" if me else "")
         )
-
-    def _progress(self):
-        """A plain text bar on stderr, for files of PROGRESS_MIN_LINES lines or more: redrawn in place on a
-        terminal, one line per tenth otherwise."""
-        stream = self.stderr
-        tty = stream.isatty()
-        started = time.perf_counter()
-        shown = {"tenth": -1, "finished": False}
-
-        def report(done: int, total: int) -> None:
-            if total < PROGRESS_MIN_LINES or shown["finished"]:
-                return
-            share = done / total if total else 1.0
-            filled = int(share * BAR_WIDTH)
-            line = (
-                f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%} "
-                f"{done:,}/{total:,} lines, {time.perf_counter() - started:.0f} s"
-            )
-            shown["finished"] = done >= total
-            if tty:
-                stream.write("\r" + line, style_func=plain, ending="\n" if done >= total else "")
-                stream.flush()
-            elif int(share * 10) > shown["tenth"]:
-                shown["tenth"] = int(share * 10)
-                stream.write(line, style_func=plain)
-
-        return report
