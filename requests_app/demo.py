@@ -58,13 +58,14 @@ def _keys(agency: Agency) -> demo_pki.DemoAgencyPKI | None:
     return demo_pki.agency_pki(_directory(), agency.code, agency.name, chief.name, chief.name)
 
 
-def _pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with ``lines`` of text (Helvetica: the sample's text is ASCII)."""
+def text_pdf(lines: list[str], *, font_size: int = 11) -> bytes:
+    """A valid one-page PDF with ``lines`` of text (Helvetica, so ASCII: other characters become "?"),
+    unsigned: the sample documents and the demo warrants are signed afterwards."""
     safe = [
         line.encode("ascii", "replace").decode().replace("\\", "/").replace("(", "[").replace(")", "]")
         for line in lines
     ]
-    body = "BT /F1 11 Tf 60 780 Td 15 TL " + " ".join(f"({line}) '" for line in safe) + " ET"
+    body = f"BT /F1 {font_size} Tf 60 780 Td {font_size + 4} TL " + " ".join(f"({line}) '" for line in safe) + " ET"
     stream = body.encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -164,7 +165,7 @@ class SampleWarrant:
             f"Signed: {chief.name if chief else ''}, chief investigator",
         ]
         return demo_pki.sign_pdf(
-            _pdf(lines), keys.chief, keys.root, signed_at=self.received_at - dt.timedelta(minutes=30)
+            text_pdf(lines), keys.chief, keys.root, signed_at=self.received_at - dt.timedelta(minutes=30)
         )
 
 
@@ -218,4 +219,4 @@ def sample_followup_pdf(warrant: Warrant, aliases, *, now: dt.datetime | None = 
     for token, reason in picks.items():
         lines += [f"  - {names.get(token, '')}: {token[:40]}", f"    {token[40:]}", f"    Why: {reason}"]
     lines += ["", f"Signed: {chief.name if chief else ''}, chief investigator"]
-    return demo_pki.sign_pdf(_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))
+    return demo_pki.sign_pdf(text_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))
