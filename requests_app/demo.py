@@ -176,10 +176,12 @@ def sample_warrant(number: str = "", *, now: dt.datetime | None = None) -> Sampl
     targets = _sample_targets()
     if agency is None or not targets or _keys(agency) is None:
         return None
-    now = timezone.localtime(now or timezone.now()).replace(second=0, microsecond=0)
+    exact = timezone.localtime(now or timezone.now())
     if not SAMPLE_NUMBER.fullmatch(number or ""):
-        number = f"DEMO-{now:%Y%m%d-%H%M%S}"
-    return SampleWarrant(agency=agency, number=number, received_at=now, targets=targets)
+        # To the second: two samples fetched in one minute are two warrants, not a possible duplicate.
+        number = f"DEMO-{exact:%Y%m%d-%H%M%S}"
+    received_at = exact.replace(second=0, microsecond=0)  # what the form's minute field can show
+    return SampleWarrant(agency=agency, number=number, received_at=received_at, targets=targets)
 
 
 # --- the sample follow-up request --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Demo mode (`make run`): validly signed sample documents of the demo agency, to walk the journey
 without writing code; off (404, nothing offered) unless WARRANTDESK_DEMO is on."""
 
+import datetime as dt
 import io
 import re
 from html import unescape
@@ -11,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import services
+from requests_app import demo, services
 from requests_app.models import FollowUpRequest, SignatureOutcome, Warrant
 from requests_app.workflow import Status
 from tests.factories import UserFactory
@@ -125,3 +126,13 @@ def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(
     assert client_for(user("reviewer.jung")).get(follow_up.get_absolute_url()).status_code == 200
     outsider = client_for(UserFactory(username="charlie", role=Role.INTAKE_OFFICER))
     assert outsider.get(unescape(download)).status_code == 404
+
+
+def test_two_samples_fetched_in_one_minute_are_two_warrants_not_a_duplicate(demo_data):
+    minute = timezone.make_aware(dt.datetime(2026, 12, 4, 17, 12, 5))
+
+    first = demo.sample_warrant(now=minute)
+    second = demo.sample_warrant(now=minute + dt.timedelta(seconds=30))
+
+    assert first.number != second.number
+    assert first.received_at == second.received_at == minute.replace(second=0)  # the form shows minutes
