@@ -8,12 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requests_app import selectors
+from requests_app.shortcuts import warrant_or_404
 from warrantdesk.access import deny
 from warrantdesk.api_permissions import LoggedIn
 from warrantdesk.params import parse_id
 
 from . import keys, services
 from .models import Delivery, DownloadLink, Export
+from .scope import warrant_scope
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -160,3 +162,109 @@ class OperatorKeyView(APIView):
                 }
             ).data
         )
+
+
+# --- a warrant's scope and exports (/api/v1/warrants/<id>/scope/ and .../exports/) ---------------------
+
+
+class _ScopeTargetSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    identifier = serializers.CharField()
+    account = serializers.CharField(required=False)
+
+
+class _ScopeIntervalSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class _ScopeRoomSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    intervals = _ScopeIntervalSerializer(many=True)
+    messages = serializers.IntegerField()
+    participants = serializers.IntegerField()
+
+
+class ScopeSerializer(serializers.Serializer):
+    """Documentation of the scope preview (the response is built by the view)."""
+
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    targets = _ScopeTargetSerializer(many=True)
+    unmatched = _ScopeTargetSerializer(many=True)
+    rooms = _ScopeRoomSerializer(many=True)
+
+
+class WarrantScopeView(APIView):
+    """What a warrant covers, before any export."""
+
+    permission_classes = [LoggedIn]
+
+    @extend_schema(
+        responses={200: ScopeSerializer},
+        description="What the warrant covers: rooms, messages, participants (counts only for non-targets), "
+        "and target identifiers that match no account.",
+    )
+    def get(self, request: Request, pk) -> Response:
+        scope = warrant_scope(warrant_or_404(request, pk))
+        return Response(
+            {
+                "period_start": scope.warrant.period_start,
+                "period_end": scope.warrant.period_end,
+                "counts": {
+                    "rooms": len(scope.rooms),
+                    "messages": scope.message_count,
+                    "participants": len(scope.participant_ids),
+                    "targets": len(scope.target_accounts),
+                    "non_targets": len(scope.non_target_ids),
+                },
+                "targets": [
+                    {"kind": target.kind, "identifier": target.identifier, "account": account.uid}
+                    for target, account in scope.matched
+                ],
+                "unmatched": [{"kind": target.kind, "identifier": target.identifier} for target in scope.unmatched],
+                "rooms": [
+                    {
+                        "room": item.room.external_id,
+                        "title": item.room.title,
+                        "kind": item.room.kind,
+                        "intervals": [{"start": i.start, "end": i.end} for i in item.intervals],
+                        "messages": item.messages,
+                        "participants": len(item.participants),
+                    }
+                    for item in scope.rooms
+                ],
+            }
+        )
+
+
+class ExportStartSerializer(serializers.Serializer):
+    retry = serializers.BooleanField(required=False, default=False, help_text="Retry after a failure.")
+
+
+class WarrantExportsView(APIView):
+    """A warrant's conversation exports; POST starts one."""
+
+    permission_classes = [LoggedIn]
+
+    @extend_schema(responses={200: ExportSerializer(many=True)}, description="The warrant's exports, newest first.")
+    def get(self, request: Request, pk) -> Response:
+        warrant = warrant_or_404(request, pk)
+        exports = warrant.exports.filter(kind="CONVERSATIONS").select_related("warrant", "requested_by")
+        return Response(ExportSerializer(exports, many=True).data)
+
+    @extend_schema(
+        request=ExportStartSerializer,
+        responses={202: ExportSerializer},
+        description="Start an export of an approved warrant (send retry=true to retry after a failure or an "
+        "interruption); it runs in the background: follow it at /api/v1/exports/<id>/.",
+    )
+    def post(self, request: Request, pk) -> Response:
+        warrant = warrant_or_404(request, pk)
+        retry = str(request.data.get("retry", "")).lower() in {"1", "true", "yes"}
+        start = services.export_retry if retry else services.export_start
+        export = start(warrant=warrant, actor=request.user)
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)

@@ -12,9 +12,17 @@ class DisclosureConfig(AppConfig):
         audit_details.register()  # the labels of its audit details, for the timeline and the audit log
 
         # Here, not at the top: views and models can only be imported once the app registry is ready.
-        from requests_app import page_hooks
+        from requests_app import page_hooks, signals
 
         from . import views, views_notifications
+        from .followups import services as followups
+        from .followups import views as followup_views
 
-        page_hooks.register_warrant_page(views.export_panel_context)
+        # The warrant page's panels, in this order.
+        page_hooks.register_warrant_panel(views.scope_panel)
+        page_hooks.register_warrant_panel(views.export_panel)
+        page_hooks.register_warrant_panel(followup_views.followups_panel)
+        page_hooks.register_warrant_panel(views_notifications.notifications_panel)
         page_hooks.register_warrant_list(views_notifications.warrant_list_context)
+        # A follow-up request moves with its signature's verdict.
+        signals.signature_checked.connect(followups.on_signature_checked, dispatch_uid="followups-signature")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import selectors
 from requests_app.forms import is_confirmed
+from requests_app.page_hooks import Panel
 from requests_app.services import signature_gate
 from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import Status
@@ -42,8 +43,17 @@ def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def export_panel_context(request: HttpRequest, warrant) -> dict:
-    """What the export panel of a warrant page shows (registered as a warrant-page hook)."""
+def scope_panel(request: HttpRequest, warrant) -> Panel:
+    """The scope preview panel of the warrant page: it loads itself (``warrant_scope_panel``)."""
+    return Panel("disclosure/_scope_panel.html", {"warrant": warrant, "scope": None})
+
+
+def export_panel(request: HttpRequest, warrant) -> Panel:
+    """The export panel of the warrant page; ``export_panel_view`` serves it alone while an export runs."""
+    return Panel("disclosure/_export_panel.html", _export_panel_context(request, warrant))
+
+
+def _export_panel_context(request: HttpRequest, warrant) -> dict:
     exports = list(
         warrant.exports.filter(kind=Export.Kind.CONVERSATIONS)
         .select_related("requested_by")
@@ -69,11 +79,14 @@ def export_panel_context(request: HttpRequest, warrant) -> dict:
 
 
 @require_GET
-def export_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    warrant = warrant_or_404(request, pk)
-    context = export_panel_context(request, warrant)
-    response = render(request, "disclosure/_export_panel.html", context)
-    if request.headers.get("HX-Request") and not context["export_running"] and request.GET.get("was") == "running":
+def export_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    panel = export_panel(request, warrant_or_404(request, pk))
+    response = HttpResponse(panel.render(request))
+    if (
+        request.headers.get("HX-Request")
+        and not panel.context["export_running"]
+        and request.GET.get("was") == "running"
+    ):
         response["HX-Refresh"] = "true"  # finished: the status and actions of the page changed
     return response
 

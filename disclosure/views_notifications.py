@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from requests_app.page_hooks import Panel
 from requests_app.permissions import can
 from requests_app.shortcuts import warrant_or_404
-from requests_app.workflow import REVIEW
+from requests_app.workflow import REVIEW, Status
 from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import bind_filters, error_text, filtered_by
@@ -37,6 +38,14 @@ def warrant_list_context(request: HttpRequest) -> dict:
     """The count of overdue notices over the user's own cases, for the warrant list's banner
     (registered as a warrant-list hook)."""
     return {"overdue_notifications": notifications.overdue_count(user=request.user)}
+
+
+def notifications_panel(request: HttpRequest, warrant) -> Panel | None:
+    """The user notices panel of the warrant page once the export was delivered; it loads itself
+    (``warrant_notifications``), the notices of a large warrant being many."""
+    if warrant.status not in {Status.DELIVERED, Status.NOTIFYING, Status.CLOSED}:
+        return None
+    return Panel("disclosure/_notification_panel_loading.html", {"warrant": warrant})
 
 
 @filtered_by(NotificationFilterForm)

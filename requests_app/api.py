@@ -1,7 +1,6 @@
 import json
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,14 +9,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from disclosure.api import ExportSerializer
 from warrantdesk.access import deny
 from warrantdesk.api import LoggedIn
 from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
-from . import duplicates, followups, registry, selectors, services
+from . import duplicates, registry, selectors, services
 from .filters import WarrantFilterForm
-from .models import Agency, FollowUpRequest, FollowUpToken, Investigator, Warrant
+from .models import Agency, Investigator, Warrant
 from .serializers import (
     AgencySerializer,
     AssignSerializer,
@@ -25,15 +23,9 @@ from .serializers import (
     DocumentSerializer,
     DocumentUploadSerializer,
     EventSerializer,
-    FollowUpCreateSerializer,
-    FollowUpDecideSerializer,
-    FollowUpDecisionSerializer,
-    FollowUpListSerializer,
-    FollowUpSerializer,
     InvestigatorCreateSerializer,
     InvestigatorSerializer,
     InvestigatorUpdateSerializer,
-    ScopeSerializer,
     SignatureCheckSerializer,
     TransitionSerializer,
     TrustAnchorSerializer,
@@ -161,112 +153,6 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         warrant = selectors.warrant_get_visible(user=request.user, pk=pk)
         return Response(WarrantDetailSerializer(warrant, context={"request": request}).data)
 
-    @extend_schema(
-        responses={200: ScopeSerializer},
-        description="What the warrant covers: rooms, messages, participants (counts only for non-targets), "
-        "and target identifiers that match no account.",
-    )
-    @action(detail=True, methods=["get"])
-    def scope(self, request: Request, pk=None) -> Response:
-        from disclosure.scope import warrant_scope
-
-        scope = warrant_scope(self.get_object())
-        return Response(
-            {
-                "period_start": scope.warrant.period_start,
-                "period_end": scope.warrant.period_end,
-                "counts": {
-                    "rooms": len(scope.rooms),
-                    "messages": scope.message_count,
-                    "participants": len(scope.participant_ids),
-                    "targets": len(scope.target_accounts),
-                    "non_targets": len(scope.non_target_ids),
-                },
-                "targets": [
-                    {"kind": target.kind, "identifier": target.identifier, "account": account.uid}
-                    for target, account in scope.matched
-                ],
-                "unmatched": [{"kind": target.kind, "identifier": target.identifier} for target in scope.unmatched],
-                "rooms": [
-                    {
-                        "room": item.room.external_id,
-                        "title": item.room.title,
-                        "kind": item.room.kind,
-                        "intervals": [{"start": i.start, "end": i.end} for i in item.intervals],
-                        "messages": item.messages,
-                        "participants": len(item.participants),
-                    }
-                    for item in scope.rooms
-                ],
-            }
-        )
-
-    @extend_schema(
-        request=None,
-        responses={200: ExportSerializer(many=True), 202: ExportSerializer},
-        description="GET: the warrant's exports, newest first. POST: start an export of an approved warrant "
-        "(send retry=true to retry after a failure or an interruption); it runs in the background.",
-    )
-    @action(detail=True, methods=["get", "post"])
-    def exports(self, request: Request, pk=None) -> Response:
-        from disclosure import services as disclosure_services
-
-        warrant = self.get_object()
-        if request.method == "POST":
-            retry = str(request.data.get("retry", "")).lower() in {"1", "true", "yes"}
-            start = disclosure_services.export_retry if retry else disclosure_services.export_start
-            export = start(warrant=warrant, actor=request.user)
-            return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
-        exports = warrant.exports.filter(kind="CONVERSATIONS").select_related("warrant", "requested_by")
-        return Response(ExportSerializer(exports, many=True).data)
-
-    @extend_schema(
-        methods=["GET"],
-        responses={200: FollowUpListSerializer(many=True)},
-        description="The warrant's follow-up requests, newest first.",
-    )
-    @extend_schema(
-        methods=["POST"],
-        request={"multipart/form-data": FollowUpCreateSerializer},
-        responses={201: FollowUpSerializer},
-        description="Log a follow-up "
-        "request with its signed document (``document``), ``received_at``, ``deadline`` and ``tokens`` as JSON "
-        'text: ``[{"token": "p1.…", "justification": "why this person matters"}, …]``. Each pseudonym is '
-        "checked at once; an invalid one is refused with its reason, the others go to review once the "
-        "signature is verified (in the background).",
-    )
-    @action(detail=True, methods=["get", "post"], url_path="follow-ups", pagination_class=None)
-    def follow_ups(self, request: Request, pk=None) -> Response:
-        warrant = self.get_object()
-        if request.method == "GET":
-            follow_ups = warrant.follow_ups.select_related("warrant", "created_by").annotate(
-                token_count=Count("tokens"),
-                approved_count=Count("tokens", filter=Q(tokens__decision=FollowUpToken.Decision.APPROVED)),
-            )
-            return Response(FollowUpListSerializer(follow_ups.order_by("-received_at", "-pk"), many=True).data)
-        data = request.data
-        if hasattr(data, "getlist") and isinstance(data.get("tokens"), str):
-            # Multipart: the list of pseudonyms arrives as a JSON string next to the file.
-            data = {key: data.get(key) for key in data}
-            try:
-                data["tokens"] = json.loads(data["tokens"])
-            except ValueError as exc:  # JSONDecodeError, or a number too long to convert
-                raise ValidationError({"tokens": "Send tokens as a JSON list."}) from exc
-            data.update({key: request.FILES[key] for key in request.FILES})
-        serializer = FollowUpCreateSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        fields = serializer.validated_data
-        follow_up = followups.followup_register(
-            warrant=warrant,
-            actor=request.user,
-            tokens=[followups.TokenInput(item["token"], item["justification"]) for item in fields["tokens"]],
-            upload=fields["document"],
-            signature_upload=fields.get("signature"),
-            received_at=fields["received_at"],
-            deadline=fields["deadline"],
-        )
-        return Response(FollowUpSerializer(_followup_visible(request, follow_up.pk)).data, status=201)
-
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk=None) -> Response:
@@ -297,70 +183,6 @@ def _possible_duplicate(warning: duplicates.PossibleDuplicate) -> Response:
         },
         status=status.HTTP_409_CONFLICT,
     )
-
-
-def _followup_visible(request: Request, pk) -> FollowUpRequest:
-    follow_up = (
-        FollowUpRequest.objects.select_related("warrant__agency", "document", "created_by").filter(pk=pk).first()
-        if parse_id(pk)
-        else None
-    )
-    if follow_up is None or selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) is None:
-        raise _not_found(request, "follow-up", pk)
-    return follow_up
-
-
-class FollowUpViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Follow-up de-anonymisation requests of the warrants assigned to the caller."""
-
-    permission_classes = [LoggedIn]
-    queryset = FollowUpRequest.objects.none()
-    serializer_class = FollowUpSerializer
-
-    def get_object(self) -> FollowUpRequest:
-        return _followup_visible(self.request, self.kwargs["pk"])
-
-    @extend_schema(
-        methods=["GET"],
-        responses={200: FollowUpDecisionSerializer(many=True)},
-        description="The reviewers' decisions so far, oldest first.",
-    )
-    @extend_schema(
-        methods=["POST"],
-        request=FollowUpDecideSerializer,
-        responses={200: FollowUpSerializer},
-        description="The caller's decision, as a reviewer assigned to "
-        "the warrant who did not log the request, on every pending pseudonym: "
-        '``{"decisions": [{"token": <id>, "decision": "approve"}, {"token": <id>, "decision": "refuse", '
-        '"reason": "…"}]}``. A pseudonym is approved when two different reviewers approve it, refused as soon '
-        "as one refuses it. Once every pseudonym is decided, the identity sheet of the approved ones is built "
-        "in the background (see ``identity_sheets``).",
-    )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
-    def decisions(self, request: Request, pk=None) -> Response:
-        follow_up = self.get_object()
-        if request.method == "GET":
-            return Response(FollowUpSerializer().get_decisions(follow_up))
-        serializer = FollowUpDecideSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        decisions = {
-            item["token"]: (item["decision"] == "approve", item["reason"])
-            for item in serializer.validated_data["decisions"]
-        }
-        followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
-        return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
-
-    @extend_schema(
-        request=None,
-        responses={200: FollowUpSerializer},
-        description="Check the request's signature again with the registry as it is now (after an investigator "
-        "was registered or made chief). A valid verdict sends a request whose signature had failed to review; "
-        "409 once the request is past that point.",
-    )
-    @action(detail=True, methods=["post"], url_path="recheck-signature")
-    def recheck_signature(self, request: Request, pk=None) -> Response:
-        followups.followup_recheck_signature(request=self.get_object(), actor=request.user)
-        return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
 
 
 class DocumentViewSet(viewsets.GenericViewSet):

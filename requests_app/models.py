@@ -377,7 +377,7 @@ class FollowUpRequest(models.Model):
         return f"Follow-up #{self.pk} {self.reference}"
 
     def get_absolute_url(self) -> str:
-        return reverse("requests_app:followup-detail", args=[self.pk])
+        return reverse("followups:detail", args=[self.pk])
 
     def clean(self) -> None:
         if errors := receipt_errors(received_at=self.received_at, deadline=self.deadline, what="request"):

@@ -1,29 +1,49 @@
 """What other apps add to the pages of this one, without this app importing them.
 
-``disclosure`` builds parts of the warrant page (the export panel) and of the warrant list (the count
-of overdue user notices). It registers a context provider here in its ``AppConfig.ready``; the views
-of ``requests_app`` merge what the providers return. Dependencies keep pointing one way
-(disclosure -> requests_app), and a page with no provider registered still renders.
+``disclosure`` adds panels to the warrant page (scope preview, export package, follow-up requests,
+user notices) and the count of overdue user notices to the warrant list. It registers providers here
+in its ``AppConfig.ready``; the views of ``requests_app`` ask them. Dependencies keep pointing one
+way (disclosure -> requests_app), and a page with no provider registered still renders.
+
+A panel is one template and its context. The warrant page renders every panel in the order the
+providers were registered (``{% render_panel panel %}``); the app that owns a panel renders the same
+template with the same context when htmx polls the panel alone, so a panel is built one way only.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 from .models import Warrant
 
-WarrantPageProvider = Callable[[HttpRequest, Warrant], dict[str, Any]]
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the warrant page: ``template`` rendered with ``context``."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, request: HttpRequest) -> SafeString:
+        return render_to_string(self.template, self.context, request=request)
+
+
+WarrantPanelProvider = Callable[[HttpRequest, Warrant], Panel | None]
 WarrantListProvider = Callable[[HttpRequest], dict[str, Any]]
 
-_warrant_page: list[WarrantPageProvider] = []
+_warrant_panels: list[WarrantPanelProvider] = []
 _warrant_list: list[WarrantListProvider] = []
 
 
-def register_warrant_page(provider: WarrantPageProvider) -> None:
-    """Add ``provider(request, warrant) -> context`` to every warrant page (idempotent)."""
-    if provider not in _warrant_page:
-        _warrant_page.append(provider)
+def register_warrant_panel(provider: WarrantPanelProvider) -> None:
+    """Add ``provider(request, warrant) -> Panel | None`` to every warrant page (idempotent); None
+    leaves the panel out of that page."""
+    if provider not in _warrant_panels:
+        _warrant_panels.append(provider)
 
 
 def register_warrant_list(provider: WarrantListProvider) -> None:
@@ -32,12 +52,9 @@ def register_warrant_list(provider: WarrantListProvider) -> None:
         _warrant_list.append(provider)
 
 
-def warrant_page_context(request: HttpRequest, warrant: Warrant) -> dict[str, Any]:
-    """The context every registered provider adds to the page of ``warrant``."""
-    context: dict[str, Any] = {}
-    for provider in _warrant_page:
-        context.update(provider(request, warrant))
-    return context
+def warrant_panels(request: HttpRequest, warrant: Warrant) -> list[Panel]:
+    """The panels the registered providers add to the page of ``warrant``, in registration order."""
+    return [panel for provider in _warrant_panels if (panel := provider(request, warrant)) is not None]
 
 
 def warrant_list_context(request: HttpRequest) -> dict[str, Any]:

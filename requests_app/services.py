@@ -25,7 +25,7 @@ from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 from warrantdesk.roles import Role
 
-from . import documents, duplicates, verification
+from . import documents, duplicates, signals, verification
 from .dates import receipt_errors
 from .models import (
     Agency,
@@ -446,15 +446,18 @@ def _signature_check_record(*, document: Document, verdict: verification.Verdict
             **({"warnings": [warning["code"] for warning in verdict.warnings]} if verdict.warnings else {}),
         },
     )
-    if document.kind == Document.Kind.FOLLOW_UP:
-        from .followups import on_signature_checked
-
-        on_signature_checked(document, verdict.outcome)
-    elif document == current_warrant_document(warrant) and warrant.status in {
-        Status.RECEIVED,
-        Status.SIGNATURE_FAILED,
-        Status.VERIFIED,
-    }:
+    signals.signature_checked.send(sender=Document, document=document, outcome=verdict.outcome)
+    # A follow-up's verdict moves its request (a receiver in disclosure), never the warrant.
+    if (
+        document.kind != Document.Kind.FOLLOW_UP
+        and document == current_warrant_document(warrant)
+        and warrant.status
+        in {
+            Status.RECEIVED,
+            Status.SIGNATURE_FAILED,
+            Status.VERIFIED,
+        }
+    ):
         target = Status.VERIFIED if verdict.is_valid else Status.SIGNATURE_FAILED
         if warrant.status != target:
             with translation.override("en"):  # stored in English, shown in the reader's language

@@ -164,7 +164,7 @@ def warrant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "requests_app/warrant_detail.html",
         {
             **_signature_context(request.user, warrant),
-            **page_hooks.warrant_page_context(request, warrant),  # disclosure: the export panel
+            "panels": page_hooks.warrant_panels(request, warrant),  # disclosure: scope, export, follow-ups, notices
             "warrant": warrant,
             "targets": warrant.targets.all(),
             "documents": warrant.documents.select_related("uploaded_by"),

@@ -368,7 +368,7 @@ def test_a_target_without_kind_is_refused_naming_the_field(legal_officer, agency
 
 
 def test_a_refusal_reason_with_a_nul_byte_is_refused_and_nothing_is_decided(reviewer, warrant):
-    route = next(route for route in ID_ROUTES if route.name == "requests_app:followup-decide")
+    route = next(route for route in ID_ROUTES if route.name == "followups:decide")
     follow_up_pk = pk_for(route, warrant)
     FollowUpRequest.objects.filter(pk=follow_up_pk).update(
         status=FollowUpRequest.Status.IN_REVIEW, document=record_valid_signature(warrant).document

@@ -274,8 +274,8 @@ MAIN_TEMPLATES = (
     "templates/requests_app/warrant_list.html",
     "templates/requests_app/warrant_detail.html",
     "templates/requests_app/_signature_panel.html",
-    "templates/requests_app/_followups_panel.html",
-    "templates/requests_app/followup_detail.html",
+    "templates/disclosure/followups/_panel.html",
+    "templates/disclosure/followups/detail.html",
     "templates/disclosure/_scope_panel.html",
     "templates/disclosure/_export_panel.html",
     "templates/disclosure/notification_list.html",
@@ -330,7 +330,7 @@ def test_the_main_pages_of_a_case_show_no_english_ui_phrase_to_a_korean_reader(
     pages = {
         "list": (legal_officer, reverse("requests_app:warrant-list")),
         "detail": (legal_officer, reverse("requests_app:warrant-detail", args=[warrant.pk])),
-        "follow-up": (legal_officer, reverse("requests_app:followup-detail", args=[follow_up.pk])),
+        "follow-up": (legal_officer, reverse("followups:detail", args=[follow_up.pk])),
         "notifications": (legal_officer, reverse("disclosure:notification-list")),
         "audit log": (auditor, reverse("audit-log")),
     }

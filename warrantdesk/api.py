@@ -1,6 +1,7 @@
+from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 
 from .api_permissions import DenyAll, LoggedIn  # noqa: F401  (re-exported)
@@ -11,12 +12,14 @@ from .uploads import NameKeepingMultiPartParser
 
 def exception_handler(exc, context):
     """DRF's handler, plus domain refusals as 400/409 with a readable ``detail`` and a ``code``; a refusal
-    for permission reasons is recorded (``warrantdesk.refusals``)."""
+    for permission reasons is recorded (``warrantdesk.refusals``); every 404 says the same "Not found."."""
     request = context.get("request")
     if request is not None:
         record_refusal(request, exc)
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = NotFound()  # one answer for every missing or hidden object, whatever the view's message
     from rest_framework.views import exception_handler as drf_exception_handler  # import cycle via settings
 
     return drf_exception_handler(exc, context)

@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
 
 from disclosure import api as disclosure_api
 from disclosure import views as disclosure_views
+from disclosure.followups import api as followups_api
 from requests_app import api as requests_api
 from requests_app import views_audit
 
@@ -25,7 +26,7 @@ class Router(routers.DefaultRouter):
 router = Router()
 router.register("warrants", requests_api.WarrantViewSet, basename="warrant")
 router.register("documents", requests_api.DocumentViewSet, basename="document")
-router.register("follow-ups", requests_api.FollowUpViewSet, basename="follow-up")
+router.register("follow-ups", followups_api.FollowUpViewSet, basename="follow-up")
 router.register("agencies", requests_api.AgencyViewSet, basename="agency")
 router.register("investigators", requests_api.InvestigatorViewSet, basename="investigator")
 router.register("exports", disclosure_api.ExportViewSet, basename="export")
@@ -38,6 +39,7 @@ urlpatterns = [
     # The language can be chosen on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("warrants/", include("requests_app.urls")),
+    path("warrants/", include("disclosure.followups.urls")),
     path("disclosure/", include("disclosure.urls")),
     path("d/<str:token>/", disclosure_views.link_download, name="link-download"),
     # The operator's public key, for agencies to pin (public: no account needed).
@@ -49,6 +51,20 @@ urlpatterns = [
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("audit/cases/<str:reference>/", views_audit.audit_case, name="audit-case"),
     path("api/v1/operator-key/", disclosure_api.OperatorKeyView.as_view(), name="operator-key-api"),
+    # What disclosure adds to a warrant of the API (the router's warrant routes belong to requests_app).
+    re_path(
+        r"^api/v1/warrants/(?P<pk>[^/.]+)/scope/$", disclosure_api.WarrantScopeView.as_view(), name="warrant-scope"
+    ),
+    re_path(
+        r"^api/v1/warrants/(?P<pk>[^/.]+)/exports/$",
+        disclosure_api.WarrantExportsView.as_view(),
+        name="warrant-exports",
+    ),
+    re_path(
+        r"^api/v1/warrants/(?P<pk>[^/.]+)/follow-ups/$",
+        followups_api.WarrantFollowUpsView.as_view(),
+        name="warrant-follow-ups",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

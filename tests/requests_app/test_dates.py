@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from disclosure.followups.forms import FollowUpForm
 from requests_app import registry, services
 from requests_app.dates import CLOCK_SKEW
 from requests_app.models import SignatureOutcome, Warrant
 from requests_app.services import TargetInput
-from requests_app.views_followups import FollowUpForm
 from tests import pki
 from tests.factories import pdf_bytes, warrant_fields
 from tests.helpers import api_create_fields, client_for, web_form_fields

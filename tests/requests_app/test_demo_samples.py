@@ -55,7 +55,7 @@ def test_without_demo_mode_nothing_is_offered_and_the_downloads_are_404(settings
 
     assert "demo-panel" not in form_page
     assert client.get(reverse("requests_app:demo-sample-warrant")).status_code == 404
-    assert client.get(reverse("requests_app:demo-sample-followup"), {"warrant": warrant.pk}).status_code == 404
+    assert client.get(reverse("followups:demo-sample"), {"warrant": warrant.pk}).status_code == 404
 
 
 def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(demo_data):
@@ -90,7 +90,7 @@ def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(
 
     # The follow-up form of a delivered warrant offers a request naming that warrant's pseudonyms.
     delivered = Warrant.objects.get(status=Status.DELIVERED)
-    page = kim.get(reverse("requests_app:followup-create", args=[delivered.pk])).content.decode()
+    page = kim.get(reverse("followups:create", args=[delivered.pk])).content.decode()
     download = re.search(r'id="demo-sample-request" href="([^"]+)"', page).group(1)
     fill = re.search(r'id="demo-sample-fill" href="([^"]+)"', page).group(1)
     request_pdf = kim.get(unescape(download))
@@ -107,7 +107,7 @@ def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(
             re.search(rf'name="why:{re.escape(token)}"[^>]*>(.*?)</textarea>', filled_page, flags=re.DOTALL).group(1)
         )
     logged = kim.post(
-        reverse("requests_app:followup-create", args=[delivered.pk]),
+        reverse("followups:create", args=[delivered.pk]),
         {**data, "document": SimpleUploadedFile("request.pdf", request_pdf.content, "application/pdf")},
     )
 

@@ -20,12 +20,13 @@ from django.utils.html import escape
 
 from disclosure import keys, pseudonyms
 from disclosure import services as disclosure_services
+from disclosure.followups import services as followups
+from disclosure.followups.aliases import delivered_aliases
 from disclosure.generator import generate
 from disclosure.models import Account, Delivery, Disclosure, Export
-from requests_app import followups, registry, services
+from requests_app import registry, services
 from requests_app.models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, Warrant
 from requests_app.services import TargetInput
-from requests_app.views_followups import delivered_aliases
 from requests_app.workflow import Status
 from tests import pki
 from tests.factories import PASSWORD, warrant_fields
@@ -147,7 +148,7 @@ def in_review(warrant, officer, pdf, tokens) -> FollowUpRequest:
 
 def test_the_warrant_page_links_to_the_form_which_offers_the_alias_table(delivered, legal_officer):
     client = client_for(legal_officer)
-    create_url = reverse("requests_app:followup-create", args=[delivered.pk])
+    create_url = reverse("followups:create", args=[delivered.pk])
 
     warrant_page = client.get(delivered.get_absolute_url()).content.decode()
     form_page = client.get(create_url)
@@ -169,9 +170,9 @@ def test_the_warrant_page_links_to_the_form_which_offers_the_alias_table(deliver
 
 
 def test_a_reviewer_or_an_undelivered_warrant_gets_no_form(delivered, reviewer, warrant, legal_officer):
-    blocked = client_for(legal_officer).get(reverse("requests_app:followup-create", args=[warrant.pk]))
+    blocked = client_for(legal_officer).get(reverse("followups:create", args=[warrant.pk]))
     reviewer_page = client_for(reviewer).get(delivered.get_absolute_url()).content.decode()
-    reviewer_form = client_for(reviewer).get(reverse("requests_app:followup-create", args=[delivered.pk]))
+    reviewer_form = client_for(reviewer).get(reverse("followups:create", args=[delivered.pk]))
 
     assert blocked.status_code == 302
     assert (
@@ -250,7 +251,7 @@ def test_a_form_with_errors_shows_them_next_to_the_fields_and_stores_nothing(
     data["document"] = SimpleUploadedFile("follow-up.pdf", document, "application/pdf")
     documents_before, files_before = Document.objects.count(), stored_files(django_settings.MEDIA_ROOT)
 
-    response = client_for(legal_officer).post(reverse("requests_app:followup-create", args=[delivered.pk]), data)
+    response = client_for(legal_officer).post(reverse("followups:create", args=[delivered.pk]), data)
 
     assert response.status_code == 400
     form = response.context["form"]
@@ -281,7 +282,7 @@ def test_logging_a_request_from_the_table_and_pasted_lines(delivered, legal_offi
     data["document"] = SimpleUploadedFile("follow-up.pdf", signed_request, "application/pdf")
 
     client = client_for(legal_officer)
-    response = client.post(reverse("requests_app:followup-create", args=[delivered.pk]), data)
+    response = client.post(reverse("followups:create", args=[delivered.pk]), data)
 
     follow_up = FollowUpRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == follow_up.get_absolute_url()
@@ -296,7 +297,7 @@ def test_logging_a_request_from_the_table_and_pasted_lines(delivered, legal_offi
     html = client.get(follow_up.get_absolute_url()).content.decode()
     assert "1 pseudonym could not be accepted and was refused at once" in html
     # Signature check queued (tasks do not run here): the panel polls until the verdict is in.
-    assert f'hx-get="{reverse("requests_app:followup-signature", args=[follow_up.pk])}"' in html
+    assert f'hx-get="{reverse("followups:signature", args=[follow_up.pk])}"' in html
     assert "Checking…" in html
     altered_row = re.search(r'<tr id="token-3" class="row--invalid">.*?</tr>', html, re.S).group(0)
     assert escape(follow_up.tokens.get(position=3).validity_reason) in altered_row  # shown HTML-escaped
@@ -311,7 +312,7 @@ def test_the_signature_panel_polls_then_asks_for_a_reload(delivered, legal_offic
     aliases = delivered_aliases(delivered)
     follow_up = log_followup(delivered, legal_officer, signed_request, [(aliases[0].token, "Paid the courier.")])
     client = client_for(legal_officer)
-    url = reverse("requests_app:followup-signature", args=[follow_up.pk])
+    url = reverse("followups:signature", args=[follow_up.pk])
 
     pending = client.get(url, headers={"HX-Request": "true"})
     services.document_check_signature(document=follow_up.document)
@@ -350,9 +351,7 @@ def test_whoever_logged_the_request_sees_why_they_cannot_decide(
     token = follow_up.tokens.get()
 
     page = client.get(follow_up.get_absolute_url()).content.decode()
-    post = client.post(
-        reverse("requests_app:followup-decide", args=[follow_up.pk]), {f"decision-{token.pk}": "approve"}
-    )
+    post = client.post(reverse("followups:decide", args=[follow_up.pk]), {f"decision-{token.pk}": "approve"})
 
     refusal = (
         '<p class="move__reason" id="decide-refusal">You logged this request; two other reviewers must decide.</p>'
@@ -385,7 +384,7 @@ def test_a_reviewer_must_decide_every_pseudonym_and_give_reasons(delivered, lega
         [(aliases[0].token, "Paid the courier."), (aliases[1].token, "Received the goods.")],
     )
     first, second = follow_up.tokens.all()
-    url = reverse("requests_app:followup-decide", args=[follow_up.pk])
+    url = reverse("followups:decide", args=[follow_up.pk])
 
     response = client_for(reviewer).post(
         url, {f"decision-{first.pk}": "refuse", f"reason-{first.pk}": " ", "confirm": follow_up.reference}
@@ -418,7 +417,7 @@ def test_two_reviewers_decide_and_the_sheet_is_delivered_like_an_export(
         [(aliases[0].token, "Paid the courier."), (aliases[1].token, "Received the goods.")],
     )
     first, second = follow_up.tokens.all()
-    url = reverse("requests_app:followup-decide", args=[follow_up.pk])
+    url = reverse("followups:decide", args=[follow_up.pk])
 
     confirm = {"confirm": follow_up.reference}
     bob = client_for(reviewer).post(
@@ -449,12 +448,10 @@ def test_two_reviewers_decide_and_the_sheet_is_delivered_like_an_export(
         assert not any(trace in html for trace in traces(account) if len(trace) > 3)
 
     delivery = client.post(
-        reverse("requests_app:followup-sheet-deliver", args=[follow_up.pk]),
+        reverse("followups:sheet-deliver", args=[follow_up.pk]),
         {"channel": "IN_PERSON", "recipient": "Det. Kim", "delivered_at": "2025-06-05T10:00"},
     )
-    link = client.post(
-        reverse("requests_app:followup-sheet-link", args=[follow_up.pk]), {"recipient": "Det. Lee", **confirm}
-    )
+    link = client.post(reverse("followups:sheet-link", args=[follow_up.pk]), {"recipient": "Det. Lee", **confirm})
 
     assert delivery.status_code == link.status_code == 302
     assert list(sheet.deliveries.values_list("recipient", flat=True).order_by("recipient")) == ["Det. Kim", "Det. Lee"]
@@ -759,11 +756,11 @@ def test_a_sheet_that_was_not_built_can_be_built_from_the_page_which_follows_it(
     for user in (reviewer, second_reviewer):  # tasks do not run here: the sheet is not queued by itself
         followups.followup_decide(request=follow_up, reviewer=user, decisions={token.pk: (True, "")})
     client = client_for(second_reviewer)
-    panel_url = reverse("requests_app:followup-sheet-panel", args=[follow_up.pk])
+    panel_url = reverse("followups:sheet-panel", args=[follow_up.pk])
 
     before = client.get(follow_up.get_absolute_url()).content.decode()
-    client.post(reverse("requests_app:followup-sheet", args=[follow_up.pk]))
-    client.post(reverse("requests_app:followup-sheet", args=[follow_up.pk]))  # a second click changes nothing
+    client.post(reverse("followups:sheet", args=[follow_up.pk]))
+    client.post(reverse("followups:sheet", args=[follow_up.pk]))  # a second click changes nothing
     queued = client.get(follow_up.get_absolute_url()).content.decode()
     disclosure_services.export_run(export=follow_up.exports.get())
     done = client.get(f"{panel_url}?was=running", headers={"HX-Request": "true"})
@@ -788,9 +785,7 @@ def test_a_decision_without_the_confirmation_records_nothing_and_keeps_the_choic
     client = client_for(reviewer)
     page = client.get(follow_up.get_absolute_url()).content.decode()
 
-    response = client.post(
-        reverse("requests_app:followup-decide", args=[follow_up.pk]), {f"decision-{token.pk}": "approve"}
-    )
+    response = client.post(reverse("followups:decide", args=[follow_up.pk]), {f"decision-{token.pk}": "approve"})
 
     label = re.search(r'<label for="decide-confirm">(.*?)</label>', page, flags=re.DOTALL).group(1)
     assert unescape(" ".join(label.split())) == (
@@ -817,11 +812,11 @@ def test_a_refusal_reason_or_a_justification_over_the_limit_is_refused(
     message = f"At most {NOTE_MAX_LENGTH} characters, please (this text has {NOTE_MAX_LENGTH + 1})."
 
     decided = client_for(reviewer).post(
-        reverse("requests_app:followup-decide", args=[follow_up.pk]),
+        reverse("followups:decide", args=[follow_up.pk]),
         {f"decision-{token.pk}": "refuse", f"reason-{token.pk}": too_long, "confirm": follow_up.reference},
     )
     logged = client_for(legal_officer).post(
-        reverse("requests_app:followup-create", args=[delivered.pk]),
+        reverse("followups:create", args=[delivered.pk]),
         {
             **form_data(aliases, picks=[(2, too_long)], pasted=f"{aliases[3].token} | {too_long}"),
             "document": SimpleUploadedFile("follow-up.pdf", signed_request, "application/pdf"),

@@ -12,10 +12,11 @@ from django.db.models import Count
 
 from disclosure import keys
 from disclosure import services as disclosure_services
+from disclosure.followups import services as followups
+from disclosure.followups.services import TokenInput
 from disclosure.generator import generate
 from disclosure.models import Account, Disclosure, Export
-from requests_app import followups, registry, services
-from requests_app.followups import TokenInput
+from requests_app import registry, services
 from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.services import TargetInput
 from tests import pki
@@ -259,7 +260,7 @@ def test_a_failed_request_is_checked_again_after_its_signer_is_made_chief(scene,
     request = log_request(scene, legal_officer, scene["tokens"][:1], signer=scene["ca"].investigator_a)
     assert request.status == FollowUpRequest.Status.SIGNATURE_FAILED
     web, api = client_for(legal_officer), client_for(reviewer)
-    recheck = reverse("requests_app:followup-recheck", args=[request.pk])
+    recheck = reverse("followups:recheck", args=[request.pk])
     api_recheck = f"/api/v1/follow-ups/{request.pk}/recheck-signature/"
 
     assert client_for(outsider).post(recheck).status_code == 404

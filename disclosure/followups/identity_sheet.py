@@ -14,10 +14,10 @@ from pathlib import Path
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import keys, pseudonyms
-from .exports import FORMAT, GENERATOR, BuiltPackage, sha256_file
-from .models import Account, Export
-from .pdf import write_pdf
+from .. import keys, pseudonyms
+from ..exports import FORMAT, GENERATOR, BuiltPackage, sha256_file
+from ..models import Account, Export
+from ..pdf import write_pdf
 
 
 def _aliases(warrant) -> dict[str, str]:

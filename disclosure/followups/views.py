@@ -8,15 +8,10 @@ warrant itself). No page ever shows a revealed identity: the identity sheet is d
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
-import zipfile
-from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,249 +19,36 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from requests_app import demo, selectors
+from requests_app.forms import is_confirmed
+from requests_app.models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
+from requests_app.page_hooks import Panel
+from requests_app.permissions import can
+from requests_app.services import latest_signature_check
+from requests_app.shortcuts import warrant_or_404
+from requests_app.verification import EXPLANATIONS
+from requests_app.workflow import REVIEW
 from warrantdesk import refusals
 from warrantdesk.access import deny
-from warrantdesk.dates import datetime_help
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 
-from . import demo, followups, selectors, services
-from .dates import receipt_errors
-from .forms import DATETIME_WIDGET, is_confirmed
-from .models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
-from .permissions import can
-from .shortcuts import warrant_or_404
-from .verification import EXPLANATIONS
-from .workflow import REVIEW
+from .. import services as disclosure_services
+from ..forms import DeliveryForm, LinkForm
+from ..models import Delivery, Export
+from ..tasks import run_export
+from . import services as followups
+from .aliases import delivered_aliases
+from .forms import FollowUpForm, too_long
 
 DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
 SIGNATURE_ERRORS = {"empty_signature", "not_signature"}
 
 
-# --- the alias table of the delivered conversations package ----------------------------------------
-
-
-@dataclass(frozen=True)
-class Alias:
-    token: str
-    alias: str
-    messages: int = 0
-
-    @property
-    def short(self) -> str:
-        """The pseudonym as a person recognises it: its start and its end."""
-        return f"{self.token[:14]}…{self.token[-6:]}" if len(self.token) > 24 else self.token
-
-
-_MARKER = b'],"participants":{"targets":['
-
-
-def _participants(archive: zipfile.ZipFile) -> dict:
-    """The ``participants`` block of conversations.json, which the exporter writes last.
-
-    The package of a large warrant holds hundreds of megabytes of messages: stream through them to
-    the block instead of parsing them. The marker cannot occur inside a message (quotes are escaped).
-    """
-    with archive.open("conversations.json") as member:
-        tail, found = b"", None
-        while chunk := member.read(1 << 20):
-            if found is not None:
-                found.write(chunk)
-                continue
-            window = tail + chunk
-            at = window.find(_MARKER)
-            if at >= 0:
-                found = io.BytesIO(window[at + 2 :])  # from "participants"
-            else:
-                tail = window[-len(_MARKER) :]
-    if found is None:
-        raise ValueError("no participants in conversations.json")
-    return json.loads(b"{" + found.getvalue())["participants"]
-
-
-def delivered_aliases(warrant: Warrant) -> list[Alias]:
-    """Pseudonyms and aliases as the delivered conversations packages of the warrant named them."""
-    from disclosure.models import Export
-
-    exports = (
-        Export.objects.filter(
-            warrant=warrant,
-            kind=Export.Kind.CONVERSATIONS,
-            status=Export.Status.READY,
-            purged_at__isnull=True,
-            deliveries__isnull=False,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-    aliases: dict[str, Alias] = {}
-    for export in exports:
-        key = f"followup-aliases:{export.pk}:{export.package_sha256}"
-        people = cache.get(key)
-        if people is None:
-            try:
-                with export.package.open("rb") as handle, zipfile.ZipFile(handle) as archive:
-                    people = _participants(archive).get("pseudonymised", [])
-            except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-                continue
-            cache.set(key, people, 3600)
-        for person in people:
-            aliases.setdefault(person["token"], Alias(person["token"], person["alias"], int(person.get("messages", 0))))
-    return list(aliases.values())
-
-
 # --- logging a request -------------------------------------------------------------------------------
-
-
-def too_long(text: str) -> str:
-    return _("At most %(max)d characters, please (this text has %(count)d).") % {
-        "max": NOTE_MAX_LENGTH,
-        "count": len(text),
-    }
-
-
-class FollowUpForm(forms.Form):
-    """The signed request, its dates and the pseudonyms asked for, each with its own justification.
-
-    Pseudonyms come from the alias table — a box ``pick`` ticked (its value is the pseudonym) and a
-    justification ``why:<pseudonym>`` per row — or are pasted, one per line as
-    ``pseudonym | why this person matters``. The rows are plain inputs, not form fields: a warrant
-    may have thousands of pseudonymised participants, and only the ticked ones need to be sent.
-    """
-
-    document = forms.FileField(
-        label=gettext_lazy("Signed request (PDF)"),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
-        help_text=gettext_lazy("Signed by a chief investigator of the agency. PDF only."),
-    )
-    signature = forms.FileField(
-        label=gettext_lazy("Detached signature (.p7s)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".p7s,application/pkcs7-signature"}),
-        help_text=gettext_lazy("Only if the agency signed outside the PDF."),
-    )
-    received_at = forms.DateTimeField(label=gettext_lazy("Received at"), widget=DATETIME_WIDGET)
-    deadline = forms.DateTimeField(label=gettext_lazy("Deadline"), widget=DATETIME_WIDGET)
-    pasted = forms.CharField(
-        label=gettext_lazy("Other pseudonyms"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text=gettext_lazy(
-            "One per line: the pseudonym, a vertical bar |, then why this person matters. "
-            "Example: p1.1a2b3c4d.mfrgg… | Arranged the handover on 3 March."
-        ),
-    )
-
-    def __init__(self, *args, aliases: list[Alias] = (), initial_picks: dict[str, str] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.initial_picks = dict(initial_picks or {})  # unbound: rows shown ticked with these justifications
-        for name in ("received_at", "deadline"):
-            self.fields[name].help_text = datetime_help()  # input formats: warrantdesk/formats
-        self.aliases = list(aliases)
-        self.row_errors: dict[str, dict[str, str]] = {}
-
-    def _picked(self) -> list[str]:
-        return list(dict.fromkeys(self.data.getlist("pick"))) if self.is_bound else list(self.initial_picks)
-
-    def _why(self, token: str) -> str:
-        return self.data.get(f"why:{token}", "").strip() if self.is_bound else self.initial_picks.get(token, "")
-
-    @property
-    def rows(self) -> list[dict]:
-        """Plain strings only: the template renders thousands of rows on a large warrant."""
-        picked = set(self._picked())
-        why_label = _("Why %(alias)s matters")
-        return [
-            {
-                "index": str(index),
-                "token": alias.token,
-                "alias": alias.alias,
-                "short": alias.short,
-                "messages": str(alias.messages),
-                "picked": alias.token in picked,
-                "why": self._why(alias.token),
-                "why_label": why_label % {"alias": alias.alias},
-                "search": f"{alias.alias.lower()} {alias.token}",
-                "pick_error": self.row_errors.get(alias.token, {}).get("pick", ""),
-                "why_error": self.row_errors.get(alias.token, {}).get("why", ""),
-            }
-            for index, alias in enumerate(self.aliases, start=1)
-        ]
-
-    @property
-    def row_error_list(self) -> list[dict]:
-        """The rows' errors for the summary: where each is and what it says."""
-        return [
-            {"anchor": f"{kind}-{row['index']}", "alias": row["alias"], "message": row[f"{kind}_error"]}
-            for row in self.rows
-            for kind in ("pick", "why")
-            if row[f"{kind}_error"]
-        ]
-
-    def _row_error(self, token: str, kind: str, message: str) -> None:
-        self.row_errors.setdefault(token, {})[kind] = message
-
-    def _pasted_tokens(self) -> list[followups.TokenInput]:
-        tokens, problems = [], []
-        for number, line in enumerate(self.cleaned_data.get("pasted", "").splitlines(), start=1):
-            if not line.strip():
-                continue
-            token, bar, why = line.partition("|")
-            token, why = token.strip(), why.strip()
-            if not token:
-                problems.append(_("Line %(n)d: the pseudonym is missing before the bar.") % {"n": number})
-            elif not bar or not why:
-                problems.append(
-                    _("Line %(n)d: write | and why this person matters after the pseudonym.") % {"n": number}
-                )
-            elif len(why) > NOTE_MAX_LENGTH:
-                problems.append(_("Line %(n)d: %(problem)s") % {"n": number, "problem": too_long(why)})
-            else:
-                tokens.append(followups.TokenInput(token, why))
-        for problem in problems:
-            self.add_error("pasted", problem)
-        return tokens
-
-    def clean(self):
-        cleaned = super().clean()
-        received, deadline = cleaned.get("received_at"), cleaned.get("deadline")
-        for field, message in receipt_errors(received_at=received, deadline=deadline, what="request").items():
-            self.add_error(field, message)
-        picked = self._picked()
-        offered = {alias.token for alias in self.aliases}
-        tokens = []
-        for token in picked:
-            if not (why := self._why(token)):
-                self._row_error(token, "why", _("Say why this person matters."))
-            elif len(why) > NOTE_MAX_LENGTH:
-                self._row_error(token, "why", too_long(why))
-            else:
-                tokens.append(followups.TokenInput(token, why))
-        for token in offered - set(picked):
-            if self._why(token):
-                self._row_error(token, "pick", _("Tick this pseudonym to ask for it, or clear its justification."))
-        tokens += self._pasted_tokens()
-        seen = set()
-        for item in tokens:
-            if item.token in seen:
-                self.add_error("pasted", _("%(token)s is named twice.") % {"token": item.token})
-            seen.add(item.token)
-        if self.row_errors:
-            self.add_error(None, _("Some pseudonyms of the table need your attention: see the marked rows."))
-        elif not tokens and not self.has_error("pasted"):
-            self.add_error(None, _("Name at least one pseudonym: tick it in the table or paste it."))
-        cap = settings.WARRANTDESK_FOLLOWUP_MAX_TOKENS
-        if len(tokens) > cap:
-            self.add_error(
-                None,
-                _("A follow-up request may name at most %(cap)d pseudonyms; this one names %(count)d.")
-                % {"cap": cap, "count": len(tokens)},
-            )
-        cleaned["tokens"] = tokens
-        return cleaned
 
 
 def _may_log(user, warrant: Warrant) -> str:
@@ -329,7 +111,7 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     status = 400 if posted else 200
     return render(
         request,
-        "requests_app/followup_form.html",
+        "disclosure/followups/form.html",
         {
             "warrant": warrant,
             "form": form,
@@ -391,8 +173,6 @@ def _signature_context(follow_up: FollowUpRequest) -> dict:
 
 
 def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
-    from disclosure.models import Delivery, Export
-    from disclosure.services import can_export
 
     sheets = list(
         follow_up.exports.select_related("requested_by").prefetch_related("deliveries", "links").order_by("-pk")
@@ -404,7 +184,7 @@ def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
         "sheet_running": latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING},
         # Decided, and the build the decision queued has not reached a worker yet: follow it too.
         "sheet_waiting": latest is None and follow_up.status == FollowUpRequest.Status.DECIDED,
-        "can_export": can_export(user, follow_up.warrant),
+        "can_export": disclosure_services.can_export(user, follow_up.warrant),
         "can_build_sheet": follow_up.status == FollowUpRequest.Status.DECIDED
         and (latest is None or latest.status == Export.Status.FAILED),
         "sheet_expected": decided,
@@ -451,7 +231,7 @@ def _detail_context(
 @require_GET
 def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _followup_or_404(request, pk)
-    return render(request, "requests_app/followup_detail.html", _detail_context(request, follow_up))
+    return render(request, "disclosure/followups/detail.html", _detail_context(request, follow_up))
 
 
 @require_GET
@@ -459,7 +239,7 @@ def followup_signature(request: HttpRequest, pk: int) -> HttpResponse:
     """The signature panel alone, polled by the request's page while the check runs."""
     follow_up = _followup_or_404(request, pk)
     context = {"follow_up": follow_up, **_signature_context(follow_up)}
-    response = render(request, "requests_app/_followup_signature_panel.html", context)
+    response = render(request, "disclosure/followups/_signature_panel.html", context)
     if not context["signature_pending"] and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"  # the verdict moved the request to review (or failed it): reload
     return response
@@ -473,7 +253,7 @@ def followup_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     except (DomainError, PermissionDenied) as refusal:
         refusals.refused(request, refusal)
     else:
-        check = services.latest_signature_check(follow_up.document)
+        check = latest_signature_check(follow_up.document)
         messages.success(request, _("Signature checked again: %(outcome)s.") % {"outcome": check.get_outcome_display()})
     return redirect(follow_up)
 
@@ -483,7 +263,7 @@ def followup_sheet_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The identity sheet panel alone, polled while the sheet is being built."""
     follow_up = _followup_or_404(request, pk)
     context = {"follow_up": follow_up, "warrant": follow_up.warrant, **_sheet_context(request.user, follow_up)}
-    response = render(request, "requests_app/_followup_sheet_panel.html", context)
+    response = render(request, "disclosure/followups/_sheet_panel.html", context)
     if request.headers.get("HX-Request") and not context["sheet_running"] and request.GET.get("was") == "running":
         response["HX-Refresh"] = "true"
     return response
@@ -542,7 +322,7 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
     context["confirm_error"] = unconfirmed
     context["decision_row_errors"] = bool(errors)
     context["decision_errors"] = bool(errors) or unconfirmed
-    return render(request, "requests_app/followup_detail.html", context, status=400)
+    return render(request, "disclosure/followups/detail.html", context, status=400)
 
 
 # --- the identity sheet ----------------------------------------------------------------------------
@@ -551,8 +331,6 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Build the identity sheet (again, after a failure); it runs in the background."""
-    from disclosure import services as disclosure_services
-    from disclosure.tasks import run_export
 
     follow_up = _followup_or_404(request, pk)
     try:
@@ -570,15 +348,12 @@ def followup_sheet_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _ready_sheet(follow_up: FollowUpRequest):
-    from disclosure.models import Export
 
     return follow_up.exports.filter(status=Export.Status.READY).order_by("-pk").first()
 
 
 @require_POST
 def followup_sheet_deliver(request: HttpRequest, pk: int) -> HttpResponse:
-    from disclosure import services as disclosure_services
-    from disclosure.forms import DeliveryForm
 
     follow_up = _followup_or_404(request, pk)
     form = DeliveryForm(request.POST)
@@ -599,8 +374,6 @@ def followup_sheet_deliver(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def followup_sheet_link(request: HttpRequest, pk: int) -> HttpResponse:
-    from disclosure import services as disclosure_services
-    from disclosure.forms import LinkForm
 
     follow_up = _followup_or_404(request, pk)
     form = LinkForm(request.POST)
@@ -632,9 +405,17 @@ def followup_sheet_link(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the panel on the warrant's page -----------------------------------------------------------------
 
 
-def followups_panel_context(user, warrant: Warrant) -> dict:
+def followups_panel(request: HttpRequest, warrant: Warrant) -> Panel:
+    """The follow-up requests panel of the warrant page (a requests_app.page_hooks provider)."""
     follow_ups = warrant.follow_ups.annotate(
         token_count=Count("tokens"),
         approved_count=Count("tokens", filter=Q(tokens__decision=FollowUpToken.Decision.APPROVED)),
     ).order_by("-received_at", "-pk")
-    return {"follow_ups": list(follow_ups), "followup_blocked_reason": _may_log(user, warrant)}
+    return Panel(
+        "disclosure/followups/_panel.html",
+        {
+            "warrant": warrant,
+            "follow_ups": list(follow_ups),
+            "followup_blocked_reason": _may_log(request.user, warrant),
+        },
+    )

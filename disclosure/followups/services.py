@@ -19,14 +19,19 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from requests_app import services as intake
+from requests_app.dates import receipt_errors
+from requests_app.models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, SignatureOutcome, Warrant
+from requests_app.permissions import can, can_recheck_signature
+from requests_app.workflow import Status
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 
-from .dates import receipt_errors
-from .models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, SignatureOutcome, Warrant
-from .permissions import can, can_recheck_signature
-from .workflow import Status
+from .. import keys, pseudonyms
+from ..models import Account, CaseKey, Disclosure
+from ..scope import warrant_scope
+from ..tasks import run_identity_sheet
 
 REVEALABLE_STATUSES = {Status.DELIVERED, Status.NOTIFYING, Status.CLOSED}
 
@@ -46,8 +51,6 @@ def token_account(warrant: Warrant, token: str):
     """The account behind ``token`` and "" — or None and why it cannot be opened: FOREIGN (the key id
     of another warrant), ALTERED (this warrant's key id, but the code is not canonical or does not
     decrypt), KEY_DESTROYED, or UNKNOWN (no warrant has that key id, or it is no pseudonym at all)."""
-    from disclosure import keys, pseudonyms
-    from disclosure.models import Account, CaseKey
 
     record = CaseKey.objects.filter(warrant=warrant).first()
     if record is not None and record.destroyed_at is not None:
@@ -65,7 +68,6 @@ def token_account(warrant: Warrant, token: str):
 
 def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
     """(validity, reason) of one requested pseudonym; the identity never leaves this function."""
-    from disclosure.models import Disclosure
 
     reasons = {
         FollowUpToken.Validity.FOREIGN: _("It was made with another warrant's key: it belongs to another warrant."),
@@ -105,7 +107,6 @@ def followup_register(
 ) -> FollowUpRequest:
     """Log a follow-up request with its signed document. Each token is validated at once, on its own:
     a bad token gets its reason and is refused, the others go on to review."""
-    from . import services
 
     _require(actor, "requests_app.add_document", warrant)
     tokens = [TokenInput(t.token.strip(), t.justification.strip()) for t in tokens if t.token.strip()]
@@ -129,7 +130,7 @@ def followup_register(
         raise Conflict(_("Follow-up requests are possible only after the export was delivered."), code="not_delivered")
     if errors := receipt_errors(received_at=received_at, deadline=deadline, what="request"):
         raise DomainError(" ".join(errors.values()), code="bad_dates")
-    staged = services.upload_stage(upload, signature_upload, actor=actor, warrant=warrant)
+    staged = intake.upload_stage(upload, signature_upload, actor=actor, warrant=warrant)
     try:
         return _followup_create(
             warrant=warrant, actor=actor, tokens=tokens, staged=staged, received_at=received_at, deadline=deadline
@@ -141,10 +142,9 @@ def followup_register(
 
 @transaction.atomic(durable=True)
 def _followup_create(*, warrant, actor, tokens, staged, received_at, deadline) -> FollowUpRequest:
-    from . import services
 
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
-    document = services.document_create(warrant=warrant, staged=staged, actor=actor, kind=Document.Kind.FOLLOW_UP)
+    document = intake.document_create(warrant=warrant, staged=staged, actor=actor, kind=Document.Kind.FOLLOW_UP)
     number = warrant.follow_ups.count() + 1
     request = FollowUpRequest.objects.create(
         warrant=warrant,
@@ -188,8 +188,11 @@ def _followup_create(*, warrant, actor, tokens, staged, received_at, deadline) -
     return request
 
 
-def on_signature_checked(document: Document, outcome: str) -> None:
-    """Called in the signature check's transaction: the request goes to review, or fails."""
+def on_signature_checked(sender, *, document: Document, outcome: str, **kwargs) -> None:
+    """Receiver of ``requests_app.signals.signature_checked``, in the check's transaction: a follow-up
+    request whose document was checked goes to review, or fails."""
+    if document.kind != Document.Kind.FOLLOW_UP:
+        return
     request = FollowUpRequest.objects.select_for_update().filter(document=document).first()
     if request is None or request.status not in {
         FollowUpRequest.Status.RECEIVED,
@@ -211,7 +214,6 @@ def followup_recheck_signature(*, request: FollowUpRequest, actor) -> FollowUpRe
     """Check the request's signature again with the registry as it is now (an investigator registered
     or made chief since): a valid verdict sends a failed request to review. The check takes
     milliseconds, so it runs here rather than in the background; earlier verdicts are kept."""
-    from .services import document_check_signature
 
     warrant = request.warrant
     if not can_recheck_signature(actor, warrant):
@@ -232,15 +234,14 @@ def followup_recheck_signature(*, request: FollowUpRequest, actor) -> FollowUpRe
             obj=request.document,
             details={"follow_up": request.reference},
         )
-    document_check_signature(document=request.document, actor=actor)
+    intake.document_check_signature(document=request.document, actor=actor)
     request.refresh_from_db()
     return request
 
 
 def followup_signature_gate(request: FollowUpRequest) -> str:
-    from .services import latest_signature_check
 
-    check = latest_signature_check(request.document)
+    check = intake.latest_signature_check(request.document)
     if check is None:
         return str(_("The signature of the request has not been checked yet."))
     if not check.is_valid:
@@ -314,14 +315,12 @@ def followup_decide(*, request: FollowUpRequest, reviewer, decisions: dict[int, 
 
 
 def _enqueue_sheet(request_id: int, actor_id: int) -> None:
-    from disclosure.tasks import run_identity_sheet
 
     run_identity_sheet.enqueue(request_id, actor_id)
 
 
 def fishing_warnings(request: FollowUpRequest) -> list[str]:
     """Warnings for reviewers: many pseudonyms at once, or a large share of one room's people."""
-    from disclosure.scope import warrant_scope
 
     warnings = []
     tokens = list(request.tokens.all())

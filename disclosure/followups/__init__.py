@@ -1,0 +1,1 @@
+"""Follow-up de-anonymisation requests: services, pages, API, identity sheet and alias table."""
