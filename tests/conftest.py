@@ -62,6 +62,8 @@ def _test_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     settings.WARRANTDESK_MAX_UPLOAD_BYTES = 1024 * 1024
     settings.WARRANTDESK_KEKS = [TEST_KEK, TEST_OLD_KEK]
+    settings.WARRANTDESK_KEYSTORE = "dir"
+    settings.WARRANTDESK_KEYRING_DIR = tmp_path / "keyring"  # apart from the database, as in production
     settings.WARRANTDESK_SIGNING_KEY = TEST_SIGNING_KEY_PEM
     settings.WARRANTDESK_PDF_PROCESSES = 1  # small test exports: no worker pool to start
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "warrantdesk",
     "requests_app",
     "disclosure",
+    "demo",  # make run's demo data and sample documents (imported by no other app)
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "warrantdesk.context_processors.roles",
+                "requests_app.context_processors.statuses",
+                "disclosure.context_processors.statuses",
             ],
         },
     },
@@ -201,6 +204,15 @@ def _kek_list(value: str) -> list[bytes]:
 
 WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK", missing_ok=True) or "")
 WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY", missing_ok=True) or ""
+# The key store of data keys (warrantdesk/keystore.py): "dir" (a 0700 directory of 0600 files, on
+# storage every worker machine reads and outside the database's backups) or "vault" (HashiCorp Vault
+# KV v2 via hvac: WARRANTDESK_VAULT_URL, WARRANTDESK_VAULT_TOKEN[_FILE], _MOUNT, _PATH).
+WARRANTDESK_KEYSTORE = os.environ.get("WARRANTDESK_KEYSTORE", "dir")
+WARRANTDESK_KEYRING_DIR = Path(os.environ.get("WARRANTDESK_KEYRING_DIR", VAR_DIR / "keyring"))
+WARRANTDESK_VAULT_URL = os.environ.get("WARRANTDESK_VAULT_URL", "")
+WARRANTDESK_VAULT_TOKEN = env_secret("WARRANTDESK_VAULT_TOKEN", missing_ok=True) or ""
+WARRANTDESK_VAULT_MOUNT = os.environ.get("WARRANTDESK_VAULT_MOUNT", "secret")
+WARRANTDESK_VAULT_PATH = os.environ.get("WARRANTDESK_VAULT_PATH", "warrantdesk")
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
 # The language of the export's PDF report (its cover, headings and "참여자 7" aliases): the agency's
 # language, not the exporting officer's UI language ("ko" or "en"). JSON and CSV are language-neutral.
