@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench import fixtures
 from bench.run import Report, Row, median_time, ms, say, shorten
-from disclosure.generator import generate
+from demo.generator import generate
 from disclosure.models import Account, Membership
 from disclosure.scope import warrant_scope
 from requests_app.models import WarrantTarget

@@ -67,7 +67,7 @@ def bench_exports(args: argparse.Namespace, report: Report, people: dict) -> Non
 
     from bench import fixtures
     from bench.conversations import ACCOUNTS, ROOMS, SEED
-    from disclosure.generator import generate
+    from demo.generator import generate
     from disclosure.models import Message
 
     n = args.messages
@@ -256,9 +256,9 @@ def _whole_store_warrant(people: dict):
     from django.db.models import Max, Min
     from django.utils import timezone
 
+    from demo.management.commands.seed_demo import demo_pdf
     from disclosure.models import Account, Membership, Message, Room
     from requests_app import services
-    from requests_app.management.commands.seed_demo import demo_pdf
     from requests_app.models import Warrant
     from requests_app.services import TargetInput
     from tests.helpers import verify_signature

@@ -7,7 +7,6 @@ app_name = "requests_app"
 urlpatterns = [
     path("", views.warrant_list, name="warrant-list"),
     path("new/", views.warrant_create, name="warrant-create"),
-    path("demo/sample-warrant.pdf", views.demo_sample_warrant, name="demo-sample-warrant"),
     path("<int:pk>/", views.warrant_detail, name="warrant-detail"),
     path("<int:pk>/transition/", views.warrant_transition, name="warrant-transition"),
     path("<int:pk>/assign/", views.warrant_assign, name="warrant-assign"),

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import bind_filters, filtered_by
 from warrantdesk.refusals import refused
 
-from . import demo, duplicates, page_hooks, selectors, services
+from . import duplicates, page_hooks, selectors, services
 from .filters import WarrantFilterForm
 from .forms import AssignForm, DocumentForm, TransitionForm, WarrantForm, is_confirmed
 from .models import Agency, Warrant
@@ -57,8 +57,8 @@ def warrant_create(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("requests_app.add_warrant"):
         raise PermissionDenied
     # Demo mode: a signed sample warrant to download, and the form filled in as it reads (?sample=).
-    sample = demo.sample_warrant(request.GET.get("sample", "")) if demo.enabled() and request.method == "GET" else None
-    initial = sample.initial() if sample and "sample" in request.GET else None
+    sample = page_hooks.warrant_form_sample(request) if request.method == "GET" else None
+    initial = sample.initial if sample else None
     form = WarrantForm(request.POST or None, request.FILES or None, initial=initial)
     possible_duplicates = []
     if request.method == "POST" and form.is_valid():
@@ -81,18 +81,6 @@ def warrant_create(request: HttpRequest) -> HttpResponse:
         {"form": form, "demo_sample": sample, "duplicates": possible_duplicates},
         status=status,
     )
-
-
-@require_GET
-def demo_sample_warrant(request: HttpRequest) -> HttpResponse:
-    """Demo mode only: the sample warrant ``?number=``, signed now by the demo agency's chief investigator."""
-    sample = demo.sample_warrant(request.GET.get("number", "")) if demo.enabled() else None
-    if sample is None or not request.user.has_perm("requests_app.add_warrant"):
-        raise Http404("No such page.")
-    response = HttpResponse(sample.pdf(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="sample-warrant-{sample.number}.pdf"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _move_options(user, warrant: Warrant) -> list[dict]:

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from demo.management.commands.seed_demo import demo_pdf
 from disclosure.models import Account, Membership, Message, Room
-from requests_app.management.commands.seed_demo import demo_pdf
 from requests_app.models import Agency, Investigator
 from warrantdesk.roles import Role
 

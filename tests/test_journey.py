@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 
-from requests_app.management.commands.seed_demo import DEMO_PASSWORD
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 from tests.helpers import free_port
 
 ROOT = Path(settings.BASE_DIR)

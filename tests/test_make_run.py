@@ -17,9 +17,9 @@ from django.test import Client
 from django.utils import timezone
 from guardian.models import UserObjectPermission
 
+from demo.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from disclosure.models import Notification
 from disclosure.notifications import overdue_q
-from requests_app.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from requests_app.models import Agency, Document, Investigator, Warrant, WarrantEvent, WarrantTarget
 from requests_app.workflow import Status
 from tests.helpers import free_port, stored_files

@@ -40,6 +40,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("warrants/", include("requests_app.urls")),
     path("warrants/", include("disclosure.followups.urls")),
+    path("warrants/", include("demo.urls")),  # /warrants/demo/…: the sample documents of demo mode
     path("disclosure/", include("disclosure.urls")),
     path("d/<str:token>/", disclosure_views.link_download, name="link-download"),
     # The operator's public key, for agencies to pin (public: no account needed).

@@ -252,6 +252,17 @@ def followup_signature_gate(request: FollowUpRequest) -> str:
     return ""
 
 
+def followup_log_refusal(user, warrant: Warrant) -> str:
+    """Why ``user`` may not log a follow-up request on ``warrant`` ("" when they may): the warrant's
+    export must have been delivered, and the user must be an intake officer assigned to the case.
+    The form, the warrant page's panel and the demo's sample request (demo.views) ask it."""
+    if warrant.status not in REVEALABLE_STATUSES:
+        return _("Follow-up requests are possible only after the export was delivered.")
+    if not can(user, "requests_app.add_document", warrant):
+        return _("Only an intake officer assigned to this case can log a follow-up request.")
+    return ""
+
+
 def reviewer_refusal(request: FollowUpRequest, reviewer) -> str:
     """Why ``reviewer`` may not decide on this request ("" when they may)."""
     if not can(reviewer, "requests_app.review_warrant", request.warrant):

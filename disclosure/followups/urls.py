@@ -8,7 +8,6 @@ from . import views
 app_name = "followups"
 
 urlpatterns = [
-    path("demo/sample-request.pdf", views.demo_sample_followup, name="demo-sample"),
     path("<int:pk>/follow-ups/new/", views.followup_create, name="create"),
     path("follow-ups/<int:pk>/", views.followup_detail, name="detail"),
     path("follow-ups/<int:pk>/signature/", views.followup_signature, name="signature"),

@@ -7,22 +7,20 @@ warrant itself). No page ever shows a revealed identity: the identity sheet is d
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from requests_app import demo, selectors
+from requests_app import selectors
 from requests_app.forms import is_confirmed
 from requests_app.models import NOTE_MAX_LENGTH, FollowUpRequest, FollowUpToken, Warrant
 from requests_app.page_hooks import Panel
@@ -40,43 +38,37 @@ from .. import services as disclosure_services
 from ..forms import DeliveryForm, LinkForm
 from ..models import Delivery, Export
 from ..tasks import run_export
+from . import hooks
 from . import services as followups
 from .aliases import delivered_aliases
 from .forms import FollowUpForm, too_long
 
 DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
 SIGNATURE_ERRORS = {"empty_signature", "not_signature"}
+UNREADABLE_ALIASES = gettext_lazy(
+    "The alias table of export #%(id)s could not be read: its pseudonyms are not listed below. "
+    "Paste the ones the request names instead."
+)
 
 
 # --- logging a request -------------------------------------------------------------------------------
 
 
-def _may_log(user, warrant: Warrant) -> str:
-    """Why ``user`` may not log a follow-up request on this warrant ("" when they may)."""
-    if warrant.status not in followups.REVEALABLE_STATUSES:
-        return _("Follow-up requests are possible only after the export was delivered.")
-    if not can(user, "requests_app.add_document", warrant):
-        return _("Only an intake officer assigned to this case can log a follow-up request.")
-    return ""
-
-
 def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = warrant_or_404(request, pk)
-    if reason := _may_log(request.user, warrant):
+    if reason := followups.followup_log_refusal(request.user, warrant):
         not_theirs = not can(request.user, "requests_app.add_document", warrant)
         refusals.refused(request, DomainError(reason, code="not_allowed" if not_theirs else "not_delivered"))
         return redirect(warrant)
     aliases = delivered_aliases(warrant)
     posted = request.method == "POST"
+    if not posted:
+        for export_pk in aliases.unreadable:
+            messages.warning(request, UNREADABLE_ALIASES % {"id": export_pk})
     # Demo mode: a signed sample request to download, and the form filled in as it reads (?sample=1).
-    sample = demo.enabled() and not posted and bool(aliases)
+    sample = hooks.followup_form_sample(request, warrant, aliases) if not posted and aliases else None
     if sample and "sample" in request.GET:
-        now = timezone.localtime().replace(second=0, microsecond=0)
-        form = FollowUpForm(
-            initial={"received_at": now, "deadline": now + dt.timedelta(days=7)},
-            aliases=aliases,
-            initial_picks=demo.sample_followup_picks(aliases),
-        )
+        form = FollowUpForm(initial=sample.initial, aliases=aliases, initial_picks=sample.initial_picks)
     else:
         form = FollowUpForm(request.POST if posted else None, request.FILES if posted else None, aliases=aliases)
     if request.method == "POST" and form.is_valid():
@@ -120,24 +112,6 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
-
-
-@require_GET
-def demo_sample_followup(request: HttpRequest) -> HttpResponse:
-    """Demo mode only: a follow-up request for the warrant ``?warrant=<id>`` naming pseudonyms of its
-    delivered export, signed now by the agency's chief investigator (for whoever may log one there)."""
-    if not demo.enabled():
-        raise Http404("No such page.")
-    warrant = warrant_or_404(request, request.GET.get("warrant", ""))
-    pdf = None
-    if not _may_log(request.user, warrant):
-        pdf = demo.sample_followup_pdf(warrant, delivered_aliases(warrant))
-    if pdf is None:
-        raise Http404("No such page.")
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="sample-follow-up-{warrant.reference}.pdf"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # --- the request's page --------------------------------------------------------------------------------
@@ -416,6 +390,6 @@ def followups_panel(request: HttpRequest, warrant: Warrant) -> Panel:
         {
             "warrant": warrant,
             "follow_ups": list(follow_ups),
-            "followup_blocked_reason": _may_log(request.user, warrant),
+            "followup_blocked_reason": followups.followup_log_refusal(request.user, warrant),
         },
     )

@@ -7,7 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db.models import Count
 
-from disclosure.generator import generate
+from demo.generator import generate
 from disclosure.models import Account, Disclosure, Export
 from requests_app import services as warrant_services
 from requests_app.models import Warrant

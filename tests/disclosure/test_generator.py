@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Exists, F, OuterRef, Q
 
-from disclosure.generator import generate
+from demo.generator import generate
 from disclosure.identifiers import normalize_email, normalize_phone
 from disclosure.models import Account, Membership, Message, Room
 from disclosure.scope import warrant_scope

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import demo, services
+from demo import samples
+from requests_app import services
 from requests_app.models import FollowUpRequest, SignatureOutcome, Warrant
 from requests_app.workflow import Status
 from tests.factories import UserFactory
@@ -54,8 +55,8 @@ def test_without_demo_mode_nothing_is_offered_and_the_downloads_are_404(settings
     form_page = client.get(reverse("requests_app:warrant-create")).content.decode()
 
     assert "demo-panel" not in form_page
-    assert client.get(reverse("requests_app:demo-sample-warrant")).status_code == 404
-    assert client.get(reverse("followups:demo-sample"), {"warrant": warrant.pk}).status_code == 404
+    assert client.get(reverse("demo:sample-warrant")).status_code == 404
+    assert client.get(reverse("demo:sample-request"), {"warrant": warrant.pk}).status_code == 404
 
 
 def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(demo_data):
@@ -131,8 +132,8 @@ def test_the_sample_warrant_and_follow_up_request_pass_the_real_signature_check(
 def test_two_samples_fetched_in_one_minute_are_two_warrants_not_a_duplicate(demo_data):
     minute = timezone.make_aware(dt.datetime(2026, 12, 4, 17, 12, 5))
 
-    first = demo.sample_warrant(now=minute)
-    second = demo.sample_warrant(now=minute + dt.timedelta(seconds=30))
+    first = samples.sample_warrant(now=minute)
+    second = samples.sample_warrant(now=minute + dt.timedelta(seconds=30))
 
     assert first.number != second.number
     assert first.received_at == second.received_at == minute.replace(second=0)  # the form shows minutes

@@ -18,11 +18,11 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import escape
 
+from demo.generator import generate
 from disclosure import keys, pseudonyms
 from disclosure import services as disclosure_services
 from disclosure.followups import services as followups
 from disclosure.followups.aliases import delivered_aliases
-from disclosure.generator import generate
 from disclosure.models import Account, Delivery, Disclosure, Export
 from requests_app import registry, services
 from requests_app.models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, Warrant

@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db.models import Count
 
+from demo.generator import generate
 from disclosure import keys
 from disclosure import services as disclosure_services
 from disclosure.followups import services as followups
 from disclosure.followups.services import TokenInput
-from disclosure.generator import generate
 from disclosure.models import Account, Disclosure, Export
 from requests_app import registry, services
 from requests_app.models import FollowUpRequest, FollowUpToken

@@ -18,8 +18,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from . import demo_pki
-from .models import Agency, Investigator, Warrant
+from requests_app.models import Agency, Investigator, Warrant
+
+from . import pki
 
 SAMPLE_AGENCY = "scdpo"
 SAMPLE_NUMBER = re.compile(r"DEMO-\d{8}-\d{6}")
@@ -47,7 +48,7 @@ def _sample_targets() -> list[dict]:
         return []
 
 
-def _keys(agency: Agency) -> demo_pki.DemoAgencyPKI | None:
+def _keys(agency: Agency) -> pki.DemoAgencyPKI | None:
     """The demo PKI of ``agency`` when seed_demo made one and registered its chief, else None."""
     directory = _directory() / agency.code
     if not (directory / "chief.key.pem").exists() or not (directory / "root.key.pem").exists():
@@ -55,7 +56,7 @@ def _keys(agency: Agency) -> demo_pki.DemoAgencyPKI | None:
     chief = Investigator.objects.filter(agency=agency, is_chief=True).first()
     if chief is None:
         return None
-    return demo_pki.agency_pki(_directory(), agency.code, agency.name, chief.name, chief.name)
+    return pki.agency_pki(_directory(), agency.code, agency.name, chief.name, chief.name)
 
 
 def text_pdf(lines: list[str], *, font_size: int = 11) -> bytes:
@@ -164,7 +165,7 @@ class SampleWarrant:
             "",
             f"Signed: {chief.name if chief else ''}, chief investigator",
         ]
-        return demo_pki.sign_pdf(
+        return pki.sign_pdf(
             text_pdf(lines), keys.chief, keys.root, signed_at=self.received_at - dt.timedelta(minutes=30)
         )
 
@@ -221,4 +222,4 @@ def sample_followup_pdf(warrant: Warrant, aliases, *, now: dt.datetime | None = 
     for token, reason in picks.items():
         lines += [f"  - {names.get(token, '')}: {token[:40]}", f"    {token[40:]}", f"    Why: {reason}"]
     lines += ["", f"Signed: {chief.name if chief else ''}, chief investigator"]
-    return demo_pki.sign_pdf(text_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))
+    return pki.sign_pdf(text_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .identifiers import normalize_phone
-from .models import Account, Membership, Message, Room
+from disclosure.identifiers import normalize_phone
+from disclosure.models import Account, Membership, Message, Room
 
 US = 1_000_000  # times are integer microseconds since the Unix epoch while generating
 HOUR = 3600 * US

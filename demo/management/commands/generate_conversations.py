@@ -12,7 +12,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from disclosure.generator import generate
+from demo.generator import generate
 
 BAR_WIDTH = 30
 

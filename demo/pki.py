@@ -1,7 +1,8 @@
 """A throw-away PKI for the demo data of ``make run``: each demo agency gets a root CA, a chief
 investigator and an ordinary investigator, so the demo warrants carry real signatures that the
 real check verifies. Keys live in the data directory (mode 0600) so re-running seed_demo can sign
-again. Used by ``seed_demo`` and, in demo mode only, by the sample documents to download (requests_app.demo).
+again. Used by ``seed_demo`` and, in demo mode only, by the sample documents to download
+(demo.samples).
 """
 
 from __future__ import annotations

@@ -19,9 +19,13 @@ from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from disclosure.generator import generate
-from disclosure.models import Account
-from requests_app import demo, demo_pki, registry, services
+from demo import pki as demo_pki
+from demo import samples
+from demo.generator import generate
+from disclosure import keys as disclosure_keys
+from disclosure import services as disclosure_services
+from disclosure.models import Account, Delivery
+from requests_app import registry, services
 from requests_app.models import Agency, Investigator, Warrant
 from requests_app.services import TargetInput
 from requests_app.workflow import Status
@@ -58,7 +62,7 @@ INVESTIGATORS = [
 
 def demo_pdf(title: str) -> bytes:
     """A small, valid one-page PDF (unsigned) standing in for a scanned warrant."""
-    return demo.text_pdf([title], font_size=18)
+    return samples.text_pdf([title], font_size=18)
 
 
 class Command(BaseCommand):
@@ -149,13 +153,13 @@ class Command(BaseCommand):
 
     def seed_sample_targets(self) -> None:
         """Two accounts of the store, not named by the demo warrants, for the signed sample warrant that
-        the "Log a warrant" page offers in demo mode (requests_app.demo)."""
+        the "Log a warrant" page offers in demo mode (demo.samples)."""
         accounts = list(
             Account.objects.filter(uid__startswith=f"gen-{DEMO_SEED}-")
             .annotate(n=Count("messages"))
             .order_by("-n", "uid")[12:14]
         )
-        demo.save_sample_targets(
+        samples.save_sample_targets(
             [{"kind": "UID", "identifier": accounts[0].uid}]
             + [{"kind": "PHONE", "identifier": account.phone} for account in accounts[1:] if account.phone]
         )
@@ -218,13 +222,9 @@ class Command(BaseCommand):
 
     def deliver(self, warrant: Warrant, officer, *, delivered_at: dt.datetime) -> None:
         """Export the warrant here and now, and record the hand-over at ``delivered_at``."""
-        from disclosure import keys
-        from disclosure import services as disclosure_services
-        from disclosure.models import Delivery
-
         try:
-            keys.require_kek()
-            keys.signing_key()
+            disclosure_keys.require_kek()
+            disclosure_keys.signing_key()
         except DomainError as missing:
             self.stdout.write(f"{warrant.reference} stays approved, not exported: {missing.message}")
             return
