@@ -11,7 +11,7 @@ Figures (see bench/README.md):
 1. raw SQL fetch: the exporter's own SELECT (same columns, filter and order), compiled from the
    ORM, run on a plain DB-API cursor (Django's chunked cursor: a server-side cursor on PostgreSQL)
    in a ``fetchmany(5000)`` loop, nothing else; median of 3 runs;
-2. the JSON+CSV pass (``disclosure.exports._write_conversations``) of a real export and its ratio
+2. the JSON+CSV pass (``disclosure.exports.package._write_conversations``) of a real export and its ratio
    to (1);
 3. the peak RSS of that export, run as a separate process (``python -m bench.exports --child``:
    ``django.setup()`` then ``call_command("export_warrant", ...)``, what ``manage.py export_warrant``
@@ -312,7 +312,7 @@ def _scope(warrant):
 
 
 def _scope_query(scope):
-    """The exporter's query (disclosure.exports._rows) without the iterator."""
+    """The exporter's query (disclosure.exports.package._rows) without the iterator."""
     from disclosure.models import Message
 
     return (
@@ -405,7 +405,7 @@ def child_main(argv: list[str]) -> int:
     # process's peak at its exec. Their peak (and the forkserver's) then reaches RUSAGE_CHILDREN.
     from multiprocessing import forkserver
 
-    from disclosure.reader import forkserver_context  # pure: no Django yet
+    from disclosure.exports.reader import forkserver_context  # pure: no Django yet
 
     forkserver_context()
     forkserver.ensure_running()
@@ -416,7 +416,7 @@ def child_main(argv: list[str]) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from disclosure import exports
+    from disclosure.exports import package as exports
 
     figures: dict = {"per_volume": settings.WARRANTDESK_PDF_PER_VOLUME}
     real_build, real_conversations = exports.build_package, exports._write_conversations
@@ -525,7 +525,7 @@ class _StopAfterPass(Exception):
 
 def _profile_pass(warrant) -> None:
     """cProfile of ``_write_conversations`` as build_package calls it, in this process (own time)."""
-    from disclosure import exports
+    from disclosure.exports import package as exports
 
     scope = _scope(warrant)
     real_conversations, real_report = exports._write_conversations, exports._write_report

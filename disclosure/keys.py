@@ -20,7 +20,8 @@ from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction
 
-from . import pseudonyms, verify_package
+from . import pseudonyms
+from .exports import verify_package
 from .models import CaseKey
 
 

@@ -32,7 +32,8 @@ from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 from warrantdesk.stored_text import english, gettext_noop, template
 
-from . import exports, keys
+from . import keys
+from .exports import package as exports
 from .followups import identity_sheet
 from .models import Delivery, Disclosure, DownloadLink, Export
 from .scope import warrant_scope

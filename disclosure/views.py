@@ -20,7 +20,8 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 from warrantdesk.refusals import refused
 
-from . import keys, services, verify_package
+from . import keys, services
+from .exports import verify_package
 from .forms import DeliveryForm, LinkForm
 from .models import Delivery, Export
 from .scope import warrant_scope

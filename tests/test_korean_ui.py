@@ -17,8 +17,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from demo.generator import generate
-from disclosure import pdf
 from disclosure import services as disclosure_services
+from disclosure.exports import pdf
 from disclosure.models import Account
 from requests_app import services, signatures, verification
 from requests_app.forms import WarrantForm

@@ -1,20 +1,25 @@
 """The alias table of a warrant: the pseudonyms and aliases its delivered conversations packages named.
 
-The follow-up form lists them so that an officer ticks the people the investigators asked about.
+The follow-up form lists them so that an officer ticks the people the investigators asked about. The
+table is read back from each delivered package by ``disclosure.exports.layout.read_participants`` (the
+one reader of the layout ``disclosure.exports.package`` writes) and cached per package. A package that
+cannot be read is logged and named in :attr:`AliasTable.unreadable`, so that the form can say so.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
 from requests_app.models import Warrant
 
+from ..exports.layout import PSEUDONYMISED, PackageUnreadable, read_participants
 from ..models import Export
+
+logger = logging.getLogger(__name__)
+CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -29,33 +34,15 @@ class Alias:
         return f"{self.token[:14]}…{self.token[-6:]}" if len(self.token) > 24 else self.token
 
 
-_MARKER = b'],"participants":{"targets":['
+class AliasTable(list[Alias]):
+    """The aliases, in the order the packages named them, and the exports whose table could not be read."""
+
+    def __init__(self, aliases=(), *, unreadable: list[int] | None = None):
+        super().__init__(aliases)
+        self.unreadable: list[int] = list(unreadable or [])  # Export pks
 
 
-def _participants(archive: zipfile.ZipFile) -> dict:
-    """The ``participants`` block of conversations.json, which the exporter writes last.
-
-    The package of a large warrant holds hundreds of megabytes of messages: stream through them to
-    the block instead of parsing them. The marker cannot occur inside a message (quotes are escaped).
-    """
-    with archive.open("conversations.json") as member:
-        tail, found = b"", None
-        while chunk := member.read(1 << 20):
-            if found is not None:
-                found.write(chunk)
-                continue
-            window = tail + chunk
-            at = window.find(_MARKER)
-            if at >= 0:
-                found = io.BytesIO(window[at + 2 :])  # from "participants"
-            else:
-                tail = window[-len(_MARKER) :]
-    if found is None:
-        raise ValueError("no participants in conversations.json")
-    return json.loads(b"{" + found.getvalue())["participants"]
-
-
-def delivered_aliases(warrant: Warrant) -> list[Alias]:
+def delivered_aliases(warrant: Warrant) -> AliasTable:
     """Pseudonyms and aliases as the delivered conversations packages of the warrant named them."""
     exports = (
         Export.objects.filter(
@@ -69,16 +56,20 @@ def delivered_aliases(warrant: Warrant) -> list[Alias]:
         .order_by("pk")
     )
     aliases: dict[str, Alias] = {}
+    unreadable: list[int] = []
     for export in exports:
         key = f"followup-aliases:{export.pk}:{export.package_sha256}"
         people = cache.get(key)
         if people is None:
             try:
-                with export.package.open("rb") as handle, zipfile.ZipFile(handle) as archive:
-                    people = _participants(archive).get("pseudonymised", [])
-            except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+                with export.package.open("rb") as handle:
+                    people = read_participants(handle)[PSEUDONYMISED]
+            except (OSError, PackageUnreadable) as error:
+                # The message names the file and the fault, never a person.
+                logger.warning("alias table of export #%s cannot be read: %s", export.pk, error)
+                unreadable.append(export.pk)
                 continue
-            cache.set(key, people, 3600)
+            cache.set(key, people, CACHE_SECONDS)
         for person in people:
             aliases.setdefault(person["token"], Alias(person["token"], person["alias"], int(person.get("messages", 0))))
-    return list(aliases.values())
+    return AliasTable(aliases.values(), unreadable=unreadable)

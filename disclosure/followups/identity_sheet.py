@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -15,9 +16,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .. import keys, pseudonyms
-from ..exports import FORMAT, GENERATOR, BuiltPackage, sha256_file
+from ..exports.layout import FORMAT, GENERATOR, PSEUDONYMISED, PackageUnreadable, read_participants
+from ..exports.package import BuiltPackage, sha256_file
+from ..exports.pdf import write_pdf
 from ..models import Account, Export
-from ..pdf import write_pdf
+
+logger = logging.getLogger(__name__)
 
 
 def _aliases(warrant) -> dict[str, str]:
@@ -27,11 +31,13 @@ def _aliases(warrant) -> dict[str, str]:
         warrant=warrant, kind=Export.Kind.CONVERSATIONS, status=Export.Status.READY, purged_at__isnull=True
     ).order_by("pk"):
         try:
-            with export.package.open("rb") as handle, zipfile.ZipFile(handle) as archive:
-                data = json.loads(archive.read("conversations.json"))
-        except (OSError, KeyError, ValueError):
+            with export.package.open("rb") as handle:
+                people = read_participants(handle)[PSEUDONYMISED]
+        except (OSError, PackageUnreadable) as error:
+            # The sheet still names every token ("Token N"): the alias is a convenience.
+            logger.warning("identity sheet: the alias table of export #%s cannot be read: %s", export.pk, error)
             continue
-        for person in data.get("participants", {}).get("pseudonymised", []):
+        for person in people:
             aliases.setdefault(person["token"], person["alias"])
     return aliases
 

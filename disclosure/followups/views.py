@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import selectors
@@ -44,6 +44,10 @@ from .forms import FollowUpForm, too_long
 
 DOCUMENT_ERRORS = {"not_pdf", "too_large", "unsafe_file_name", "upload_rejected", "duplicate_document"}
 SIGNATURE_ERRORS = {"empty_signature", "not_signature"}
+UNREADABLE_ALIASES = gettext_lazy(
+    "The alias table of export #%(id)s could not be read: its pseudonyms are not listed below. "
+    "Paste the ones the request names instead."
+)
 
 
 # --- logging a request -------------------------------------------------------------------------------
@@ -57,6 +61,9 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(warrant)
     aliases = delivered_aliases(warrant)
     posted = request.method == "POST"
+    if not posted:
+        for export_pk in aliases.unreadable:
+            messages.warning(request, UNREADABLE_ALIASES % {"id": export_pk})
     # Demo mode: a signed sample request to download, and the form filled in as it reads (?sample=1).
     sample = hooks.followup_form_sample(request, warrant, aliases) if not posted and aliases else None
     if sample and "sample" in request.GET:

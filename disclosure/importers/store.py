@@ -98,7 +98,6 @@ class ImportSummary:
     rooms: int = 1
     room_created: bool = False
     senders: int = 0
-    accounts_created: int = 0
     messages: int = 0
     duplicates: int = 0
     owner_lines: int = 0  # messages and system lines of the device owner's self-label, given to ``me``
@@ -334,10 +333,9 @@ class _Writer:
     def account(self, name: str) -> Account:
         account = self.accounts.get(name)
         if account is None:
-            account, created = Account.objects.get_or_create(
+            account, _created = Account.objects.get_or_create(
                 uid=account_uid(self.room.external_id, name), defaults={"display_name": name[:200]}
             )
-            self.summary.accounts_created += created
             self.accounts[name] = account
         return account
 

@@ -24,8 +24,8 @@ from django.db.models import Min, Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from ..exports.pdf import write_pdf
 from ..models import Disclosure, Notification
-from ..pdf import write_pdf
 
 NOTICE = "disclosure_notice"
 

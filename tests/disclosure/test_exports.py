@@ -12,7 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from disclosure import exports, keys, pseudonyms, services
+from disclosure import keys, pseudonyms, services
+from disclosure.exports import layout
+from disclosure.exports import package as exports
 from disclosure.models import Account, Disclosure, DownloadLink, Export, Membership, Message, Room
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
@@ -162,7 +164,7 @@ def test_no_export_without_a_kek_and_nothing_changes(approved_warrant, legal_off
 
 
 def test_a_failed_export_shows_its_reason_and_can_be_retried(approved_warrant, legal_officer, monkeypatch, settings):
-    from disclosure import exports
+    from disclosure.exports import package as exports
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -396,3 +398,20 @@ def test_the_csv_neutralising_quote_comes_off_again_for_every_text():
         cell = row[0] if row else ""
         assert exports.csv_cell_text(cell) == text
         assert not cell.startswith(FORMULA_START)
+
+
+def test_the_alias_table_reads_back_as_written_with_awkward_names(awkward_conversation, legal_officer):
+    """The one reader of the alias table (layout.read_participants) gives back exactly the block the
+    writer wrote, whatever the names: a target named like a formula with quotes, commas and a pipe."""
+    AccountFactory(uid='u-"quoted", \\back', display_name='],"participants":{"targets":[ 😀\n')
+    export = run_export(awkward_conversation, legal_officer)
+
+    assert export.status == Export.Status.READY, export.error
+    with export.package.open("rb") as handle:
+        written = json.loads(zipfile.ZipFile(io.BytesIO(handle.read())).read(layout.CONVERSATIONS))
+    with export.package.open("rb") as handle:
+        read = layout.read_participants(handle)
+    assert read == written[layout.PARTICIPANTS]
+    assert [t["name"] for t in read[layout.TARGETS]] == ["=cmd|' /C calc'!A0"]
+    assert [p["alias"] for p in read[layout.PSEUDONYMISED]] == ["Participant 1"]
+    assert layout.read_participants(export.package.path) == read  # a path works as well as a file

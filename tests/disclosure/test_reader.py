@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from disclosure import exports, reader
+from disclosure.exports import package as exports
+from disclosure.exports import reader
 from disclosure.scope import warrant_scope
 
 QUERIES = [

@@ -27,7 +27,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from demo.generator import generate
-from disclosure import keys, services, verify_package
+from disclosure import keys, services
+from disclosure.exports import verify_package
 from disclosure.models import Account, DownloadLink, Export
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services

@@ -855,3 +855,23 @@ def test_a_download_link_is_issued_only_once_the_case_is_confirmed(delivered, le
     assert links_after_refusal == 0
     assert DownloadLink.objects.filter(export=export, recipient="Det. Lee").count() == 1
     assert "One-time link for Det. Lee" in issued.content.decode()
+
+
+def test_an_unreadable_package_is_named_on_the_form_and_logged_without_identities(delivered, legal_officer, caplog):
+    from django.core.cache import cache
+
+    export = Export.objects.get(warrant=delivered, kind=Export.Kind.CONVERSATIONS)
+    names = list(Account.objects.values_list("display_name", flat=True))
+    Path(export.package.path).write_bytes(b"PK\x03\x04 not a package any more")
+    cache.clear()
+
+    with caplog.at_level("WARNING", logger="disclosure.followups.aliases"):
+        page = client_for(legal_officer).get(reverse("followups:create", args=[delivered.pk]))
+
+    assert page.status_code == 200
+    text = unescape(page.content.decode())
+    assert f"The alias table of export #{export.pk} could not be read" in text
+    assert delivered_aliases(delivered) == [] and delivered_aliases(delivered).unreadable == [export.pk]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"export #{export.pk}" in logged
+    assert not any(name and name in logged for name in names)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from disclosure import keys
-from disclosure.verify_package import EXIT_USAGE, EXIT_VALID, UsageError, print_report, verify
+from disclosure.exports.verify_package import EXIT_USAGE, EXIT_VALID, UsageError, print_report, verify
 
 
 class Command(BaseCommand):

@@ -58,7 +58,7 @@ def forkserver_context() -> BaseContext:
     for the PDF workers. The preload list must be the same wherever the context is asked for, since
     only the first call before the server starts counts."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "disclosure.pdf", "weasyprint"])
+    context.set_forkserver_preload(["__main__", "disclosure.exports.pdf", "weasyprint"])
     return context
 
 

@@ -6,6 +6,9 @@ The package is a ZIP holding ``manifest.json`` (what, for whom, counts, SHA-256 
 themselves; every other person appears only as a pseudonym made under this warrant's key, in the
 sender fields and inside message text. Memory stays flat: rows are streamed from the database and
 written to disk as they come; only the per-person pseudonym cache grows, with the number of people.
+
+What goes where (file names, the keys of ``conversations.json``) is declared in ``layout``, which the
+readers of a package share with this writer; the report is rendered by ``pdf``.
 """
 
 from __future__ import annotations
@@ -29,15 +32,25 @@ from django.db import connection
 from django.db.models import Func, Q, TextField
 from django.utils import timezone, translation
 
-from . import keys, pseudonyms, reader
-from .directory import DirectoryIndex
-from .identifiers import normalize_email, normalize_phone
-from .models import Account, Membership, Message
-from .redaction import Person, Redactor
-from .scope import Scope
+from .. import keys, pseudonyms
+from ..directory import DirectoryIndex
+from ..identifiers import normalize_email, normalize_phone
+from ..models import Account, Membership, Message
+from ..redaction import Person, Redactor
+from ..scope import Scope
+from . import reader
+from .layout import (
+    CONVERSATIONS,
+    FORMAT,
+    GENERATOR,
+    MESSAGES,
+    MESSAGES_CSV,
+    PARTICIPANTS,
+    PSEUDONYMISED,
+    ROOMS,
+    TARGETS,
+)
 
-FORMAT = "warrantdesk-export/1"
-GENERATOR = "warrantdesk 0.1"
 BATCH = 5000  # rows fetched, written and reported at a time
 REDACT_CACHE = 16384  # texts
 REDACT_CACHE_MAX_LENGTH = 200  # characters: at most ~13 MB of cached text
@@ -234,7 +247,7 @@ def build_package(scope: Scope, *, out_dir: Path, progress: Progress | None = No
         )
         counts = _with_pseudonymised_breakdown(counts, pseudonymiser.by_account.values())
         volumes = _write_report(scope, work, pseudonymiser, counts, progress=progress)
-        manifest = _manifest(scope, work, counts, [*["conversations.json", "messages.csv"], *volumes], key_id)
+        manifest = _manifest(scope, work, counts, [*[CONVERSATIONS, MESSAGES_CSV], *volumes], key_id)
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
         signature = keys.sign(manifest_bytes)
         public = keys.signing_key().public_key()
@@ -292,7 +305,7 @@ def _queries(scope: Scope) -> Iterator[tuple[str, tuple]]:
 
 def _batches(scope: Scope) -> Iterator[list[tuple]]:
     """The rows of ``_queries`` in batches of at most BATCH, read here or, for a large scope outside a
-    transaction, by a reader process (``disclosure.reader``) that reads while this one writes."""
+    transaction, by a reader process (``disclosure.exports.reader``) that reads while this one writes."""
     source = _reader_source() if scope.message_count >= settings.WARRANTDESK_EXPORT_READER_MIN_MESSAGES else None
     if source is not None:
         yield from reader.read_ahead(reader.forkserver_context(), source, list(_queries(scope)), batch=BATCH)
@@ -354,8 +367,8 @@ def _write_conversations(
     done = 0
     current_room = None
     with (
-        open(work / "conversations.json", "w", encoding="utf-8") as out,
-        open(work / "messages.csv", "w", encoding="utf-8", newline="") as csv_file,
+        open(work / CONVERSATIONS, "w", encoding="utf-8") as out,
+        open(work / MESSAGES_CSV, "w", encoding="utf-8", newline="") as csv_file,
     ):
         writer = csv.writer(csv_file)
         writer.writerow(["room", "sent_at", "sender", "sender_label", "kind", "text"])
@@ -363,7 +376,7 @@ def _write_conversations(
         out.write(
             f'{{"format":"{FORMAT}","warrant":{_json_str(warrant.reference)},'
             f'"period":{{"start":"{warrant.period_start.isoformat()}","end":"{warrant.period_end.isoformat()}"}},'
-            f'"rooms":['
+            f'"{ROOMS}":['
         )
         separator = ""  # before the next message of the room: "" for its first, else ","
         progress("messages", 0, total)
@@ -386,7 +399,7 @@ def _write_conversations(
                     )
                     parts.append(
                         f'{{"room":"{label}","kind":"{item.room.kind}","title":{_json_str(title)},'
-                        f'"covered":[{covered}],"messages":['
+                        f'"covered":[{covered}],"{MESSAGES}":['
                     )
                     separator = ""
                 found = by_sender.get(sender_id)
@@ -418,12 +431,12 @@ def _write_conversations(
         targets = [s for s in senders if s.target]
         others = [s for s in senders if not s.target]
         out.write(
-            '],"participants":{"targets":['
+            f'],"{PARTICIPANTS}":{{"{TARGETS}":['
             + ",".join(
                 f'{{"uid":{_json_str(s.account.uid)},"name":{_json_str(s.account.display_name)},"messages":{s.messages}}}'
                 for s in targets
             )
-            + '],"pseudonymised":['
+            + f'],"{PSEUDONYMISED}":['
             + ",".join(f'{{"token":"{s.token}","alias":"{s.alias}","messages":{s.messages}}}' for s in others)
             + "]}}"
         )
@@ -487,7 +500,7 @@ def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts
 
     def messages() -> Iterator[pdf.ReportMessage]:
         nonlocal done
-        with open(work / "messages.csv", encoding="utf-8", newline="") as handle:
+        with open(work / MESSAGES_CSV, encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
             next(reader)
             for room, stamp, _reference, label, kind, text in reader:

@@ -33,7 +33,7 @@ from django.utils.safestring import SafeString, mark_safe
 from .reader import forkserver_context
 from .verify_package import format_fingerprint
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAME = "disclosure/report.html"
 
 FONT_FAMILIES = "NanumGothic,NanumBarunGothic,Noto Sans CJK KR,sans-serif"  # as in the template's CSS
