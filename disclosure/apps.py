@@ -26,3 +26,12 @@ class DisclosureConfig(AppConfig):
         page_hooks.register_warrant_list(views_notifications.warrant_list_context)
         # A follow-up request moves with its signature's verdict.
         signals.signature_checked.connect(followups.on_signature_checked, dispatch_uid="followups-signature")
+
+        # Periodic jobs (manage.py run_periodic; warrantdesk/periodic.py): one line each.
+        from datetime import timedelta
+
+        from warrantdesk import periodic
+
+        from .notifications import notifications_send_due as send_due
+
+        periodic.register("notifications.send_due", every=timedelta(minutes=1), run=send_due, takes_stop=True)

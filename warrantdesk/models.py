@@ -60,6 +60,7 @@ class AuditAction(models.TextChoices):
     NOTIFICATION_REQUEUED = "notification.requeued", _("Notification re-queued")
     NOTIFICATION_LETTER = "notification.letter", _("Notification letter downloaded")
     NOTIFICATION_TO_LETTER = "notification.to_letter", _("Notification switched to a paper letter")
+    PERIODIC_RAN = "periodic.ran", _("Periodic job ran")
 
 
 class AuditEntry(models.Model):
@@ -110,3 +111,45 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"Audit head #{self.seq}"
+
+
+class PeriodicJob(models.Model):
+    """The schedule and the lease of one periodic job (see warrantdesk/periodic.py).
+
+    A runner claims a due job with one conditional UPDATE that sets ``lease_until``, ``claim_token``
+    and ``running_on``; only the holder of the token records the end of the run. A lease that is
+    never released (a crashed runner) expires at ``lease_until`` and the job is claimed again.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "OK", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
+
+    name = models.CharField(max_length=64, unique=True)
+    interval = models.DurationField()
+    next_due = models.DateTimeField(db_index=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
+    last_summary = models.JSONField(default=dict, blank=True)  # counts only, as in its audit entry
+    last_error = models.CharField(max_length=300, blank=True)  # exception type and scrubbed message
+    lease_until = models.DateTimeField(null=True, blank=True)
+    running_on = models.CharField(max_length=120, blank=True)  # host:pid of the lease holder
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(lease_until__isnull=True, claim_token="", running_on="")
+                    | (models.Q(lease_until__isnull=False) & ~models.Q(claim_token=""))
+                ),
+                name="periodic_lease_has_holder",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Periodic job {self.name}"
