@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from guardian.shortcuts import assign_perm
 
+from warrantdesk import keystore, sealed
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
@@ -225,17 +227,46 @@ def warrant_assign(*, warrant: Warrant, user, actor) -> Warrant:
 
 @dataclass
 class StagedUpload:
-    """Checked files already written to storage, not yet recorded; discarded if recording fails."""
+    """Checked files already written to storage (sealed), not yet recorded; discarded if recording fails.
+
+    Files staged for a warrant that does not exist yet are sealed under a staging key; recording them
+    (``document_create``) re-keys them to the warrant's files key and destroys the staging key.
+    """
 
     checked: documents.CheckedUpload
     stored_name: str
+    key_name: str
     signature_name: str = ""
     signature_sha256: str = ""
+    superseded: list[str] = field(default_factory=list)
 
     def discard(self) -> None:
-        for name in (self.stored_name, self.signature_name):
+        for name in (self.stored_name, self.signature_name, *self.superseded):
             if name:
                 default_storage.delete(name)
+        if self.key_name.startswith("staging/"):
+            keystore.destroy(self.key_name)
+
+    def adopt(self, warrant: Warrant) -> None:
+        """Re-key the staged files to ``warrant``'s files key (nothing to do if already under it); the
+        staged copies go once the transaction commits."""
+        key_name = keystore.warrant_files_key(warrant.reference)
+        if self.key_name == key_name:
+            return
+        staging_key, old = self.key_name, [n for n in (self.stored_name, self.signature_name) if n]
+        self.stored_name = sealed.store_rekeyed(default_storage, self.stored_name, self.stored_name, key_name=key_name)
+        if self.signature_name:
+            self.signature_name = sealed.store_rekeyed(
+                default_storage, self.signature_name, self.signature_name, key_name=key_name
+            )
+        self.key_name, self.superseded = key_name, old
+
+        def forget_staged() -> None:
+            for name in old:
+                default_storage.delete(name)
+            keystore.destroy(staging_key)
+
+        transaction.on_commit(forget_staged)
 
 
 def upload_stage(
@@ -254,9 +285,15 @@ def upload_stage(
             details={"reason": refusal.code, "size": upload.size},
         )
         raise
-    staged = StagedUpload(checked, default_storage.save(document_path(None, ""), upload))
+    key_name = keystore.warrant_files_key(warrant.reference) if warrant is not None else keystore.staging_key()
+    upload.seek(0)
+    stored_name, _sealed = sealed.store(default_storage, document_path(None, ""), upload, key_name=key_name)
+    staged = StagedUpload(checked, stored_name, key_name)
     if signature_upload:
-        staged.signature_name = default_storage.save(signature_path(None, ""), signature_upload)
+        signature_upload.seek(0)
+        staged.signature_name, _sealed = sealed.store(
+            default_storage, signature_path(None, ""), signature_upload, key_name=key_name
+        )
         staged.signature_sha256 = signature_sha256
     return staged
 
@@ -323,6 +360,7 @@ def document_create(
     """The ``Document`` row of a staged upload (warrant or follow-up document), with its audit entry;
     the caller runs the signature check."""
     checked = staged.checked
+    staged.adopt(warrant)
     try:
         with transaction.atomic():
             document = Document.objects.create(
@@ -399,11 +437,11 @@ def document_check_signature(*, document: Document, actor=None) -> SignatureChec
     claimed signing time.
     """
     warrant = document.warrant
-    with document.file.open("rb") as handle:
+    with document_file(document) as handle:
         pdf = handle.read()
     detached = None
     if document.signature_file:
-        with document.signature_file.open("rb") as handle:
+        with sealed.open_stored(default_storage, document.signature_file.name) as handle:
             detached = handle.read()
     # A follow-up request is judged at its own receipt time, exactly as a warrant is at its own.
     follow_up = getattr(document, "follow_up", None) if document.kind == Document.Kind.FOLLOW_UP else None
@@ -483,9 +521,10 @@ def warrant_recheck_signature(*, warrant: Warrant, actor) -> Document:
 
 @transaction.atomic(durable=True)
 def document_open(*, document: Document, actor):
-    """Open a stored document for download; every opening is audited."""
+    """Open a stored document for download; every opening is audited (a refused one is not an opening)."""
     if not can_view(actor, document.warrant):
         raise PermissionDenied
+    handle = document_file(document, verify=True)
     audit_record(
         action=AuditAction.DOCUMENT_VIEWED,
         actor=actor,
@@ -493,7 +532,14 @@ def document_open(*, document: Document, actor):
         obj=document,
         details={"sha256": document.sha256},
     )
-    return document.file.open("rb")
+    return handle
+
+
+def document_file(document: Document, *, verify: bool = False) -> BinaryIO:
+    """The plaintext of a stored document, streaming (stored sealed under its warrant's files key).
+    Raises ``keystore.KeyDestroyed`` once the warrant's key was destroyed, ``sealed.SealedFileError``
+    (with ``verify``: before the first byte) when the stored file was altered."""
+    return sealed.open_stored(default_storage, document.file.name, verify=verify)
 
 
 def warrant_move(*, warrant: Warrant, to: str, actor, note: str = "", system: bool = False) -> Warrant:

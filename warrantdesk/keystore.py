@@ -56,10 +56,12 @@ class KeyUnavailable(DomainError):
     """A data key that cannot be used: never made, destroyed, or wrapped under a KEK we do not have."""
 
     code = "key_unavailable"
+    status_code = 503  # the operator's configuration, not the request, is at fault
 
 
 class KeyDestroyed(KeyUnavailable):
     code = "key_destroyed"
+    status_code = 410  # gone for good (crypto-shredding or retention)
 
     def __init__(self, name: str, destroyed_at: datetime):
         self.name, self.destroyed_at = name, destroyed_at
@@ -67,6 +69,21 @@ class KeyDestroyed(KeyUnavailable):
             _("Irreversible: the key was destroyed on %(date)s.") % {"date": f"{destroyed_at:%Y-%m-%d}"},
             code=self.code,
         )
+
+
+def warrant_files_key(reference: str) -> str:
+    """The key of a warrant's stored files (documents, packages, identity sheets)."""
+    return f"warrant/{reference}/files"
+
+
+def warrant_pseudonyms_key(reference: str) -> str:
+    """The key of a warrant's pseudonyms (AES-SIV)."""
+    return f"warrant/{reference}/pseudonyms"
+
+
+def staging_key() -> str:
+    """A fresh key for files stored before their warrant exists; re-keyed to the warrant's, then destroyed."""
+    return f"staging/{secrets.token_hex(16)}"
 
 
 def kek_id(kek: bytes) -> str:

@@ -2,9 +2,11 @@ from urllib.parse import unquote
 
 from django.core.exceptions import BadRequest
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from .audit import request_ip
+from .exceptions import DomainError
 from .refusals import record_refusal
 
 
@@ -22,8 +24,17 @@ class RequestContextMiddleware:
             request_ip.reset(token)
 
     def process_exception(self, request, exception):
-        """A web view that lets ``PermissionDenied`` through (403): recorded like a refused action."""
+        """A web view that lets ``PermissionDenied`` through (403): recorded like a refused action. A
+        domain refusal that escapes a view (a download whose key was destroyed, a stored file that no
+        longer decrypts) becomes a page saying why, with its status code, never a 500."""
         record_refusal(request, exception)
+        if isinstance(exception, DomainError):
+            return render(
+                request,
+                "refused.html",
+                {"reason": exception.message, "code": exception.status_code},
+                status=exception.status_code,
+            )
         return None
 
 

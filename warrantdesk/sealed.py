@@ -234,6 +234,12 @@ class SealedReader(io.RawIOBase):
         self._cached = (index, plain)
         return plain
 
+    def verify(self) -> None:
+        """Decrypt every chunk once (nothing kept): SealedFileError now rather than halfway through a
+        download whose headers already went out."""
+        for index in range(self._chunks):
+            self._chunk(index)
+
     def readable(self) -> bool:
         return True
 
@@ -275,9 +281,13 @@ class SealedReader(io.RawIOBase):
         super().close()
 
 
-def open_sealed(handle: BinaryIO) -> io.BufferedReader:
-    """A buffered, seekable plaintext view of the sealed file open in ``handle`` (closed with it)."""
-    return io.BufferedReader(SealedReader(handle), buffer_size=CHUNK)
+def open_sealed(handle: BinaryIO, *, verify: bool = False) -> io.BufferedReader:
+    """A buffered, seekable plaintext view of the sealed file open in ``handle`` (closed with it);
+    with ``verify``, every chunk is checked first (for downloads: refuse before the first byte)."""
+    reader = SealedReader(handle)
+    if verify:
+        reader.verify()
+    return io.BufferedReader(reader, buffer_size=CHUNK)
 
 
 # --- stored through Django's storage ------------------------------------------------------------------
@@ -301,11 +311,12 @@ def store_rekeyed(storage, name: str, new_name: str, *, key_name: str) -> str:
         return storage.save(new_name, File(spool, name=new_name))
 
 
-def open_stored(storage, name: str) -> io.BufferedReader:
-    """The plaintext of the sealed file ``name`` of ``storage``, streaming and seekable."""
+def open_stored(storage, name: str, *, verify: bool = False) -> io.BufferedReader:
+    """The plaintext of the sealed file ``name`` of ``storage``, streaming and seekable (``verify``:
+    see ``open_sealed``)."""
     handle = storage.open(name, "rb")
     try:
-        return open_sealed(handle)
+        return open_sealed(handle, verify=verify)
     except BaseException:
         handle.close()
         raise

@@ -63,7 +63,7 @@ def test_an_officer_logs_a_warrant_with_its_document_as_multipart(legal_officer,
     assert [(document["original_name"], document["size"]) for document in body["documents"]] == [
         ("warrant.pdf", len(content))
     ]
-    assert Warrant.objects.get().documents.get().file.open("rb").read() == content
+    assert services.document_file(Warrant.objects.get().documents.get()).read() == content
 
 
 def test_multipart_targets_that_are_not_json_are_refused_clearly(legal_officer, agency):

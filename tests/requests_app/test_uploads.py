@@ -236,7 +236,7 @@ def test_a_valid_pdf_is_stored_under_a_server_made_name_with_its_hash_and_size(w
     assert re.fullmatch(r"documents/\d{4}/\d{2}/[0-9a-f]{32}\.pdf", document.file.name)
     assert document.original_name == "영장 사본 (court).pdf"
     assert (document.sha256, document.size) == (hashlib.sha256(content).hexdigest(), len(content))
-    assert (settings.MEDIA_ROOT / document.file.name).read_bytes() == content
+    assert services.document_file(document).read() == content
     entry = AuditEntry.objects.filter(action=AuditAction.DOCUMENT_UPLOADED).latest("seq")
     assert (entry.actor, entry.object_id, entry.details["sha256"]) == (legal_officer, str(document.pk), document.sha256)
 
@@ -262,7 +262,7 @@ def test_a_valid_pdf_is_accepted_by_the_api_and_described(warrant, legal_officer
 
 def test_the_same_file_twice_on_one_warrant_is_refused_on_the_web(warrant, legal_officer, settings):
     same_as_logged = warrant.documents.get()
-    content = same_as_logged.file.open("rb").read()
+    content = services.document_file(same_as_logged).read()
     before = stored_state(settings)
 
     response = client_for(legal_officer).post(
@@ -280,7 +280,7 @@ def test_the_same_file_twice_on_one_warrant_is_refused_on_the_web(warrant, legal
 
 
 def test_the_same_file_twice_on_one_warrant_is_a_conflict_in_the_api(warrant, legal_officer, settings):
-    content = warrant.documents.get().file.open("rb").read()
+    content = services.document_file(warrant.documents.get()).read()
     before = stored_state(settings)
 
     response = client_for(legal_officer).post(
@@ -314,7 +314,7 @@ def test_web_upload_messages_are_also_kept_for_the_next_page(warrant, legal_offi
 @pytest.mark.parametrize("url_name", ["requests_app:document-download", "document-download"])
 def test_an_assigned_officer_downloads_the_same_bytes_as_an_attachment_and_it_is_audited(url_name, warrant, reviewer):
     document = warrant.documents.get()
-    content = document.file.open("rb").read()
+    content = services.document_file(document).read()
 
     response = client_for(reviewer).get(reverse(url_name, args=[document.pk]))
 
