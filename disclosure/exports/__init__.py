@@ -12,6 +12,7 @@ one job each; import the module you need (nothing is re-exported here):
   Django), and the forkserver context the PDF workers share.
 - ``pdf``: renders the report (WeasyPrint) in volumes, in parallel processes; ``write_pdf`` for the
   identity sheet and the notification letters.
+- ``fonts``: which characters the report's fonts can draw (fontconfig), the others spelled ``[U+XXXX]``.
 - ``verify_package``: the checker agencies run on a package; it is also served as a single file at
   ``/operator-key/verify_package.py``, so it imports nothing from the project.
 """

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from disclosure.exports.pdf import ReportCover, ReportMessage, legible, render_volume, render_volumes
+from disclosure.exports.fonts import legible
+from disclosure.exports.pdf import ReportCover, ReportMessage, render_volume, render_volumes
 
 TOKEN_7 = "p1.ab12cd34.gezdgnbvgy3tqojqgezdgnbvgy3tqojqgezdgnbv"
 TOKEN_8 = "p1.ab12cd34.mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dz"
