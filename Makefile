@@ -1,5 +1,5 @@
 # warrantdesk: build, run and test. Every target is idempotent.
-#   make run     local demo on http://127.0.0.1:$(PORT)/ (SQLite in var/, demo data, task worker)
+#   make run     local demo on http://127.0.0.1:$(PORT)/ (SQLite in var/, demo data, task worker, periodic jobs)
 #   make test    lint + migration check + pytest on SQLite, then pytest on PostgreSQL
 #   make help    all targets and variables
 

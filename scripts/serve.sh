@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run warrantdesk locally: migrate, seed the demo data, print the demo logins, then run the task worker
-# and the notification sender (background) and the development server (until Ctrl-C / SIGTERM; stopping
-# one stops all three).
+# and the periodic jobs (background) and the development server (until Ctrl-C / SIGTERM; stopping one
+# stops all three).
 # Used by `make run` and scripts/smoke-run.sh.
 #
 # Env:
@@ -12,7 +12,6 @@
 #   DEBUG                 default 1 here (the dev server serves /static/ only with DEBUG on)
 #   WARRANTDESK_DEMO      default 1 here: sample signed warrant / follow-up request to download
 #   SERVE_SKIP_SEED=1     skip seed_demo (data stays as it is)
-#   NOTIFY_EVERY          seconds between two runs of send_notifications (default 60)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,8 +30,6 @@ die() { echo "serve: ERROR: $*" >&2; exit 1; }
 [ -x "$PY" ] || die "$PY not found: run 'make venv' first (or set WARRANTDESK_PYTHON)"
 [ -f manage.py ] || die "manage.py not found in $root"
 case "$PORT" in ''|*[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
-NOTIFY_EVERY=${NOTIFY_EVERY:-60}
-case "$NOTIFY_EVERY" in ''|*[!0-9]*) die "NOTIFY_EVERY must be a number of seconds, got '$NOTIFY_EVERY'" ;; esac
 
 # Fail early and clearly when the port is taken.
 if ! "$PY" - "$HOST" "$PORT" <<'PYEOF'
@@ -83,13 +80,13 @@ echo >&2
 
 worker_pid=
 server_pid=
-sender_pid=
+periodic_pid=
 cleanup() {
     trap - EXIT INT TERM
     local pids=()
     [ -n "$server_pid" ] && pids+=("$server_pid")
     [ -n "$worker_pid" ] && pids+=("$worker_pid")
-    [ -n "$sender_pid" ] && pids+=("$sender_pid")
+    [ -n "$periodic_pid" ] && pids+=("$periodic_pid")
     [ "${#pids[@]}" -eq 0 ] && return
     kill -TERM "${pids[@]}" 2>/dev/null || true
     for _ in $(seq 1 50); do            # up to 10 s for a graceful stop
@@ -105,26 +102,26 @@ trap 'say "stopping"; exit 143' TERM
 
 "$PY" manage.py db_worker --no-reload --queue-name "*" &
 worker_pid=$!
-# The user notices that are due, every NOTIFY_EVERY seconds (production: cron, a systemd timer or a
-# supervisor; see README "User notifications").
-"$PY" manage.py send_notifications --every "$NOTIFY_EVERY" &
-sender_pid=$!
+# The periodic jobs (due user notices, retention purge, package expiry, key destruction...), each when
+# it is due (production: `run_periodic --once` from a systemd timer or cron; see README "Periodic jobs").
+"$PY" manage.py run_periodic &
+periodic_pid=$!
 "$PY" manage.py runserver "$HOST:$PORT" --noreload &
 server_pid=$!
 
 # Whichever exits first ends the session; report which one.
 set +e
-wait -n "$server_pid" "$worker_pid" "$sender_pid"
+wait -n "$server_pid" "$worker_pid" "$periodic_pid"
 rc=$?
 set -e
 if ! kill -0 "$server_pid" 2>/dev/null; then
-    say "server exited (status $rc); stopping the worker and the notification sender"
+    say "server exited (status $rc); stopping the worker and the periodic jobs"
     server_pid=
 elif ! kill -0 "$worker_pid" 2>/dev/null; then
-    say "task worker exited (status $rc); stopping the server and the notification sender"
+    say "task worker exited (status $rc); stopping the server and the periodic jobs"
     worker_pid=
 else
-    say "notification sender exited (status $rc); stopping the server and the worker"
-    sender_pid=
+    say "periodic jobs runner exited (status $rc); stopping the server and the worker"
+    periodic_pid=
 fi
 exit "$rc"

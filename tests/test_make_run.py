@@ -50,9 +50,10 @@ def test_the_app_starts_as_make_run_does_and_serves_the_login_page():
         log = (Path(kept.group(1)) / "serve.log").read_text()
         assert '"GET /accounts/login/ HTTP/1.1" 200' in log
         assert f"Demo logins (password for all: {DEMO_PASSWORD}):" in log
-        # the due user notices are sent on a schedule next to the worker, and stop with the others
-        assert "send_notifications: sending what is due every 60 s" in log
-        assert "send_notifications: stopped" in log
+        # the periodic jobs (the due user notices among them) run next to the worker, and stop with the others
+        assert re.search(r"^run_periodic: running .*notifications\.send_due \(every 0:01:00\)", log, re.M)
+        assert "run_periodic: notifications.send_due: ok (sent=" in log
+        assert "run_periodic: stopped" in log
         for username, _name, _role, _superuser in USERS:
             assert username in log
     finally:
