@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import json.scanner
 import re
 import zipfile
 from collections.abc import Iterator
@@ -58,7 +57,8 @@ class _Stream:
         self.at = 0
         self.eof = False
         self.json = json.JSONDecoder()
-        self.scan = json.scanner.make_scanner(self.json)  # the C scanner behind raw_decode, called directly
+        # The C scanner raw_decode calls, called directly (set by JSONDecoder.__init__; typeshed omits it).
+        self.scan = self.json.scan_once  # type: ignore[attr-defined]
 
     def _more(self) -> bool:
         if self.eof:
