@@ -318,7 +318,7 @@ def _scope_query(scope):
     return (
         Message.objects.filter(scope.message_filter())
         .order_by("room_id", "sent_at", "pk")
-        .values_list("pk", "room_id", "sender_id", "sent_at", "kind", "body")
+        .values_list("pk", "room_id", "sender_id", "sent_at", "kind", "sealed_body", "key_generation")
     )
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from disclosure.bodies import BodyCipher
 from disclosure.identifiers import normalize_phone
 from disclosure.models import Account, Membership, Message, Room
 
@@ -38,6 +39,7 @@ HOUR = 3600 * US
 DAY = 24 * HOUR
 KST = 9 * HOUR  # Korea has had no daylight saving time since 1988
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+DAY_US = 86_400_000_000
 EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 ROWS_PER_INSERT = 500  # rows per INSERT statement (6 parameters each: far below SQLite's 32,766)
 PROGRESS_EVERY = 20_000
@@ -633,13 +635,29 @@ def _db_time() -> Callable[[int], object]:
     return lambda us: ops.adapt_datetimefield_value(EPOCH + dt.timedelta(microseconds=us))
 
 
+def _day_sealer():
+    """``seal(text, t)`` -> (sealed body, generation) for a time in microseconds since the epoch, sealed
+    under its UTC day's key (disclosure/bodies.py); the day's date is worked out once per day."""
+    cipher, days = BodyCipher(create=True), {}
+
+    def seal(text: str, t: int) -> tuple[bytes, int]:
+        number = t // DAY_US
+        day = days.get(number)
+        if day is None:
+            day = days[number] = (EPOCH + dt.timedelta(days=number)).date()
+        return cipher.seal_on(text, day)
+
+    return seal
+
+
 def _insert_messages(rows: Iterator[tuple], total: int, progress: ProgressCallback | None) -> dict[str, int]:
     """Write the message rows with parameterised multi-row INSERTs; returns the count by kind."""
     meta = Message._meta
     quote = connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in ("room", "sender", "sent_at", "kind", "body")]
+    names = ("room", "sender", "sent_at", "kind", "sealed_body", "key_generation")
+    columns = [meta.get_field(name).column for name in names]
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608 - names from the model, values are parameters
-    one = "(%s, %s, %s, %s, %s)"
+    one = "(%s, %s, %s, %s, %s, %s)"
     full = head + ", ".join([one] * ROWS_PER_INSERT)
     kinds: dict[str, int] = {}
     done = 0
@@ -735,7 +753,11 @@ def generate(
         writer = _Writer(plan)
         db_time = _db_time()
         merged = heapq.merge(*(writer.stream(room) for room in plan.rooms))
-        rows = ((room_pks[room], account_pks[sender], db_time(t), kind, text) for t, room, sender, kind, text in merged)
+        seal = _day_sealer()
+        rows = (
+            (room_pks[room], account_pks[sender], db_time(t), kind, *seal(text, t))
+            for t, room, sender, kind, text in merged
+        )
         kinds = _insert_messages(rows, messages, progress)
     by_kind = {kind: sum(1 for r in plan.rooms if r.kind == kind) for kind in Room.Kind.values}
     return GenerationSummary(

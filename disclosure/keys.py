@@ -6,9 +6,8 @@ No key material is ever logged, audited, shown or sent: audit entries name only 
 from __future__ import annotations
 
 import base64
-import hashlib
 
-from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
@@ -16,76 +15,49 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from warrantdesk import keystore
 from warrantdesk.audit import audit_record
-from warrantdesk.exceptions import DomainError
 from warrantdesk.models import AuditAction
 
 from . import pseudonyms
 from .exports import verify_package
 from .models import CaseKey
 
-
-class KeyUnavailable(DomainError):
-    code = "key_unavailable"
-
-
-def kek_id(kek: bytes) -> str:
-    return hashlib.sha256(b"warrantdesk kek id" + kek).hexdigest()[:12]
-
-
-def _keks() -> dict[str, bytes]:
-    keks = {kek_id(kek): kek for kek in settings.WARRANTDESK_KEKS}
-    if not keks:
-        raise KeyUnavailable(
-            _("No key-encryption key is configured (WARRANTDESK_KEK): exports and reveals are disabled.")
-        )
-    return keks
+KeyUnavailable = keystore.KeyUnavailable  # the one refusal for keys, wherever they are kept
+KeyDestroyed = keystore.KeyDestroyed
 
 
 def require_kek() -> None:
-    _keks()
+    """KeyUnavailable unless a key-encryption key is configured (nothing can be sealed without one)."""
+    keystore.keks()
 
 
 def case_key(warrant, *, create: bool = False) -> tuple[str, bytes]:
-    """The warrant's (key id, key), created on first use when ``create``; KeyUnavailable otherwise."""
+    """The warrant's pseudonym (key id, key) from the key store, made on first use when ``create``;
+    KeyDestroyed (with its date) once crypto-shredded, KeyUnavailable when there is none."""
     record = CaseKey.objects.filter(warrant=warrant).first()
     if record is None:
         if not create:
             raise KeyUnavailable(_("This warrant has no pseudonym key."))
         return _case_key_create(warrant)
     if record.destroyed_at is not None:
-        raise KeyUnavailable(_("This warrant's pseudonym key was destroyed: its pseudonyms can no longer be reversed."))
-    return record.key_id, _unwrap(record, warrant)
-
-
-def _unwrap(record: CaseKey, warrant) -> bytes:
-    kek = _keks().get(record.kek_id)
-    if kek is None:
-        raise KeyUnavailable(_("The key-encryption key that wrapped this warrant's key is not configured."))
-    try:
-        return pseudonyms.unwrap_key(bytes(record.wrapped), kek=kek, associated_data=warrant.reference)
-    except InvalidTag as exc:
-        raise KeyUnavailable(_("This warrant's key does not open: it was altered or belongs elsewhere.")) from exc
+        raise KeyDestroyed(keystore.warrant_pseudonyms_key(warrant.reference), record.destroyed_at)
+    return record.key_id, keystore.get(keystore.warrant_pseudonyms_key(warrant.reference))
 
 
 @transaction.atomic
 def _case_key_create(warrant) -> tuple[str, bytes]:
-    first_id, first_kek = next(iter(_keks().items()))
-    key, key_id = pseudonyms.new_key(), pseudonyms.new_key_id()
-    record, created = CaseKey.objects.get_or_create(
-        warrant=warrant,
-        defaults={
-            "key_id": key_id,
-            "kek_id": first_id,
-            "wrapped": pseudonyms.wrap_key(key, kek=first_kek, associated_data=warrant.reference),
-        },
-    )
-    if not created:  # another worker made it first
-        return record.key_id, _unwrap(record, warrant)
-    audit_record(
-        action=AuditAction.KEY_CREATED, warrant=warrant, obj=record, details={"key_id": key_id, "kek_id": first_id}
-    )
-    return key_id, key
+    record, created = CaseKey.objects.get_or_create(warrant=warrant, defaults={"key_id": pseudonyms.new_key_id()})
+    # The key store makes the key once, whoever asks first; the row only names it.
+    key = keystore.get_or_create(keystore.warrant_pseudonyms_key(warrant.reference))
+    if created:
+        audit_record(
+            action=AuditAction.KEY_CREATED,
+            warrant=warrant,
+            obj=record,
+            details={"key_id": record.key_id, "kek_id": keystore.current_kek_id()},
+        )
+    return record.key_id, key
 
 
 def case_keys(warrant) -> dict[str, bytes]:
@@ -99,12 +71,13 @@ def case_keys(warrant) -> dict[str, bytes]:
 
 @transaction.atomic
 def case_key_destroy(*, warrant, actor) -> CaseKey | None:
-    """Crypto-shredding: forget the wrapped key; every pseudonym of the warrant becomes irreversible."""
+    """Crypto-shredding: destroy the warrant's pseudonym key in the key store (every copy of the
+    database keeps only its id); every pseudonym of the warrant becomes irreversible."""
     record = CaseKey.objects.select_for_update().filter(warrant=warrant).first()
     if record is None or record.destroyed_at is not None:
         return record
-    record.wrapped, record.destroyed_at = b"", timezone.now()
-    record.save(update_fields=["wrapped", "destroyed_at"])
+    record.destroyed_at = keystore.destroy(keystore.warrant_pseudonyms_key(warrant.reference)) or timezone.now()
+    record.save(update_fields=["destroyed_at"])
     audit_record(
         action=AuditAction.KEY_DESTROYED, actor=actor, warrant=warrant, obj=record, details={"key_id": record.key_id}
     )

@@ -3,10 +3,11 @@ come from the importer (``manage.py import_chat``) or the generator, never from 
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .bodies import BodyCipher
 from .identifiers import normalize_email, normalize_phone
 
 
@@ -94,9 +95,12 @@ class Message(models.Model):
     sender = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="messages", db_index=False)
     sent_at = models.DateTimeField(_("sent at"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TEXT)
-    body = models.TextField(_("text"), blank=True)
-    # Imported messages: a stable digest of (room, sender, time, text, n-th repeat in the file), so
-    # importing the same export again adds nothing. NULL for generated messages.
+    # The text, sealed under the key of its day and generation (disclosure/bodies.py): nonce || ciphertext.
+    sealed_body = models.BinaryField(editable=False)
+    key_generation = models.PositiveSmallIntegerField(default=1, editable=False)
+    # Imported messages: a keyed digest (HMAC under the day's fingerprint key) of (room, sender, time,
+    # text, n-th repeat in the file), so importing the same export again adds nothing. NULL for generated
+    # messages.
     fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
@@ -113,27 +117,70 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"Message #{self.pk} in {self.room_id}"
 
+    @property
+    def body(self) -> str:
+        """The text, opened with its day's key (one key-store read per call: for single messages; an
+        export opens rows in bulk through ``bodies.row_opener``). KeyDestroyed once its day was purged."""
+        return BodyCipher().open(self.sealed_body, self.sent_at, self.key_generation)
+
+    @body.setter
+    def body(self, text: str) -> None:
+        """Seal ``text`` under the key of the message's day (set ``sent_at`` first)."""
+        self.sealed_body, self.key_generation = BodyCipher(create=True).seal(text, self.sent_at)
+
 
 class CaseKey(models.Model):
-    """A warrant's pseudonym key, stored only wrapped under the KEK (warrant reference as associated
-    data). Destroying it (``wrapped`` emptied) makes every pseudonym of the warrant irreversible."""
+    """The record of a warrant's pseudonym key. The key itself lives in the key store
+    (``warrant/<reference>/pseudonyms``, warrantdesk.keystore), never in the database: destroying it
+    there (``destroyed_at`` set here) makes every pseudonym of the warrant irreversible."""
 
     warrant = models.OneToOneField("requests_app.Warrant", on_delete=models.PROTECT, related_name="case_key")
     key_id = models.CharField(max_length=16, unique=True)
-    kek_id = models.CharField(max_length=16)
-    wrapped = models.BinaryField(editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     destroyed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(destroyed_at__isnull=True) | Q(wrapped=b""), name="casekey_destroyed_means_empty"
-            ),
-        ]
-
     def __str__(self) -> str:
         return f"Case key {self.key_id} of warrant {self.warrant_id}"
+
+
+class PreservationHold(models.Model):
+    """The conversation store keeps a warrant's scope past retention while this hold is active.
+
+    Placed when the warrant is logged, released when it is rejected, and active until the warrant is
+    closed plus ``WARRANTDESK_HOLD_MARGIN_DAYS``. Its ranges (rooms and periods, as the scope selector
+    defines the warrant's scope) are recomputed by every purge run; the purge keeps every message that
+    falls in an active hold's range.
+    """
+
+    warrant = models.OneToOneField("requests_app.Warrant", on_delete=models.PROTECT, related_name="preservation_hold")
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.CharField(max_length=32, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    messages_held = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("preservation hold")
+        verbose_name_plural = _("preservation holds")
+
+    def __str__(self) -> str:
+        return f"Hold on warrant {self.warrant_id}"
+
+
+class HoldRange(models.Model):
+    """One room and period an active hold keeps: ``start <= sent_at < end``."""
+
+    hold = models.ForeignKey(PreservationHold, on_delete=models.CASCADE, related_name="ranges")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "start", "end"], name="holdrange_room_period")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="holdrange_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"Room {self.room_id} from {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
 
 
 def package_path(instance: "Export", filename: str) -> str:
@@ -173,8 +220,11 @@ class Export(models.Model):
     package_sha256 = models.CharField(max_length=64, blank=True)
     package_size = models.PositiveBigIntegerField(default=0)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
+    # The signed manifest itself (JSON text, no message content): kept when the package is purged, so
+    # that what was disclosed stays provable (its hash is manifest_sha256).
+    manifest = models.TextField(blank=True, editable=False)
     error = models.TextField(blank=True)
-    purged_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)  # the package file deleted (package expiry)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 VERSION = "p1"
 _CONTEXT = b"warrantdesk pseudonym v1"
@@ -102,17 +102,3 @@ def reidentify(token: str, *, scope: str, keys: Mapping[str, bytes]) -> str:
         return AESSIV(key).decrypt(sealed, [_CONTEXT, scope.encode()]).decode()
     except (InvalidTag, ValueError, UnicodeDecodeError) as exc:
         raise InvalidPseudonym("altered, or made for another warrant: it does not decrypt", key_id=key_id) from exc
-
-
-# --- wrapping per-warrant keys under the key-encryption key ----------------------------------------
-
-
-def wrap_key(key: bytes, *, kek: bytes, associated_data: str) -> bytes:
-    """AES-GCM under the KEK with the warrant reference as associated data: nonce || ciphertext."""
-    nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(kek).encrypt(nonce, key, associated_data.encode())
-
-
-def unwrap_key(wrapped: bytes, *, kek: bytes, associated_data: str) -> bytes:
-    """Raises ``cryptography.exceptions.InvalidTag`` for a wrong KEK or another warrant's key."""
-    return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], associated_data.encode())

@@ -237,6 +237,7 @@ class Document(models.Model):
         WARRANT = "WARRANT", _("Warrant")
         SUPPORTING = "SUPPORTING", _("Supporting document")
         FOLLOW_UP = "FOLLOW_UP", _("Follow-up request")
+        PRESERVATION = "PRESERVATION", _("Preservation order")
 
     warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WARRANT)
@@ -442,3 +443,23 @@ class FollowUpDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{'Approve' if self.approve else 'Refuse'} token {self.token_id} by {self.reviewer_id}"
+
+
+class PreservationOrder(models.Model):
+    """An agency's order to preserve a warrant's data longer, recorded with its document: it postpones
+    the destruction of the warrant's keys (crypto-shredding) until ``until``."""
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="preservation_orders")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="preservation_order")
+    until = models.DateTimeField(_("preserve until"))
+    note = models.TextField(_("note"), blank=True, max_length=NOTE_MAX_LENGTH)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-until", "-pk"]
+        verbose_name = _("preservation order")
+        verbose_name_plural = _("preservation orders")
+
+    def __str__(self) -> str:
+        return f"Preservation order #{self.pk} of warrant {self.warrant_id} until {self.until:%Y-%m-%d}"

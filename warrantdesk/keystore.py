@@ -385,6 +385,17 @@ def get_or_create(name: str) -> bytes:
     return get(name)  # another process made it first
 
 
+def adopt(name: str, key: bytes, *, destroyed_at: datetime | None = None) -> bool:
+    """Put an existing key (or, with ``destroyed_at``, the tombstone of one) into the store under
+    ``name``, e.g. when keys move here from elsewhere; False if the name is taken."""
+    if destroyed_at is not None:
+        entry = Entry(name=name, destroyed_at=destroyed_at)
+    else:
+        kek_name, kek = next(iter(keks().items()))
+        entry = Entry(name=name, kek_id=kek_name, wrapped=_wrap(name, key, kek), created_at=datetime.now(UTC))
+    return backend().add(entry)
+
+
 def exists(name: str) -> bool:
     entry = backend().read(name)
     return entry is not None and entry.destroyed_at is None

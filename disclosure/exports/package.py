@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import Func, Q, TextField
 from django.utils import timezone, translation
 
-from .. import keys, pseudonyms
+from .. import bodies, keys, pseudonyms
 from ..directory import DirectoryIndex
 from ..identifiers import normalize_email, normalize_phone
 from ..models import Account, Membership, Message
@@ -283,13 +283,13 @@ class _UtcText(Func):
 
 def _queries(scope: Scope) -> Iterator[tuple[str, tuple]]:
     """SQL and parameters selecting the scope's messages in (room, time, id) order as plain rows
-    (pk, room, sender, sent_at, kind, body), one query per room interval. ``sent_at`` is ISO text on
-    SQLite and an aware datetime elsewhere.
+    (pk, room, sender, sent_at, kind, sealed body, key generation), one query per room interval.
+    ``sent_at`` is ISO text on SQLite and an aware datetime elsewhere.
 
     Not one query with an OR of every interval: SQLite answers that with a MULTI-INDEX OR that keeps
     every matching rowid in memory (35 MB at 1,000,000 messages). The rows are read without the ORM's
     per-row converters."""
-    columns = ("pk", "room_id", "sender_id", "sent_at", "kind", "body")
+    columns = ("pk", "room_id", "sender_id", "sent_at", "kind", "sealed_body", "key_generation")
     for item in sorted(scope.rooms, key=lambda item: item.room.pk):
         for interval in item.intervals:
             query = Message.objects.filter(
@@ -304,17 +304,23 @@ def _queries(scope: Scope) -> Iterator[tuple[str, tuple]]:
 
 
 def _batches(scope: Scope) -> Iterator[list[tuple]]:
-    """The rows of ``_queries`` in batches of at most BATCH, read here or, for a large scope outside a
-    transaction, by a reader process (``disclosure.exports.reader``) that reads while this one writes."""
+    """The rows of ``_queries``, their bodies opened (pk, room, sender, sent_at, kind, text), in batches
+    of at most BATCH, read here or, for a large scope outside a transaction, by a reader process
+    (``disclosure.exports.reader``) that reads and decrypts while this one writes."""
+    intervals = [interval for item in scope.rooms for interval in item.intervals]
+    if not intervals:
+        return
+    opener = bodies.row_opener(min(i.start for i in intervals), max(i.end for i in intervals))
     source = _reader_source() if scope.message_count >= settings.WARRANTDESK_EXPORT_READER_MIN_MESSAGES else None
     if source is not None:
-        yield from reader.read_ahead(reader.forkserver_context(), source, list(_queries(scope)), batch=BATCH)
+        queries = list(_queries(scope))
+        yield from reader.read_ahead(reader.forkserver_context(), source, queries, batch=BATCH, transform=opener)
         return
     for sql, params in _queries(scope):
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(BATCH):
-                yield batch
+                yield opener(batch)
 
 
 # Django's options that are not psycopg.connect() arguments

@@ -25,7 +25,7 @@ import pickle
 import re
 import sqlite3
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -63,14 +63,24 @@ def forkserver_context() -> BaseContext:
 
 
 def read_ahead(
-    context: BaseContext, source: Source, queries: Sequence[tuple[str, Sequence]], *, batch: int
+    context: BaseContext,
+    source: Source,
+    queries: Sequence[tuple[str, Sequence]],
+    *,
+    batch: int,
+    transform: Callable[[list[tuple]], list[tuple]] | None = None,
 ) -> Iterator[list[tuple]]:
     """The rows of ``queries`` (SQL with ``%s`` placeholders, and parameters), in order, as batches of
-    at most ``batch`` rows, read by a process started from ``context``."""
+    at most ``batch`` rows, read by a process started from ``context``. ``transform`` (picklable) is
+    applied to every batch in the reader process (the export opens the sealed message bodies there,
+    so that decryption overlaps the writing too)."""
     receiving, sending = context.Pipe(duplex=False)
     _widen(sending)
     process = context.Process(
-        target=_read, args=(sending, source, list(queries), batch), name="warrantdesk-export-reader", daemon=True
+        target=_read,
+        args=(sending, source, list(queries), batch, transform),
+        name="warrantdesk-export-reader",
+        daemon=True,
     )
     process.start()
     sending.close()  # the reader holds the only sending end: its death ends the stream (EOFError)
@@ -112,13 +122,14 @@ def _exitcode(process) -> object:
     return process.exitcode
 
 
-def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], batch: int) -> None:
+def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], batch: int, transform) -> None:
     """The reader process's body."""
     try:
+        send = _sender(out, batch, transform)
         if source.vendor == "sqlite":
-            _read_sqlite(out, source, queries, batch)
+            _read_sqlite(send, source, queries)
         elif source.vendor == "postgresql":
-            _read_postgresql(out, source, queries, batch)
+            _read_postgresql(send, source, queries, batch)
         else:
             raise ValueError(f"no reader for {source.vendor!r}")
         out.send_bytes(_END)
@@ -134,12 +145,19 @@ def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], 
         out.close()
 
 
-def _send_all(out: Connection, cursor, batch: int) -> None:
-    while rows := cursor.fetchmany(batch):
-        out.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+def _sender(out: Connection, batch: int, transform) -> Callable[[object], None]:
+    """``send(cursor)``: every row of the cursor through the pipe, a batch at a time (transformed)."""
+
+    def send(cursor) -> None:
+        while rows := cursor.fetchmany(batch):
+            if transform is not None:
+                rows = transform(rows)
+            out.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+
+    return send
 
 
-def _read_sqlite(out: Connection, source: Source, queries, batch: int) -> None:
+def _read_sqlite(send, source: Source, queries) -> None:
     # Read-only, and the URI form so that a name with "?" or "#" is still a file name.
     uri = "file:" + source.name.replace("%", "%25").replace("?", "%3F").replace("#", "%23") + "?mode=ro"
     db = sqlite3.connect(uri, uri=True, timeout=30)
@@ -147,13 +165,13 @@ def _read_sqlite(out: Connection, source: Source, queries, batch: int) -> None:
         db.execute("BEGIN")  # one read transaction: one snapshot of the whole store (WAL)
         for sql, params in queries:
             qmark = _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")  # as Django's SQLite backend does
-            _send_all(out, db.execute(qmark, params), batch)
+            send(db.execute(qmark, params))
         db.rollback()
     finally:
         db.close()
 
 
-def _read_postgresql(out: Connection, source: Source, queries, batch: int) -> None:
+def _read_postgresql(send, source: Source, queries, batch: int) -> None:
     import psycopg
 
     with psycopg.connect(**source.params) as db:
@@ -162,5 +180,5 @@ def _read_postgresql(out: Connection, source: Source, queries, batch: int) -> No
             with db.cursor(name=f"warrantdesk_export_{index}") as cursor:
                 cursor.itersize = batch
                 cursor.execute(sql, params)
-                _send_all(out, cursor, batch)
+                send(cursor)
         db.rollback()

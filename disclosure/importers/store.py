@@ -62,7 +62,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from disclosure.bodies import BodyCipher
 from disclosure.models import Account, Membership, Message, Room
+from warrantdesk.keystore import KeyDestroyed
 
 from . import kakao
 from .kakao import Action, Kind, ParsedLine, ParseError
@@ -100,6 +102,7 @@ class ImportSummary:
     senders: int = 0
     messages: int = 0
     duplicates: int = 0
+    beyond_retention: int = 0  # messages of a day already purged (its key destroyed): not stored
     owner_lines: int = 0  # messages and system lines of the device owner's self-label, given to ``me``
     errors: list[ParseError] = field(default_factory=list)
 
@@ -114,6 +117,7 @@ class ImportSummary:
             "senders": self.senders,
             "messages": self.messages,
             "duplicates": self.duplicates,
+            **({"beyond_retention": self.beyond_retention} if self.beyond_retention else {}),
             "skipped": self.skipped,
             "format": self.format,
             "errors": [{"line": error.line_no, "reason": error.reason} for error in self.errors],
@@ -130,7 +134,8 @@ def account_uid(room_external_id: str, name: str) -> str:
 
 
 def fingerprint(room_external_id: str, uid: str, sent_at: dt.datetime, body: str, repeat: int) -> str:
-    """The digest that makes a message imported once (``_Writer.add`` computes the same, with caching)."""
+    """The plain digest of what makes a message imported once (``_Writer.add`` computes the same, with
+    caching); what is stored is its HMAC under the day's fingerprint key (``BodyCipher.fingerprint``)."""
     iso = sent_at.astimezone(dt.UTC).isoformat()
     return hashlib.sha256("\x1f".join((room_external_id, uid, iso, body, str(repeat))).encode()).hexdigest()
 
@@ -141,7 +146,7 @@ class _MessageTable:
     inserted are the messages added. Several times faster than ``bulk_create``, which builds a model
     instance per row. Columns the importer does not set get their defaults."""
 
-    SET = ("room_id", "sender_id", "sent_at", "kind", "body", "fingerprint")
+    SET = ("room_id", "sender_id", "sent_at", "kind", "sealed_body", "key_generation", "fingerprint")
 
     def __init__(self):
         self.connection = connection = connections[DEFAULT_DB_ALIAS]  # the wrapper, not the proxy
@@ -177,8 +182,8 @@ class _MessageTable:
             self.cache[sent_at] = found
         return found
 
-    def row(self, room_id, sender_id, sent_at, kind, body, digest) -> tuple:
-        values = (room_id, sender_id, sent_at, kind, body, digest)
+    def row(self, room_id, sender_id, sent_at, kind, sealed_body, generation, digest) -> tuple:
+        values = (room_id, sender_id, sent_at, kind, sealed_body, generation, digest)
         return values if self.identity else self.pick(values + self.defaults)
 
     def insert(self, rows: list[tuple]) -> int:
@@ -309,6 +314,7 @@ class _Writer:
         self.repeats: dict[tuple[str, str, str], int] = {}
         self.batch: list[tuple] = []
         self.table = _MessageTable()
+        self.cipher = BodyCipher(create=True)
         self.room_id = room.pk
         self.events: dict[str, list[tuple[dt.datetime, int, Action | None]]] = defaultdict(list)
         self.senders: set[int] = set()
@@ -390,7 +396,15 @@ class _Writer:
         digest = hashlib.sha256(
             "\x1f".join((self.room.external_id, account.uid, iso, record.body, str(repeat))).encode()
         ).hexdigest()
-        self.batch.append(self.table.row(self.room_id, account.id, db_time, record.kind.value, record.body, digest))
+        try:
+            digest = self.cipher.fingerprint(digest, sent_at)  # first: refuses a day purged whole
+            sealed, generation = self.cipher.seal(record.body, sent_at)
+        except KeyDestroyed:  # the day was purged whole: retention already deleted it everywhere
+            self.summary.beyond_retention += 1
+            return
+        self.batch.append(
+            self.table.row(self.room_id, account.id, db_time, record.kind.value, sealed, generation, digest)
+        )
 
     def flush(self) -> None:
         if not self.batch:

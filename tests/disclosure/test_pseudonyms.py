@@ -1,14 +1,11 @@
 """The pseudonym module, without a database."""
 
 import pytest
-from cryptography.exceptions import InvalidTag
 
 from disclosure.pseudonyms import (
     InvalidPseudonym,
     pseudonymise,
     reidentify,
-    unwrap_key,
-    wrap_key,
 )
 
 KEY_A = bytes(range(64))
@@ -93,17 +90,6 @@ def test_a_known_answer_pins_the_format():
 
 
 KNOWN_ANSWER = "p1.a1.xuqaed6mleoutnpsalqs3hol2nr6wicpwb6rf5on"
-
-
-def test_wrapped_keys_open_only_with_the_kek_and_the_same_warrant():
-    kek, other_kek = bytes(32), bytes([1]) * 32
-    wrapped = wrap_key(KEY_A, kek=kek, associated_data=WARRANT_A)
-
-    assert unwrap_key(wrapped, kek=kek, associated_data=WARRANT_A) == KEY_A
-    with pytest.raises(InvalidTag):
-        unwrap_key(wrapped, kek=other_kek, associated_data=WARRANT_A)
-    with pytest.raises(InvalidTag):
-        unwrap_key(wrapped, kek=kek, associated_data=WARRANT_B)
 
 
 def _other_spellings(token: str) -> list[str]:

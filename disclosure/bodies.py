@@ -1,0 +1,146 @@
+"""Message bodies at rest: AES-256-GCM under one data key per day of ``sent_at`` (UTC) and generation.
+
+A message's text is stored only as ``Message.sealed_body = nonce (12) || ciphertext || tag (16)``
+under the key-store key ``messages/<YYYY-MM-DD>/<generation>``; the associated data binds it to that
+day and generation (a sealed body moved to another day's row does not open). Retention deletes a day
+by destroying its key: every copy of the database then holds only ciphertext for that day. When a
+purge removes *some* messages of a day (others are kept by a preservation hold), the survivors are
+re-sealed under the day's next generation and the old key is destroyed (``rekey_day``), so the purged
+rows cannot be read back from an older copy of the database either.
+
+The import fingerprint (``Message.fingerprint``, which makes re-importing a file idempotent) is an
+HMAC under the day's fingerprint key ``messages/<YYYY-MM-DD>/fingerprint``, not a plain hash of the
+text: once the day is purged whole and that key destroyed, a fingerprint cannot confirm a guessed
+message. (While held messages keep a day alive, its fingerprint key lives too: it does not depend on
+the generation, so a re-import of the same file still finds the held messages.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.utils.translation import gettext as _
+
+from warrantdesk import keystore
+from warrantdesk.exceptions import DomainError
+
+from .sealing import NONCE, RowOpener, associated_data
+
+
+class BodyUnreadable(DomainError):
+    code = "body_unreadable"
+    status_code = 409
+
+
+def day_of(sent_at: dt.datetime) -> dt.date:
+    """The UTC day whose key seals a message sent at ``sent_at`` (aware datetime)."""
+    return sent_at.astimezone(dt.UTC).date()
+
+
+def key_name(day: dt.date, generation: int) -> str:
+    return f"messages/{day:%Y-%m-%d}/{generation}"
+
+
+def fingerprint_key_name(day: dt.date) -> str:
+    return f"messages/{day:%Y-%m-%d}/fingerprint"
+
+
+def day_key_names(day: dt.date) -> list[str]:
+    """Every key of ``day`` in the key store (generations and the fingerprint key, alive or destroyed)."""
+    return keystore.names(f"messages/{day:%Y-%m-%d}/")
+
+
+def current_generation(day: dt.date) -> int:
+    """The generation new messages of ``day`` are sealed under: the newest one alive, else one more
+    than the newest destroyed one (1 for a day never seen)."""
+    generations = {}
+    for name in day_key_names(day):
+        last = name.rsplit("/", 1)[-1]
+        if last.isdigit():
+            generations[int(last)] = keystore.destroyed_at(name) is None
+    if not generations:
+        return 1
+    newest = max(generations)
+    return newest if generations[newest] else newest + 1
+
+
+def _associated_data(day: dt.date, generation: int) -> bytes:
+    return associated_data(day.isoformat(), generation)
+
+
+def row_opener(start: dt.datetime, end: dt.datetime) -> RowOpener:
+    """A RowOpener holding the live keys of every day that touches ``[start, end)``: what an export
+    of that period needs to open its rows (in this process or its reader process). Days already
+    purged have no key; a row of theirs would raise ``sealing.MissingKey``."""
+    keys: dict[tuple[str, int], bytes] = {}
+    day, last = day_of(start), day_of(end)
+    while day <= last:
+        for name in day_key_names(day):
+            generation = name.rsplit("/", 1)[-1]
+            if generation.isdigit() and keystore.destroyed_at(name) is None:
+                keys[(day.isoformat(), int(generation))] = keystore.get(name)
+        day += dt.timedelta(days=1)
+    return RowOpener(keys)
+
+
+class BodyCipher:
+    """Seals and opens message bodies, holding each day's key once (one instance per import, export
+    or purge run: keys are read from the key store on first use, never kept beyond the instance).
+
+    ``create`` makes missing day keys (importers, the generator); without it a missing or destroyed
+    key raises ``keystore.KeyUnavailable`` / ``KeyDestroyed``.
+    """
+
+    def __init__(self, *, create: bool = False):
+        self.create = create
+        self._ciphers: dict[tuple[dt.date, int], tuple[AESGCM, bytes]] = {}
+        self._generations: dict[dt.date, int] = {}
+        self._mac_keys: dict[dt.date, bytes] = {}
+
+    def _key(self, name: str) -> bytes:
+        return keystore.get_or_create(name) if self.create else keystore.get(name)
+
+    def _cipher(self, day: dt.date, generation: int) -> tuple[AESGCM, bytes]:
+        cached = self._ciphers.get((day, generation))
+        if cached is None:
+            cached = (AESGCM(self._key(key_name(day, generation))), _associated_data(day, generation))
+            self._ciphers[(day, generation)] = cached
+        return cached
+
+    def generation(self, day: dt.date) -> int:
+        if day not in self._generations:
+            self._generations[day] = current_generation(day)
+        return self._generations[day]
+
+    def seal(self, text: str, sent_at: dt.datetime, generation: int | None = None) -> tuple[bytes, int]:
+        """(sealed body, generation) of ``text`` under its day's current key (or ``generation``'s)."""
+        return self.seal_on(text, day_of(sent_at), generation)
+
+    def seal_on(self, text: str, day: dt.date, generation: int | None = None) -> tuple[bytes, int]:
+        """``seal`` for a caller that knows the UTC day already (the generator: no datetime per row)."""
+        generation = generation or self.generation(day)
+        cipher, aad = self._cipher(day, generation)
+        nonce = secrets.token_bytes(NONCE)
+        return nonce + cipher.encrypt(nonce, text.encode(), aad), generation
+
+    def open(self, sealed: bytes | memoryview, sent_at: dt.datetime, generation: int) -> str:
+        """The text of a sealed body; KeyDestroyed once its day was purged, BodyUnreadable if altered."""
+        cipher, aad = self._cipher(day_of(sent_at), generation)
+        sealed = bytes(sealed)
+        try:
+            return cipher.decrypt(sealed[:NONCE], sealed[NONCE:], aad).decode()
+        except InvalidTag as exc:
+            raise BodyUnreadable(_("A stored message does not decrypt: it was altered or moved.")) from exc
+
+    def fingerprint(self, digest: str, sent_at: dt.datetime) -> str:
+        """The stored fingerprint of an imported message: HMAC-SHA-256, under the day's fingerprint key,
+        of the importer's plain digest of what identifies the message (room, sender, time, text, repeat)."""
+        day = day_of(sent_at)
+        if day not in self._mac_keys:
+            self._mac_keys[day] = self._key(fingerprint_key_name(day))
+        return hmac.new(self._mac_keys[day], digest.encode(), hashlib.sha256).hexdigest()
