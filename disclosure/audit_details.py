@@ -4,10 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from warrantdesk import audit_labels
 
+from .models import Delivery, Export, Notification
+
 
 def register() -> None:
-    from .models import Delivery, Export, Notification
-
     audit_labels.register(
         labels={
             "revealed": _("people revealed"),

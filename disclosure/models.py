@@ -4,6 +4,7 @@ come from the importer (``manage.py import_chat``) or the generator, never from 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -375,8 +376,6 @@ class Notification(models.Model):
         return f"Notification #{self.pk} of warrant {self.warrant_id}"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("disclosure:notification-preview", args=[self.pk])
 
     @property

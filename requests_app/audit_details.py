@@ -4,11 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from warrantdesk import audit_labels
 
+from .models import Document, FollowUpToken, SignatureOutcome, Warrant
+from .workflow import Status
+
 
 def register() -> None:
-    from .models import Document, FollowUpToken, SignatureOutcome, Warrant
-    from .workflow import Status
-
     audit_labels.register(
         labels={
             "agency": _("agency"),

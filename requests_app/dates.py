@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -86,7 +87,6 @@ def signature_warnings(findings, *, received_at: dt.datetime) -> list[dict]:
 
 def warning_message(warning: dict) -> str:
     """A stored signature warning in the reader's language ("" values are shown as stored)."""
-    from django.utils.dateparse import parse_datetime
 
     def shown(value) -> str:
         moment = parse_datetime(value or "") if isinstance(value, str) else None

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .dates import receipt_errors
+from .dates import receipt_errors, warning_message
 from .workflow import OPEN, Status
 
 # The longest note, reason or justification a person may type, on a form or through the API (a
@@ -340,8 +340,6 @@ class SignatureCheck(models.Model):
     @property
     def warning_messages(self) -> list[str]:
         """The stored warnings in the reader's language."""
-        from .dates import warning_message
-
         return [warning_message(warning) for warning in self.warnings or ()]
 
 

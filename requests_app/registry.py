@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import formats, timezone
@@ -22,12 +23,12 @@ from .dates import CLOCK_SKEW
 from .models import Agency, Investigator, TrustAnchor
 
 
-def _require(actor, permission: str) -> None:
+def _require(actor: User, permission: str) -> None:
     if actor is not None and not actor.has_perm(permission):
         raise PermissionDenied(_("Only administrators can change the registry of signers."))
 
 
-def _audit(actor, obj, **details) -> None:
+def _audit(actor: User, obj, **details) -> None:
     audit_record(
         action=AuditAction.REGISTRY_CHANGED,
         actor=actor,
@@ -48,7 +49,9 @@ def _parse(data: bytes) -> list[signatures.CertificateInfo]:
 
 
 @transaction.atomic
-def agency_save(*, code: str, name: str, actor, kind: str = Agency.Kind.POLICE, contact_email: str = "") -> Agency:
+def agency_save(
+    *, code: str, name: str, actor: User, kind: str = Agency.Kind.POLICE, contact_email: str = ""
+) -> Agency:
     """Create the agency, or update its name, kind and contact when the code exists."""
     _require(actor, "requests_app.change_agency")
     agency, created = Agency.objects.get_or_create(
@@ -76,7 +79,7 @@ def anchor_certificates_check(certificate: bytes) -> list[signatures.Certificate
 
 
 @transaction.atomic
-def anchor_add(*, agency: Agency, certificate: bytes, actor) -> list[TrustAnchor]:
+def anchor_add(*, agency: Agency, certificate: bytes, actor: User) -> list[TrustAnchor]:
     """Accept the CA certificate(s) in ``certificate`` (PEM bundle or DER) for this agency."""
     _require(actor, "requests_app.change_agency")
     added = []
@@ -97,7 +100,7 @@ def anchor_add(*, agency: Agency, certificate: bytes, actor) -> list[TrustAnchor
 
 
 @transaction.atomic
-def anchor_deactivate(*, anchor: TrustAnchor, actor) -> TrustAnchor:
+def anchor_deactivate(*, anchor: TrustAnchor, actor: User) -> TrustAnchor:
     _require(actor, "requests_app.change_agency")
     if anchor.active:
         anchor.active = False
@@ -198,7 +201,7 @@ def investigator_register(
     agency: Agency,
     certificate: bytes,
     name: str,
-    actor,
+    actor: User,
     title: str = "",
     is_chief: bool = False,
     valid_at=None,
@@ -232,7 +235,7 @@ def investigator_register(
 
 @transaction.atomic
 def investigator_update(
-    *, investigator: Investigator, actor, is_chief: bool | None = None, active: bool | None = None
+    *, investigator: Investigator, actor: User, is_chief: bool | None = None, active: bool | None = None
 ) -> Investigator:
     _require(actor, "requests_app.change_investigator")
     changed = {}

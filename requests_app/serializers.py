@@ -2,7 +2,8 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .dates import receipt_errors
+from .dates import receipt_errors, warning_message
+from .duplicates import of_document, of_warrant
 from .models import (
     NOTE_MAX_LENGTH,
     Agency,
@@ -14,6 +15,8 @@ from .models import (
     WarrantEvent,
     WarrantTarget,
 )
+from .services import current_warrant_document, latest_signature_check, signature_gate
+from .verification import EXPLANATIONS
 from .workflow import Status
 
 
@@ -117,8 +120,6 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
         ]
 
     def get_explanation(self, check: SignatureCheck) -> str:
-        from .verification import EXPLANATIONS
-
         return str(EXPLANATIONS[check.outcome])
 
     @extend_schema_field(
@@ -130,8 +131,6 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
         )
     )
     def get_warnings(self, check: SignatureCheck) -> list[dict]:
-        from .dates import warning_message
-
         return [{**warning, "message": warning_message(warning)} for warning in check.warnings or ()]
 
 
@@ -190,8 +189,6 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DuplicateSerializer(many=True))
     def get_duplicates(self, document: Document) -> list[dict]:
-        from .duplicates import of_document
-
         return [duplicate.as_dict() for duplicate in of_document(document, user=_viewer(self))]
 
 
@@ -267,20 +264,14 @@ class WarrantDetailSerializer(WarrantListSerializer):
         return SignatureCheckSerializer(check).data if check else None
 
     def get_gate(self, warrant: Warrant) -> str:
-        from .services import signature_gate
-
         return signature_gate(warrant)
 
     @extend_schema_field(DuplicateSerializer(many=True))
     def get_duplicates(self, warrant: Warrant) -> list[dict]:
-        from .duplicates import of_warrant
-
         return [duplicate.as_dict() for duplicate in of_warrant(warrant, user=_viewer(self))]
 
 
 def _signature_of(warrant: Warrant):
-    from .services import current_warrant_document, latest_signature_check
-
     return latest_signature_check(current_warrant_document(warrant))
 
 

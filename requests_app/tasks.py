@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.tasks import task
 
+from . import services
 from .models import Document
 
 
@@ -10,8 +11,6 @@ from .models import Document
 def check_document_signature(document_id: int, actor_id: int | None = None) -> str:
     """Verify one document's signature and record the verdict. Safe to run again: each run adds
     one check row and moves the warrant only if its state still calls for it."""
-    from .services import document_check_signature
-
     document = Document.objects.select_related("warrant__agency").get(pk=document_id)
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    return document_check_signature(document=document, actor=actor).outcome
+    return services.document_check_signature(document=document, actor=actor).outcome

@@ -108,7 +108,7 @@ def utc_minute(moment: dt.datetime) -> str:
 
 def english(text) -> str:
     """A lazily translated label or sentence, in English (to store it)."""
-    from django.utils import translation
+    from django.utils import translation  # Django only when called: this module is pure at import (above)
 
     with translation.override("en"):
         return str(text)
@@ -118,7 +118,7 @@ def render(text: str | None) -> str:
     """``text`` (stored in English) in the active language; unchanged when no translation applies."""
     if not text:
         return text or ""
-    from django.utils import translation
+    from django.utils import translation  # pure at import (see the module docstring)
 
     language = translation.get_language() or "en"
     if language.split("-")[0] == "en":
@@ -127,7 +127,7 @@ def render(text: str | None) -> str:
 
 
 def _render(text: str, depth: int, *, fragments: bool) -> str:
-    from django.utils.translation import gettext
+    from django.utils.translation import gettext  # pure at import (see the module docstring)
 
     translated = gettext(text)
     if translated != text or depth >= _MAX_DEPTH:
@@ -150,7 +150,7 @@ def _render(text: str, depth: int, *, fragments: bool) -> str:
 
 
 def _value(value: str) -> str:
-    from django.utils import formats, timezone
+    from django.utils import formats, timezone  # pure at import (see the module docstring)
 
     if found := _UTC_MINUTE.match(value):
         moment = dt.datetime.strptime(found.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC)

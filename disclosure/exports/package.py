@@ -38,7 +38,7 @@ from ..identifiers import normalize_email, normalize_phone
 from ..models import Account, Membership, Message
 from ..redaction import Person, Redactor
 from ..scope import Scope
-from . import reader
+from . import pdf, reader
 from .layout import (
     CONVERSATIONS,
     FORMAT,
@@ -474,8 +474,6 @@ def _with_pseudonymised_breakdown(counts: dict, senders: Iterable[Sender]) -> di
 
 def _write_report(scope: Scope, work: Path, pseudonymiser: Pseudonymiser, counts: dict, *, progress: Progress):
     """The human-readable PDF, read back from messages.csv (already redacted), in parallel volumes."""
-    from . import pdf
-
     warrant = scope.warrant
     language = pdf.report_language(settings.WARRANTDESK_REPORT_LANGUAGE)
     senders = list(pseudonymiser.by_account.values())

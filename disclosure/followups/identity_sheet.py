@@ -15,6 +15,8 @@ from pathlib import Path
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from requests_app.models import FollowUpToken
+
 from .. import keys, pseudonyms
 from ..exports.layout import FORMAT, GENERATOR, PSEUDONYMISED, PackageUnreadable, read_participants
 from ..exports.package import BuiltPackage, sha256_file
@@ -43,8 +45,6 @@ def _aliases(warrant) -> dict[str, str]:
 
 
 def build(follow_up, *, out_dir: Path) -> BuiltPackage:
-    from requests_app.models import FollowUpToken
-
     warrant = follow_up.warrant
     key_id, key = keys.case_key(warrant)
     aliases = _aliases(warrant)

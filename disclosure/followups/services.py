@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -42,7 +43,7 @@ class TokenInput:
     justification: str
 
 
-def _require(actor, permission: str, warrant: Warrant) -> None:
+def _require(actor: User, permission: str, warrant: Warrant) -> None:
     if not can(actor, permission, warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
 
@@ -98,7 +99,7 @@ def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
 def followup_register(
     *,
     warrant: Warrant,
-    actor,
+    actor: User,
     tokens: Iterable[TokenInput],
     upload: UploadedFile,
     received_at: dt.datetime,
@@ -141,7 +142,7 @@ def followup_register(
 
 
 @transaction.atomic(durable=True)
-def _followup_create(*, warrant, actor, tokens, staged, received_at, deadline) -> FollowUpRequest:
+def _followup_create(*, warrant, actor: User, tokens, staged, received_at, deadline) -> FollowUpRequest:
 
     warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
     document = intake.document_create(warrant=warrant, staged=staged, actor=actor, kind=Document.Kind.FOLLOW_UP)
@@ -210,7 +211,7 @@ def on_signature_checked(sender, *, document: Document, outcome: str, **kwargs) 
 RECHECKABLE = (FollowUpRequest.Status.RECEIVED, FollowUpRequest.Status.SIGNATURE_FAILED)
 
 
-def followup_recheck_signature(*, request: FollowUpRequest, actor) -> FollowUpRequest:
+def followup_recheck_signature(*, request: FollowUpRequest, actor: User) -> FollowUpRequest:
     """Check the request's signature again with the registry as it is now (an investigator registered
     or made chief since): a valid verdict sends a failed request to review. The check takes
     milliseconds, so it runs here rather than in the background; earlier verdicts are kept."""
@@ -263,7 +264,7 @@ def followup_log_refusal(user, warrant: Warrant) -> str:
     return ""
 
 
-def reviewer_refusal(request: FollowUpRequest, reviewer) -> str:
+def reviewer_refusal(request: FollowUpRequest, reviewer: User) -> str:
     """Why ``reviewer`` may not decide on this request ("" when they may)."""
     if not can(reviewer, "requests_app.review_warrant", request.warrant):
         return str(_("Only a reviewer assigned to this warrant can decide."))
@@ -278,7 +279,9 @@ def reviewer_refusal(request: FollowUpRequest, reviewer) -> str:
     return ""
 
 
-def followup_decide(*, request: FollowUpRequest, reviewer, decisions: dict[int, tuple[bool, str]]) -> FollowUpRequest:
+def followup_decide(
+    *, request: FollowUpRequest, reviewer: User, decisions: dict[int, tuple[bool, str]]
+) -> FollowUpRequest:
     """Record one reviewer's decision on every valid token. A token is approved when two different
     reviewers approve it, refused as soon as one refuses it (with a reason)."""
     with transaction.atomic(durable=True):

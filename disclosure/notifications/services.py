@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -37,7 +38,9 @@ def can_manage(user, warrant: Warrant) -> bool:
 
 
 @transaction.atomic(durable=True)
-def notification_defer(*, notification: Notification, actor, until: dt.datetime, justification: str) -> Notification:
+def notification_defer(
+    *, notification: Notification, actor: User, until: dt.datetime, justification: str
+) -> Notification:
     """Hold a notice back until ``until`` (a reviewer of the case, with a written reason).
 
     The reason stays on the row, not in the audit entry: it may describe the person.
@@ -75,7 +78,7 @@ def notification_defer(*, notification: Notification, actor, until: dt.datetime,
 
 
 @transaction.atomic(durable=True)
-def notification_mark_sent(*, notification: Notification, actor) -> Notification:
+def notification_mark_sent(*, notification: Notification, actor: User) -> Notification:
     """The legal team confirms an unconfirmed e-mail (found in the mail log) or a posted letter.
 
     A letter is refused before its notice is due (``letter_may_be_posted``). Posting a letter counts
@@ -113,7 +116,7 @@ def notification_mark_sent(*, notification: Notification, actor) -> Notification
 
 
 @transaction.atomic(durable=True)
-def notification_requeue(*, notification: Notification, actor) -> Notification:
+def notification_requeue(*, notification: Notification, actor: User) -> Notification:
     """Send again: an unconfirmed e-mail not found in the mail log, or a notice that was given up."""
     if not can_manage(actor, notification.warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
@@ -135,7 +138,7 @@ def notification_requeue(*, notification: Notification, actor) -> Notification:
 
 
 @transaction.atomic(durable=True)
-def notification_to_letter(*, notification: Notification, actor) -> Notification:
+def notification_to_letter(*, notification: Notification, actor: User) -> Notification:
     """Tell the person by post instead: an e-mail that was given up (the address bounces, the domain is
     gone). The notice is then listed for a paper letter; no further e-mail is tried, so none can
     arrive after the letter."""
@@ -158,7 +161,7 @@ def notification_to_letter(*, notification: Notification, actor) -> Notification
 
 
 @transaction.atomic(durable=True)
-def letter_open(*, notification: Notification, actor) -> bytes:
+def letter_open(*, notification: Notification, actor: User) -> bytes:
     """The PDF letter for the legal team to print; audited."""
     if not can_manage(actor, notification.warrant):
         raise PermissionDenied(_("You do not have permission to do this."))
