@@ -23,12 +23,12 @@ from .dates import CLOCK_SKEW
 from .models import Agency, Investigator, TrustAnchor
 
 
-def _require(actor: User, permission: str) -> None:
+def _require(actor: User | None, permission: str) -> None:
     if actor is not None and not actor.has_perm(permission):
         raise PermissionDenied(_("Only administrators can change the registry of signers."))
 
 
-def _audit(actor: User, obj, **details) -> None:
+def _audit(actor: User | None, obj, **details) -> None:
     audit_record(
         action=AuditAction.REGISTRY_CHANGED,
         actor=actor,
@@ -50,7 +50,7 @@ def _parse(data: bytes) -> list[signatures.CertificateInfo]:
 
 @transaction.atomic
 def agency_save(
-    *, code: str, name: str, actor: User, kind: str = Agency.Kind.POLICE, contact_email: str = ""
+    *, code: str, name: str, actor: User | None, kind: str = Agency.Kind.POLICE, contact_email: str = ""
 ) -> Agency:
     """Create the agency, or update its name, kind and contact when the code exists."""
     _require(actor, "requests_app.change_agency")
@@ -79,7 +79,7 @@ def anchor_certificates_check(certificate: bytes) -> list[signatures.Certificate
 
 
 @transaction.atomic
-def anchor_add(*, agency: Agency, certificate: bytes, actor: User) -> list[TrustAnchor]:
+def anchor_add(*, agency: Agency, certificate: bytes, actor: User | None) -> list[TrustAnchor]:
     """Accept the CA certificate(s) in ``certificate`` (PEM bundle or DER) for this agency."""
     _require(actor, "requests_app.change_agency")
     added = []
@@ -100,7 +100,7 @@ def anchor_add(*, agency: Agency, certificate: bytes, actor: User) -> list[Trust
 
 
 @transaction.atomic
-def anchor_deactivate(*, anchor: TrustAnchor, actor: User) -> TrustAnchor:
+def anchor_deactivate(*, anchor: TrustAnchor, actor: User | None) -> TrustAnchor:
     _require(actor, "requests_app.change_agency")
     if anchor.active:
         anchor.active = False
@@ -201,7 +201,7 @@ def investigator_register(
     agency: Agency,
     certificate: bytes,
     name: str,
-    actor: User,
+    actor: User | None,
     title: str = "",
     is_chief: bool = False,
     valid_at=None,
@@ -235,7 +235,7 @@ def investigator_register(
 
 @transaction.atomic
 def investigator_update(
-    *, investigator: Investigator, actor: User, is_chief: bool | None = None, active: bool | None = None
+    *, investigator: Investigator, actor: User | None, is_chief: bool | None = None, active: bool | None = None
 ) -> Investigator:
     _require(actor, "requests_app.change_investigator")
     changed = {}
