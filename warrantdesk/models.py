@@ -61,6 +61,9 @@ class AuditAction(models.TextChoices):
     NOTIFICATION_LETTER = "notification.letter", _("Notification letter downloaded")
     NOTIFICATION_TO_LETTER = "notification.to_letter", _("Notification switched to a paper letter")
     PERIODIC_RAN = "periodic.ran", _("Periodic job ran")
+    RETENTION_PURGED = "retention.purged", _("Retention purge ran")
+    HOLD_PLACED = "hold.placed", _("Preservation hold placed")
+    HOLD_RELEASED = "hold.released", _("Preservation hold released")
 
 
 class AuditEntry(models.Model):
