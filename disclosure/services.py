@@ -1,10 +1,20 @@
 """Exports and their delivery. Every state change is one function taking the acting user, writing
 the change and its audit entry in one transaction.
 
-Crash safety: the package is built under a temporary name and published (renamed into place, then
-the export marked ready) only when complete, so a crash or a retry never leaves a package marked
-ready that is incomplete. An interrupted export (its worker died) can be retried after
-``STALE_AFTER`` without progress.
+Crash safety: the package is built under a temporary name and published (stored, then the export
+marked ready) only when complete, so a crash or a retry never leaves a package marked ready that is
+incomplete. An interrupted export (its worker died) can be retried after ``STALE_AFTER`` without
+progress.
+
+Encryption at rest: the package (or identity sheet) is built in clear only inside a private
+temporary directory (``tempfile.mkdtemp``: mode 0700, under ``FILE_UPLOAD_TEMP_DIR`` or the system's
+temporary directory), which is removed when the export is published *and* when it fails. What lands
+in ``MEDIA_ROOT`` is the package sealed under the warrant's files key
+(``keystore.warrant_files_key``, ``warrantdesk.sealed``); ``package_sha256`` and ``package_size``
+stay those of the plaintext, the file the investigator receives and checks. The signed manifest is
+kept in ``Export.manifest`` from publication on, so that it outlives the package (package expiry,
+key destruction: ``disclosure.shredding``). Every reader opens packages through
+``disclosure.packages.package_open``.
 """
 
 from __future__ import annotations
@@ -12,8 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import secrets
+import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -27,12 +39,13 @@ from requests_app.models import FollowUpRequest, Warrant
 from requests_app.permissions import can
 from requests_app.services import signature_gate, warrant_move
 from requests_app.workflow import Status
+from warrantdesk import keystore, sealed
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
 from warrantdesk.stored_text import english, gettext_noop, template
 
-from . import keys
+from . import keys, packages
 from .exports import package as exports
 from .followups import identity_sheet
 from .models import Delivery, Disclosure, DownloadLink, Export
@@ -102,8 +115,6 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
     if export.status == Export.Status.READY:
         return export
     warrant = export.warrant
-    out_dir = Path(settings.MEDIA_ROOT) / EXPORT_DIR / warrant.reference
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def progress(stage: str, done: int, total: int) -> None:
         # Autocommitted at once, so the page and the API show it while the work goes on.
@@ -113,21 +124,43 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
         if progress_printer:
             progress_printer(stage, done, total)
 
+    # The plaintext exists only in here (mode 0700), and only until this function returns.
+    work = Path(tempfile.mkdtemp(prefix="warrantdesk-export-", dir=settings.FILE_UPLOAD_TEMP_DIR))
     try:
-        if export.kind == Export.Kind.IDENTITIES:
-            built = identity_sheet.build(export.follow_up, out_dir=out_dir)
-        else:
-            built = exports.build_package(warrant_scope(warrant), out_dir=out_dir, progress=progress)
-    except Exception as exc:  # any failure: record it, keep the warrant retryable
-        logger.exception("export %s of %s failed", export.pk, warrant.reference)
-        return _export_fail(export, reason=_failure_reason(exc))
-    final_name = f"{EXPORT_DIR}/{warrant.reference}/{export.download_name}"
-    os.replace(built.path, Path(settings.MEDIA_ROOT) / final_name)
+        try:
+            if export.kind == Export.Kind.IDENTITIES:
+                built = identity_sheet.build(export.follow_up, out_dir=work)
+            else:
+                built = exports.build_package(warrant_scope(warrant), out_dir=work, progress=progress)
+            manifest = _built_manifest(built)
+            with open(built.path, "rb") as plain:
+                name, stored = sealed.store(
+                    default_storage,
+                    f"{EXPORT_DIR}/{warrant.reference}/{export.download_name}",
+                    plain,
+                    key_name=keystore.warrant_files_key(warrant.reference),
+                )
+        except Exception as exc:  # any failure: record it, keep the warrant retryable
+            logger.exception("export %s of %s failed", export.pk, warrant.reference)
+            return _export_fail(export, reason=_failure_reason(exc))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     try:
-        return _export_publish(export, built=built, name=final_name)
+        if (stored.sha256, stored.size) != (built.sha256, built.size):
+            raise RuntimeError("the package changed while it was being sealed")
+        return _export_publish(export, built=built, name=name, manifest=manifest)
     except Exception:
-        default_storage.delete(final_name)
+        default_storage.delete(name)
         raise
+
+
+def _built_manifest(built: exports.BuiltPackage) -> str:
+    """The signed manifest of a freshly built package, as text (the exact bytes its hash covers)."""
+    with zipfile.ZipFile(built.path) as archive:
+        data = archive.read("manifest.json")
+    if hashlib.sha256(data).hexdigest() != built.manifest_sha256:
+        raise RuntimeError("the package's manifest.json is not the manifest that was signed")
+    return data.decode("utf-8")
 
 
 def _failure_reason(exc: Exception) -> str:
@@ -153,13 +186,14 @@ def _export_claim(export: Export) -> Export:
 
 
 @transaction.atomic(durable=True)
-def _export_publish(export: Export, *, built: exports.BuiltPackage, name: str) -> Export:
+def _export_publish(export: Export, *, built: exports.BuiltPackage, name: str, manifest: str) -> Export:
     export = Export.objects.select_for_update().get(pk=export.pk)
     warrant = Warrant.objects.select_for_update().get(pk=export.warrant_id)
     export.status = Export.Status.READY
     export.package = name
     export.package_sha256, export.package_size = built.sha256, built.size
     export.manifest_sha256, export.counts = built.manifest_sha256, built.counts
+    export.manifest = manifest
     export.finished_at = timezone.now()
     export.progress_done = export.progress_total = built.counts["messages"]
     export.stage = "done"
@@ -227,11 +261,12 @@ def export_retry(*, warrant: Warrant, actor) -> Export:
 
 @transaction.atomic(durable=True)
 def export_open(*, export: Export, actor):
-    """Open a ready package for download by an assigned officer; audited."""
+    """Open a ready package for download by an assigned officer; audited. The package is decrypted on
+    the fly, every chunk authenticated first, so that a damaged file is refused (409) before the first
+    byte; a purged package (``packages.PackagePurged``) or a destroyed key (``KeyDestroyed``) is 410."""
     if not can_export(actor, export.warrant):
         raise PermissionDenied
-    if export.status != Export.Status.READY or not export.package or export.purged_at:
-        raise Conflict(_("This package is not available."), code="not_available")
+    handle = packages.package_open(export, verify=True)
     audit_record(
         action=AuditAction.EXPORT_DOWNLOADED,
         actor=actor,
@@ -239,7 +274,26 @@ def export_open(*, export: Export, actor):
         obj=export,
         details={"sha256": export.package_sha256},
     )
-    return export.package.open("rb")
+    return handle
+
+
+@transaction.atomic(durable=True)
+def export_manifest_open(*, export: Export, actor) -> bytes:
+    """The signed manifest of a package, kept after the package was purged (and after its warrant's
+    keys were destroyed: it holds no message content); audited as a download of ``manifest.json``."""
+    if not can_export(actor, export.warrant):
+        raise PermissionDenied
+    if not export.manifest:
+        raise Conflict(_("No manifest is kept for this package."), code="no_manifest")
+    data = export.manifest.encode("utf-8")
+    audit_record(
+        action=AuditAction.EXPORT_DOWNLOADED,
+        actor=actor,
+        warrant=export.warrant,
+        obj=export,
+        details={"file": "manifest.json", "manifest_sha256": export.manifest_sha256},
+    )
+    return data
 
 
 @transaction.atomic(durable=True)
@@ -330,22 +384,44 @@ class LinkRefused(DomainError):
     status_code = 404
     code = "link_refused"
 
+    def __init__(self, message: str, *, status: int = 404):
+        super().__init__(message)
+        self.status_code = status
+
 
 def link_use(*, token: str, ip: str | None = None):
-    """Open the package behind a one-time link, once, before it expires; every use and refusal audited."""
+    """Open the package behind a one-time link, once, before it expires; every use and refusal audited.
+
+    The package is opened (and authenticated whole) before the link is spent: a purged package or a
+    destroyed key (410) or a damaged file (409) refuses the link without using it up."""
     link = DownloadLink.objects.select_related("export__warrant").filter(token_sha256=_token_hash(token)).first()
     now = timezone.now()
-    reason = None
+    reason, status, handle = None, 404, None
+    messages = {
+        "unknown": _("This download link is not valid."),
+        "used": _("This download link has already been used. Ask the operator for a new one."),
+        "expired": _("This download link has expired. Ask the operator for a new one."),
+        "unavailable": _("This package is no longer available."),
+    }
     if link is None:
         reason = "unknown"
     elif link.used_at is not None:
         reason = "used"
     elif link.expires_at <= now:
         reason = "expired"
-    elif link.export.status != Export.Status.READY or link.export.purged_at:
-        reason = "unavailable"
-    elif not DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now, used_ip=ip):
-        reason = "used"  # another request won the race
+    else:
+        try:
+            handle = packages.package_open(link.export, verify=True)
+        except DomainError as refusal:  # purged or key destroyed: 410; altered: 409; not ready: 404
+            if refusal.code == "not_available":
+                reason = "unavailable"
+            else:
+                reason, status = refusal.code, refusal.status_code
+                messages[reason] = refusal.message
+        else:
+            if not DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now, used_ip=ip):
+                reason = "used"  # another request won the race
+                handle.close()
     if reason is not None:
         audit_record(
             action=AuditAction.LINK_REFUSED,
@@ -355,13 +431,7 @@ def link_use(*, token: str, ip: str | None = None):
             details={"reason": reason},
             ip=ip,
         )
-        messages = {
-            "unknown": _("This download link is not valid."),
-            "used": _("This download link has already been used. Ask the operator for a new one."),
-            "expired": _("This download link has expired. Ask the operator for a new one."),
-            "unavailable": _("This package is no longer available."),
-        }
-        raise LinkRefused(messages[reason])
+        raise LinkRefused(messages[reason], status=status)
     audit_record(
         action=AuditAction.LINK_USED,
         actor_label=f"link:{link.recipient}"[:150],
@@ -370,7 +440,7 @@ def link_use(*, token: str, ip: str | None = None):
         details={"sha256": link.export.package_sha256},
         ip=ip,
     )
-    return link.export, link.export.package.open("rb")
+    return link.export, handle
 
 
 def identity_sheet_start(*, follow_up: FollowUpRequest, actor) -> Export:

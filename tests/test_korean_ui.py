@@ -20,6 +20,7 @@ from demo.generator import generate
 from disclosure import services as disclosure_services
 from disclosure.exports import pdf
 from disclosure.models import Account
+from disclosure.packages import package_open
 from requests_app import services, signatures, verification
 from requests_app.forms import WarrantForm
 from requests_app.models import FollowUpRequest, FollowUpToken, SignatureCheck, SignatureOutcome
@@ -247,7 +248,7 @@ def test_a_korean_report_names_participants_in_korean_and_the_package_keeps_stab
         export=disclosure_services.export_start(warrant=warrant, actor=legal_officer)
     )
 
-    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         report = " ".join(
             page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(archive.read("report.pdf"))).pages
         )

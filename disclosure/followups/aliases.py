@@ -2,8 +2,10 @@
 
 The follow-up form lists them so that an officer ticks the people the investigators asked about. The
 table is read back from each delivered package by ``disclosure.exports.layout.read_participants`` (the
-one reader of the layout ``disclosure.exports.package`` writes) and cached per package. A package that
-cannot be read is logged and named in :attr:`AliasTable.unreadable`, so that the form can say so.
+one reader of the layout ``disclosure.exports.package`` writes), decrypted on the fly
+(``disclosure.packages.package_open``: packages are stored sealed) and cached per package. A package
+that cannot be read (damaged, or its warrant's keys destroyed) is logged and named in
+:attr:`AliasTable.unreadable`, so that the form can say so; a purged package is not read.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from requests_app.models import Warrant
+from warrantdesk.exceptions import DomainError
 
 from ..exports.layout import PSEUDONYMISED, PackageUnreadable, read_participants
 from ..models import Export
+from ..packages import package_open
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 3600
@@ -62,9 +66,9 @@ def delivered_aliases(warrant: Warrant) -> AliasTable:
         people = cache.get(key)
         if people is None:
             try:
-                with export.package.open("rb") as handle:
+                with package_open(export) as handle:
                     people = read_participants(handle)[PSEUDONYMISED]
-            except (OSError, PackageUnreadable) as error:
+            except (OSError, PackageUnreadable, DomainError) as error:
                 # The message names the file and the fault, never a person.
                 logger.warning("alias table of export #%s cannot be read: %s", export.pk, error)
                 unreadable.append(export.pk)

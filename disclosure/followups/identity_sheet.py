@@ -1,5 +1,10 @@
 """The identity sheet of a follow-up request: the approved pseudonyms and the identities behind them,
-as held, in JSON and PDF, packaged, signed and checked (``verify_export``) exactly like an export."""
+as held, in JSON and PDF, packaged, signed and checked (``verify_export``) exactly like an export.
+
+``build`` writes the sheet in clear into the private temporary directory ``export_run`` gives it
+(``out_dir``, mode 0700, removed afterwards); ``export_run`` stores it sealed under the warrant's
+files key, like a package. The alias table is read back from the sealed packages
+(``disclosure.packages.package_open``)."""
 
 from __future__ import annotations
 
@@ -16,12 +21,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from requests_app.models import FollowUpToken
+from warrantdesk.exceptions import DomainError
 
 from .. import keys, pseudonyms
 from ..exports.layout import FORMAT, GENERATOR, PSEUDONYMISED, PackageUnreadable, read_participants
 from ..exports.package import BuiltPackage, sha256_file
 from ..exports.pdf import write_pdf
 from ..models import Account, Export
+from ..packages import package_open
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +40,9 @@ def _aliases(warrant) -> dict[str, str]:
         warrant=warrant, kind=Export.Kind.CONVERSATIONS, status=Export.Status.READY, purged_at__isnull=True
     ).order_by("pk"):
         try:
-            with export.package.open("rb") as handle:
+            with package_open(export) as handle:
                 people = read_participants(handle)[PSEUDONYMISED]
-        except (OSError, PackageUnreadable) as error:
+        except (OSError, PackageUnreadable, DomainError) as error:
             # The sheet still names every token ("Token N"): the alias is a convenience.
             logger.warning("identity sheet: the alias table of export #%s cannot be read: %s", export.pk, error)
             continue

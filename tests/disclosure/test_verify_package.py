@@ -30,6 +30,7 @@ from demo.generator import generate
 from disclosure import keys, services
 from disclosure.exports import verify_package
 from disclosure.models import Account, DownloadLink, Export
+from disclosure.packages import package_open
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
 from requests_app.models import FollowUpRequest, FollowUpToken
@@ -69,7 +70,7 @@ def export(approved_warrant, legal_officer) -> Export:
 @pytest.fixture
 def genuine(export, tmp_path) -> Path:
     path = tmp_path / "genuine.zip"
-    with export.package.open("rb") as handle:
+    with package_open(export) as handle:
         path.write_bytes(handle.read())
     return path
 
@@ -369,7 +370,7 @@ def test_the_package_splits_its_pseudonymised_people_into_participants_and_peopl
         ("of whom only named in message text", counts["pseudonymised_named_in_text"]),
     ]:
         assert re.search(rf"<dt>{re.escape(label)}</dt><dd class=\"num\">{value}</dd>", panel), label
-    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         cover = pypdf.PdfReader(io.BytesIO(archive.read("report.pdf"))).pages[0].extract_text()
     assert f"가명 처리된 사람(전체) {counts['pseudonymised']}" in cover
     assert f"– 그중 범위 내 메시지 발신자 {non_targets}" in cover
@@ -404,7 +405,7 @@ def test_the_scope_preview_says_what_its_count_of_non_targets_means(
 @pytest.fixture
 def identity_sheet(export, approved_warrant, legal_officer) -> Export:
     """A follow-up with one approved pseudonym (arranged, not decided: the decisions are tested elsewhere)."""
-    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         token = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"][0]["token"]
     follow_up = FollowUpRequest.objects.create(
         warrant=approved_warrant,

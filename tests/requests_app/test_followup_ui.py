@@ -24,6 +24,7 @@ from disclosure import services as disclosure_services
 from disclosure.followups import services as followups
 from disclosure.followups.aliases import delivered_aliases
 from disclosure.models import Account, Delivery, Disclosure, Export
+from disclosure.packages import package_open
 from requests_app import registry, services
 from requests_app.models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, Warrant
 from requests_app.services import TargetInput
@@ -194,7 +195,7 @@ def error_next_to(page: str, field_id: str) -> str:
 
 def _package_member(warrant, name: str) -> str:
     export = warrant.exports.get(kind=Export.Kind.CONVERSATIONS)
-    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         return archive.read(name).decode()
 
 

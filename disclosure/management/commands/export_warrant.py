@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from disclosure import services
+from disclosure import packages, services
 from disclosure.models import Export
 from requests_app.models import Warrant
 from warrantdesk.exceptions import DomainError
@@ -32,7 +32,11 @@ class Command(BaseCommand):
         sys.stderr.write("\n")
         if export.status != Export.Status.READY:
             raise CommandError(f"Export failed: {export.error}")
-        with export.package.open("rb") as source, open(out, "wb") as target:
+        try:  # stored sealed: decrypted here, every chunk checked first
+            source = packages.package_open(export, verify=True)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        with source, open(out, "wb") as target:
             shutil.copyfileobj(source, target)
         self.stdout.write(
             self.style.SUCCESS(f"{out}: {export.counts.get('messages', 0)} messages, SHA-256 {export.package_sha256}")
