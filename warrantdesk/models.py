@@ -64,6 +64,7 @@ class AuditAction(models.TextChoices):
     RETENTION_PURGED = "retention.purged", _("Retention purge ran")
     HOLD_PLACED = "hold.placed", _("Preservation hold placed")
     HOLD_RELEASED = "hold.released", _("Preservation hold released")
+    KEYS_ROTATED = "keys.rotated", _("Key-encryption key rotation")
 
 
 class AuditEntry(models.Model):
