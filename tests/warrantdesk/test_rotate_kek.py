@@ -455,3 +455,19 @@ def test_without_a_kek_it_refuses_clearly(settings, db):
 def test_a_batch_size_below_one_is_refused(settings, db):
     with pytest.raises(CommandError, match="--batch-size must be at least 1"):
         rotate("--batch-size", "0")
+
+
+def test_on_the_vault_backend_it_rotates_the_same_way(settings, db, monkeypatch):
+    from tests.warrantdesk.test_keystore import FakeClient  # the in-memory double of hvac's KV v2 client
+
+    vault = keystore.VaultBackend(FakeClient(), mount="secret", path="warrantdesk")
+    monkeypatch.setattr(keystore, "backend", lambda: vault)
+    made = small_store(settings)
+
+    out, _err = rotate("--verbose")
+
+    assert f"Re-wrapped 5 keys under {keystore.kek_id(NEW_KEK)}" in out and "can now be removed" in out
+    settings.WARRANTDESK_KEKS = [NEW_KEK]
+    assert {name: keystore.get(name) for name in made} == made
+    with pytest.raises(keystore.KeyDestroyed):
+        keystore.get("warrant/WD-2026-000002/pseudonyms")
