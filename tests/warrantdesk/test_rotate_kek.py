@@ -200,7 +200,7 @@ def make_world(settings, legal_officer, reviewer, agency) -> dict:
     verify_signature(exported, actor=legal_officer)
     exported = warrant_services.warrant_approve(warrant=exported, actor=reviewer)
     export = run_export(exported, legal_officer)
-    assert export.status == Export.Status.READY
+    assert export.status == Export.Status.READY and export.package.name
     with sealed.open_stored(default_storage, export.package.name) as handle:
         world["package"] = (export.pk, handle.read())
 
@@ -227,7 +227,9 @@ def assert_everything_reads_with_the_new_kek_alone(settings, world) -> None:
         uid, token = world["tokens"][warrant.pk]
         assert pseudonyms.reidentify(token, scope=warrant.reference, keys=case_keys_module.case_keys(warrant)) == uid
     export_pk, package = world["package"]
-    with sealed.open_stored(default_storage, Export.objects.get(pk=export_pk).package.name, verify=True) as handle:
+    stored_name = Export.objects.get(pk=export_pk).package.name
+    assert stored_name
+    with sealed.open_stored(default_storage, stored_name, verify=True) as handle:
         assert handle.read() == package
     bodies = {message.pk: message.body for message in Message.objects.order_by("sent_at", "pk")}
     assert bodies == world["bodies"]
