@@ -23,6 +23,7 @@ class DisclosureConfig(AppConfig):
         page_hooks.register_warrant_panel(views.export_panel)
         page_hooks.register_warrant_panel(followup_views.followups_panel)
         page_hooks.register_warrant_panel(views_notifications.notifications_panel)
+        page_hooks.register_warrant_panel(views.keys_panel)
         page_hooks.register_warrant_list(views_notifications.warrant_list_context)
         # A follow-up request moves with its signature's verdict.
         signals.signature_checked.connect(followups.on_signature_checked, dispatch_uid="followups-signature")
@@ -35,3 +36,7 @@ class DisclosureConfig(AppConfig):
         from .notifications import notifications_send_due as send_due
 
         periodic.register("notifications.send_due", every=timedelta(minutes=1), run=send_due, takes_stop=True)
+        from . import shredding
+
+        periodic.register("packages.expire", every=timedelta(hours=1), run=shredding.packages_expire, takes_stop=True)
+        periodic.register("keys.destroy", every=timedelta(hours=1), run=shredding.keys_destroy_due, takes_stop=True)

@@ -70,18 +70,42 @@ def case_keys(warrant) -> dict[str, bytes]:
 
 
 @transaction.atomic
-def case_key_destroy(*, warrant, actor) -> CaseKey | None:
-    """Crypto-shredding: destroy the warrant's pseudonym key in the key store (every copy of the
-    database keeps only its id); every pseudonym of the warrant becomes irreversible."""
+def case_key_destroy(*, warrant, actor) -> CaseKey:
+    """Crypto-shredding of a warrant: destroy its pseudonym key and its files key in the key store
+    (``disclosure.shredding`` calls it once the warrant has been closed long enough). Every pseudonym
+    of the warrant becomes irreversible and its stored files (documents, packages, identity sheets)
+    unreadable, in every copy of the database and of the media directory; the database keeps only
+    the key id and the date (``CaseKey.destroyed_at``; a warrant that never had a pseudonym key gets
+    its record now, so that the date is kept). Idempotent: a run cut short between the two keys is
+    completed by the next one, and the date is the key store's first destruction time."""
     record = CaseKey.objects.select_for_update().filter(warrant=warrant).first()
-    if record is None or record.destroyed_at is not None:
+    already = record is not None and record.destroyed_at is not None
+    destroyed = [
+        keystore.destroy(keystore.warrant_pseudonyms_key(warrant.reference)),
+        keystore.destroy(keystore.warrant_files_key(warrant.reference)),
+    ]
+    if already:
         return record
-    record.destroyed_at = keystore.destroy(keystore.warrant_pseudonyms_key(warrant.reference)) or timezone.now()
-    record.save(update_fields=["destroyed_at"])
+    when = min((at for at in destroyed if at is not None), default=None) or timezone.now()
+    if record is None:
+        record = CaseKey.objects.create(warrant=warrant, key_id=pseudonyms.new_key_id(), destroyed_at=when)
+    else:
+        record.destroyed_at = when
+        record.save(update_fields=["destroyed_at"])
     audit_record(
-        action=AuditAction.KEY_DESTROYED, actor=actor, warrant=warrant, obj=record, details={"key_id": record.key_id}
+        action=AuditAction.KEY_DESTROYED,
+        actor=actor,
+        actor_label=None if actor is not None else "system",
+        warrant=warrant,
+        obj=record,
+        details={"key_id": record.key_id, "keys": ["pseudonyms", "files"], "destroyed_at": when.isoformat()},
     )
     return record
+
+
+def warrant_keys_destroyed_at(warrant):
+    """When the warrant's keys were destroyed (None while they live)."""
+    return CaseKey.objects.filter(warrant=warrant).values_list("destroyed_at", flat=True).first()
 
 
 # --- the operator's signing key ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("warrants/<int:pk>/exports/", views.export_panel_view, name="export-panel"),
     path("warrants/<int:pk>/exports/start/", views.export_start, name="export-start"),
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
+    path("exports/<int:pk>/manifest/", views.export_manifest, name="export-manifest"),
     path("exports/<int:pk>/deliver/", views.export_deliver, name="export-deliver"),
     path("exports/<int:pk>/link/", views.export_link, name="export-link"),
     path("notifications/", views_notifications.notification_list, name="notification-list"),

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -12,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from requests_app import selectors
 from requests_app.forms import is_confirmed
 from requests_app.page_hooks import Panel
+from requests_app.permissions import can
 from requests_app.services import signature_gate
 from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import Status
@@ -20,7 +23,7 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 from warrantdesk.refusals import refused
 
-from . import keys, services
+from . import keys, services, shredding
 from .exports import verify_package
 from .forms import DeliveryForm, LinkForm
 from .models import Delivery, Export
@@ -64,9 +67,14 @@ def _export_panel_context(request: HttpRequest, warrant) -> dict:
     latest = exports[0] if exports else None
     running = latest is not None and latest.status in {Export.Status.QUEUED, Export.Status.RUNNING}
     gate = signature_gate(warrant)
+    package_life = dt.timedelta(days=settings.WARRANTDESK_PACKAGE_DAYS)
+    for export in exports:  # when its file goes (package expiry): its first delivery + the package days
+        first = min((delivery.delivered_at for delivery in export.deliveries.all()), default=None)
+        export.expires_at = first + package_life if first and not export.purged_at else None
     return {
         "warrant": warrant,
         "exports": exports,
+        "keys_destroyed_at": keys.warrant_keys_destroyed_at(warrant),
         "latest_export": latest,
         "export_running": running,
         "can_export": services.can_export(request.user, warrant),
@@ -77,6 +85,21 @@ def _export_panel_context(request: HttpRequest, warrant) -> dict:
         "delivery_channels": [c for c in Delivery.Channel if c != Delivery.Channel.LINK],
         "link_hours": settings.WARRANTDESK_EXPORT_LINK_HOURS,
     }
+
+
+def keys_panel(request: HttpRequest, warrant) -> Panel:
+    """The warrant's keys and preservation orders: when its keys are (or were) destroyed, what
+    postpones it, the orders recorded and, for who may add documents to the case, the form."""
+    orders = warrant.preservation_orders.select_related("document", "recorded_by").order_by("-until", "-pk")
+    return Panel(
+        "disclosure/_keys_panel.html",
+        {
+            "warrant": warrant,
+            "plan": shredding.key_plan(warrant),
+            "orders": list(orders),
+            "can_record_order": can(request.user, "requests_app.add_document", warrant),
+        },
+    )
 
 
 @require_GET
@@ -117,7 +140,12 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = _export_or_404(request, pk)
     try:
         handle = services.export_open(export=export, actor=request.user)
-    except (DomainError, PermissionDenied) as refusal:
+    except PermissionDenied as refusal:
+        refused(request, refusal)
+        return redirect(export.warrant)
+    except DomainError as refusal:
+        if refusal.code != "not_available":
+            raise  # purged or key destroyed (410), altered (409): a page saying why (middleware)
         refused(request, refusal)
         return redirect(export.warrant)
     response = FileResponse(
@@ -125,6 +153,23 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         as_attachment=True,
         filename=export.download_name,
         content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def export_manifest(request: HttpRequest, pk: int) -> HttpResponse:
+    """The signed manifest of a package, kept after the package itself was purged; audited."""
+    export = _export_or_404(request, pk)
+    try:
+        data = services.export_manifest_open(export=export, actor=request.user)
+    except PermissionDenied as refusal:
+        refused(request, refusal)
+        return redirect(export.warrant)
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{export.download_name.removesuffix(".zip")}-manifest.json"'
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -185,7 +230,12 @@ def link_download(request: HttpRequest, token: str) -> HttpResponse:
     try:
         export, handle = services.link_use(token=token, ip=request.META.get("REMOTE_ADDR"))
     except services.LinkRefused as refusal:
-        return render(request, "disclosure/link_refused.html", {"reason": refusal.message}, status=404)
+        return render(
+            request,
+            "disclosure/link_refused.html",
+            {"reason": refusal.message, "code": refusal.status_code},
+            status=refusal.status_code,
+        )
     response = FileResponse(
         handle,
         as_attachment=True,

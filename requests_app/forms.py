@@ -1,9 +1,12 @@
+import datetime as dt
+
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from warrantdesk.dates import DateTimeWidget, datetime_help
+from warrantdesk.dates import DateTimeWidget, DateWidget, datetime_help
 from warrantdesk.roles import user_roles
 
 from .models import NOTE_MAX_LENGTH, Agency, Document, Warrant, WarrantTarget
@@ -176,3 +179,18 @@ def is_confirmed(request, reference: str) -> bool:
     JavaScript and a screen reader reads what is confirmed. The API does not ask: a client there
     states the case explicitly."""
     return request.POST.get("confirm", "") == reference
+
+
+class PreservationOrderForm(forms.Form):
+    """An agency's preservation order: its PDF, the last day to preserve, a note."""
+
+    file = forms.FileField(
+        label=_("Preservation order (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"})
+    )
+    until = forms.DateField(label=_("Preserve until"), widget=DateWidget())
+    note = cap_note(forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})))
+
+    def until_end(self):
+        """The end of the last day to preserve, in the operator's time zone."""
+        day = self.cleaned_data["until"]
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.max))

@@ -30,8 +30,10 @@ from warrantdesk.roles import Role
 from . import documents, duplicates, signals, verification
 from .dates import receipt_errors
 from .models import (
+    NOTE_MAX_LENGTH,
     Agency,
     Document,
+    PreservationOrder,
     ReferenceCounter,
     SignatureCheck,
     Warrant,
@@ -356,8 +358,10 @@ def document_create(
     actor,
     kind: str = Document.Kind.WARRANT,
     confirmed_duplicates: list[duplicates.Duplicate] = (),
+    details: dict | None = None,
 ) -> Document:
-    """The ``Document`` row of a staged upload (warrant or follow-up document), with its audit entry;
+    """The ``Document`` row of a staged upload (warrant, follow-up or preservation-order document), with
+    its audit entry (``details``: what the caller records along, e.g. a preservation order's date);
     the caller runs the signature check."""
     checked = staged.checked
     staged.adopt(warrant)
@@ -388,6 +392,7 @@ def document_create(
             "size": checked.size,
             **({"signature_sha256": staged.signature_sha256} if staged.signature_name else {}),
             **_confirmed_duplicates(list(confirmed_duplicates)),
+            **(details or {}),
         },
     )
     if kind in {Document.Kind.WARRANT, Document.Kind.FOLLOW_UP}:
@@ -600,3 +605,74 @@ def warrant_approve(*, warrant: Warrant, actor, note: str = "") -> Warrant:
 
 def warrant_reject(*, warrant: Warrant, actor, note: str) -> Warrant:
     return warrant_transition(warrant=warrant, to=Status.REJECTED, actor=actor, note=note)
+
+
+# --- preservation orders -------------------------------------------------------------------------
+
+PRESERVATION_MAX_DAYS = 10 * 366  # an order further out than this is a typing error
+
+
+def preservation_order_record(
+    *, warrant: Warrant, actor, upload: UploadedFile, until: dt.datetime, note: str = ""
+) -> PreservationOrder:
+    """Record an agency's order to preserve a warrant's data, with its document: the PDF is checked,
+    stored sealed under the warrant's files key and audited like any document (``document.uploaded``,
+    kind "preservation order", with the date preserved until); the destruction of the warrant's keys
+    (``disclosure.shredding``) then waits until ``until``. Who may add documents to the case may
+    record one, in any status, as long as the keys still exist."""
+    _require(actor, "requests_app.add_document", warrant)
+    now = timezone.now()
+    note = note.strip()
+    if until <= now:
+        raise DomainError(_("The date to preserve until must be in the future."), code="bad_until")
+    if until > now + dt.timedelta(days=PRESERVATION_MAX_DAYS):
+        raise DomainError(_("The date to preserve until is more than ten years away."), code="bad_until")
+    if len(note) > NOTE_MAX_LENGTH:
+        raise DomainError(
+            _("The note is too long (at most %(max)d characters).") % {"max": NOTE_MAX_LENGTH}, code="note_too_long"
+        )
+    _refuse_if_keys_destroyed(warrant)
+    staged = upload_stage(upload, None, actor=actor, warrant=warrant)
+    try:
+        return _preservation_order_create(warrant=warrant, actor=actor, staged=staged, until=until, note=note)
+    except BaseException:
+        staged.discard()
+        raise
+
+
+def _refuse_if_keys_destroyed(warrant: Warrant) -> None:
+    destroyed_at = keystore.destroyed_at(keystore.warrant_files_key(warrant.reference))
+    if destroyed_at is not None:
+        raise Conflict(
+            _("The keys of this warrant were destroyed on %(date)s: there is nothing left to preserve.")
+            % {"date": f"{timezone.localtime(destroyed_at):%Y-%m-%d}"},
+            code="keys_destroyed",
+        )
+
+
+@transaction.atomic(durable=True)
+def _preservation_order_create(
+    *, warrant: Warrant, actor, staged: StagedUpload, until: dt.datetime, note: str
+) -> PreservationOrder:
+    # The warrant's row is the lock key destruction takes too: an order recorded is seen by it.
+    warrant = Warrant.objects.select_for_update().get(pk=warrant.pk)
+    _refuse_if_keys_destroyed(warrant)
+    document = document_create(
+        warrant=warrant,
+        staged=staged,
+        actor=actor,
+        kind=Document.Kind.PRESERVATION,
+        details={"preserve_until": until.isoformat()},
+    )
+    return PreservationOrder.objects.create(
+        warrant=warrant, document=document, until=until, note=note, recorded_by=actor
+    )
+
+
+def preservation_orders_active(warrant: Warrant, *, at: dt.datetime | None = None):
+    """The warrant's preservation orders still running at ``at`` (now), the furthest first."""
+    return (
+        PreservationOrder.objects.filter(warrant=warrant, until__gt=at or timezone.now())
+        .select_related("document")
+        .order_by("-until", "-pk")
+    )

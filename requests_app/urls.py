@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_preservation
 
 app_name = "requests_app"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("<int:pk>/recheck/", views.warrant_recheck, name="warrant-recheck"),
     path("<int:pk>/documents/", views.document_upload, name="document-upload"),
     path("documents/<int:pk>/download/", views.document_download, name="document-download"),
+    path(
+        "<int:pk>/preservation-orders/",
+        views_preservation.preservation_order_create,
+        name="preservation-order-create",
+    ),
 ]

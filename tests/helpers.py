@@ -1,5 +1,6 @@
 """Small helpers shared by the test modules (no fixtures here: see conftest.py)."""
 
+import base64
 import datetime as dt
 import email
 import email.policy
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -288,3 +290,40 @@ def delivered_export(warrant: Warrant, actor, rows: list[tuple[Account, str, int
 
 def send(**kwargs):
     return notifications.notifications_send_due(**kwargs)
+
+
+def key_spellings(key: bytes) -> tuple[list[bytes], list[str]]:
+    """Every way a key could sit in a database: raw bytes, and as text in hex (either case) or base64
+    (standard or URL-safe, with or without padding)."""
+    texts = {key.hex(), key.hex().upper()}
+    for encoded in (base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()):
+        texts |= {encoded, encoded.rstrip("=")}
+    return [key], sorted(texts)
+
+
+def database_cells_holding(keys: list[bytes]) -> list[tuple[str, int]]:
+    """(table, column index) of every cell of every table of the database that holds one of ``keys``
+    in any spelling of ``key_spellings``: a full scan, whatever the column's type (SQLite, PostgreSQL)."""
+    raw: list[bytes] = []
+    texts: list[str] = []
+    for key in keys:
+        more_raw, more_texts = key_spellings(key)
+        raw += more_raw
+        texts += more_texts
+    found = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                for index, value in enumerate(row):
+                    if value is None:
+                        continue
+                    if isinstance(value, memoryview | bytes | bytearray):
+                        data = bytes(value)
+                        hit = any(k in data for k in raw) or any(t.encode() in data for t in texts)
+                    else:
+                        text = value if isinstance(value, str) else str(value)
+                        hit = any(t in text for t in texts)
+                    if hit:
+                        found.append((table, index))
+    return found

@@ -214,6 +214,11 @@ WARRANTDESK_VAULT_TOKEN = env_secret("WARRANTDESK_VAULT_TOKEN", missing_ok=True)
 WARRANTDESK_VAULT_MOUNT = os.environ.get("WARRANTDESK_VAULT_MOUNT", "secret")
 WARRANTDESK_VAULT_PATH = os.environ.get("WARRANTDESK_VAULT_PATH", "warrantdesk")
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
+# Crypto-shredding (disclosure/shredding.py): a delivered package's file is deleted this many days after
+# its first delivery (its manifest is kept); a closed warrant's keys are destroyed this many days after
+# closure, unless a preservation order postpones it.
+WARRANTDESK_PACKAGE_DAYS = env_int("WARRANTDESK_PACKAGE_DAYS", 30)
+WARRANTDESK_KEY_DESTROY_DAYS = env_int("WARRANTDESK_KEY_DESTROY_DAYS", 30)
 # The language of the export's PDF report (its cover, headings and "참여자 7" aliases): the agency's
 # language, not the exporting officer's UI language ("ko" or "en"). JSON and CSV are language-neutral.
 WARRANTDESK_REPORT_LANGUAGE = os.environ.get("WARRANTDESK_REPORT_LANGUAGE", "ko")

@@ -25,6 +25,7 @@ from requests_app.dates import receipt_errors
 from requests_app.models import Document, FollowUpDecision, FollowUpRequest, FollowUpToken, SignatureOutcome, Warrant
 from requests_app.permissions import can, can_recheck_signature
 from requests_app.workflow import Status
+from warrantdesk import keystore
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
@@ -78,11 +79,14 @@ def validate_token(warrant: Warrant, token: str) -> tuple[str, str]:
         FollowUpToken.Validity.ALTERED: _(
             "It names this warrant's key but does not open: it was altered, shortened or mistyped."
         ),
-        FollowUpToken.Validity.KEY_DESTROYED: _("This warrant's key was destroyed: no pseudonym can be reversed."),
         FollowUpToken.Validity.NOT_DISCLOSED: _("It did not appear in any export delivered for this warrant."),
         FollowUpToken.Validity.TARGET: _("It is a target, already disclosed in clear."),
     }
     account, failure = token_account(warrant, token)
+    if failure == FollowUpToken.Validity.KEY_DESTROYED:
+        destroyed_at = keys.warrant_keys_destroyed_at(warrant) or timezone.now()
+        reason = _("Irreversible: this warrant's key was destroyed on %(date)s; no pseudonym of it can be reversed.")
+        return failure, reason % {"date": f"{destroyed_at:%Y-%m-%d}"}  # as KeyDestroyed says it (UTC)
     if failure:
         return failure, str(reasons[failure])
     delivered = Disclosure.objects.filter(
@@ -110,6 +114,9 @@ def followup_register(
     a bad token gets its reason and is refused, the others go on to review."""
 
     _require(actor, "requests_app.add_document", warrant)
+    if (destroyed_at := keys.warrant_keys_destroyed_at(warrant)) is not None:
+        # Crypto-shredded: no pseudonym can be reversed, and no document stored under its keys (410).
+        raise keys.KeyDestroyed(keystore.warrant_pseudonyms_key(warrant.reference), destroyed_at)
     tokens = [TokenInput(t.token.strip(), t.justification.strip()) for t in tokens if t.token.strip()]
     if not tokens:
         raise DomainError(_("Name at least one pseudonym."), code="no_tokens")

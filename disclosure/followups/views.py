@@ -33,6 +33,7 @@ from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 
+from .. import keys
 from .. import services as disclosure_services
 from ..forms import DeliveryForm, LinkForm
 from ..models import Delivery, Export
@@ -161,6 +162,7 @@ def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
         "can_build_sheet": follow_up.status == FollowUpRequest.Status.DECIDED
         and (latest is None or latest.status == Export.Status.FAILED),
         "sheet_expected": decided,
+        "keys_destroyed_at": keys.warrant_keys_destroyed_at(follow_up.warrant),
         "delivery_channels": [c for c in Delivery.Channel if c != Delivery.Channel.LINK],
         "link_hours": settings.WARRANTDESK_EXPORT_LINK_HOURS,
     }

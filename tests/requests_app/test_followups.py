@@ -1,11 +1,13 @@
 """Follow-up de-anonymisation: signed, justified, two reviewers, only the approved pseudonyms revealed."""
 
 import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db.models import Count
@@ -16,12 +18,14 @@ from disclosure import services as disclosure_services
 from disclosure.followups import services as followups
 from disclosure.followups.services import TokenInput
 from disclosure.models import Account, Disclosure, Export
+from disclosure.packages import package_open
 from requests_app import registry, services
 from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.services import TargetInput
 from tests import pki
 from tests.factories import UserFactory, warrant_fields
 from tests.helpers import client_for, verify_signature
+from warrantdesk import sealed
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.roles import Role
@@ -55,7 +59,7 @@ def delivered_warrant(agency, officer, reviewer, *, number: str, pdf_upload) -> 
     warrant = services.warrant_approve(warrant=warrant, actor=reviewer)
     export = disclosure_services.export_run(export=disclosure_services.export_start(warrant=warrant, actor=officer))
     disclosure_services.export_record_delivery(export=export, actor=officer, channel="IN_PERSON", recipient="Insp. Kim")
-    with export.package.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
         people = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"]
     warrant.refresh_from_db()
     return warrant, [person["token"] for person in people]
@@ -130,7 +134,7 @@ def test_the_full_flow_reveals_only_what_two_reviewers_approved(
         export=disclosure_services.identity_sheet_start(follow_up=request, actor=second_reviewer)
     )
     assert sheet.status == Export.Status.READY, sheet.error
-    with sheet.package.open("rb") as handle:
+    with package_open(sheet) as handle:
         package = tmp_path / "sheet.zip"
         package.write_bytes(handle.read())
     identities = json.loads(zipfile.ZipFile(package).read("identities.json"))["identities"]
@@ -193,14 +197,21 @@ def test_a_request_not_signed_by_a_chief_of_the_same_agency_is_refused(scene, le
         decide(request, reviewer, {scene["tokens"][0]: (True, "")})
 
 
-def test_a_token_of_a_warrant_whose_key_was_destroyed_is_refused_with_its_reason(scene, legal_officer, reviewer):
-    keys.case_key_destroy(warrant=scene["warrant"], actor=reviewer)
+def test_a_request_on_a_warrant_whose_keys_were_destroyed_is_refused_irreversible_with_the_date(
+    scene, legal_officer, reviewer
+):
+    record = keys.case_key_destroy(warrant=scene["warrant"], actor=reviewer)
 
-    request = log_request(scene, legal_officer, scene["tokens"][:2])
+    with pytest.raises(
+        keys.KeyDestroyed, match=f"Irreversible: the key was destroyed on {record.destroyed_at:%Y-%m-%d}"
+    ):
+        log_request(scene, legal_officer, scene["tokens"][:2])
 
-    assert set(request.tokens.values_list("validity", flat=True)) == {FollowUpToken.Validity.KEY_DESTROYED}
-    assert "destroyed" in request.tokens.first().validity_reason
-    assert set(request.tokens.values_list("decision", flat=True)) == {FollowUpToken.Decision.REFUSED}
+    assert not FollowUpRequest.objects.exists()
+    # Validating a token alone (the form's check) says the same, with the date.
+    validity, reason = followups.validate_token(scene["warrant"], scene["tokens"][0])
+    assert validity == FollowUpToken.Validity.KEY_DESTROYED
+    assert f"destroyed on {record.destroyed_at:%Y-%m-%d}" in reason and "Irreversible" in reason
 
 
 def test_the_token_cap_is_enforced_and_nothing_is_stored(scene, legal_officer, settings):
@@ -357,3 +368,26 @@ def test_the_api_and_the_page_tell_foreign_altered_and_unknown_tokens_apart(scen
     page = client_for(legal_officer).get(request.get_absolute_url()).content.decode()
     assert "does not open" in page and "another warrant&#x27;s key" in page and "No warrant has a key" in page
     assert client_for(outsider).get(request.get_absolute_url()).status_code == 404
+
+
+def test_an_identity_sheet_is_stored_sealed_and_names_nobody_on_disk(scene, legal_officer, reviewer, second_reviewer):
+    request = log_request(scene, legal_officer, scene["tokens"][:1])
+    decide(request, reviewer, {scene["tokens"][0]: (True, "")})
+    decide(request, second_reviewer, {scene["tokens"][0]: (True, "")})
+    sheet = disclosure_services.export_run(
+        export=disclosure_services.identity_sheet_start(follow_up=request, actor=second_reviewer)
+    )
+    assert sheet.status == Export.Status.READY, sheet.error
+
+    with default_storage.open(sheet.package.name, "rb") as handle:
+        on_disk = handle.read()
+    with package_open(sheet) as handle:
+        plain = handle.read()
+
+    assert on_disk.startswith(sealed.MAGIC) and b"PK\x03\x04" not in on_disk
+    assert hashlib.sha256(plain).hexdigest() == sheet.package_sha256 and len(plain) == sheet.package_size
+    identities = json.loads(zipfile.ZipFile(io.BytesIO(plain)).read("identities.json"))["identities"]
+    assert len(identities) == 1
+    for value in (identities[0]["uid"], identities[0]["display_name"]):
+        assert value.encode() not in on_disk
+    assert hashlib.sha256(sheet.manifest.encode()).hexdigest() == sheet.manifest_sha256
