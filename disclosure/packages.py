@@ -28,7 +28,9 @@ class PackagePurged(DomainError):
     def __init__(self, export: Export):
         self.purged_at = export.purged_at
         super().__init__(
-            _("This package was purged on %(date)s, as packages are once delivered; its manifest is kept.")
+            _(
+                "This package was purged on %(date)s (packages are deleted some time after delivery); its manifest is kept."
+            )
             % {"date": f"{export.purged_at:%Y-%m-%d}"},
             code=self.code,
         )
