@@ -32,6 +32,15 @@ LABELS: dict[str, Any] = {
     "reason": _("reason"),
     "note": _("note"),
     "error": _("error"),
+    # manage.py rotate_kek (keys.rotated)
+    "newest_kek": _("newest KEK"),
+    "rewrapped": _("keys re-wrapped, by former KEK"),
+    "failed": _("keys not re-wrapped, by KEK"),
+    "already_newest": _("keys already under the newest KEK"),
+    "destroyed_skipped": _("destroyed keys skipped"),
+    "keys_seen": _("keys examined"),
+    "keys_listed": _("keys in the store"),
+    "interrupted": _("interrupted"),
 }
 VALUES: dict[str, dict[str, Any]] = {
     "op": {"add": _("added"), "change": _("changed"), "delete": _("deleted")},

@@ -473,3 +473,24 @@ def test_on_the_vault_backend_it_rotates_the_same_way(settings, db, monkeypatch)
     assert {name: keystore.get(name) for name in made} == made
     with pytest.raises(keystore.KeyDestroyed):
         keystore.get("warrant/WD-2026-000002/pseudonyms")
+
+
+def test_the_audit_entry_reads_in_english_and_korean(settings, db):
+    from django.utils import translation
+
+    from warrantdesk import audit_labels
+
+    small_store(settings)
+    rotate()
+    details = AuditEntry.objects.get(action=AuditAction.KEYS_ROTATED).details
+
+    counts = {keystore.kek_id(TEST_OLD_KEK): 2, keystore.kek_id(TEST_KEK): 3}
+    assert dict(audit_labels.rows(details))["keys re-wrapped, by former KEK"] == ", ".join(
+        f"{kek}: {count}"
+        for kek, count in sorted(counts.items())  # stored with sorted keys
+    )
+    with translation.override("ko"):
+        rows = dict(audit_labels.rows(details))
+        assert str(AuditAction.KEYS_ROTATED.label) == "키 암호화 키(KEK) 교체"
+    assert rows["최신 KEK"] == keystore.kek_id(NEW_KEK)
+    assert rows["중단됨"] == "아니요"
