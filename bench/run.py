@@ -42,10 +42,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--pdf-messages", type=int, help="messages the export renders to PDF (default 100,000; --quick 20,000; 0 = all)"
     )
+    parser.add_argument(
+        "--merkle-entries",
+        type=int,
+        default=1_000_000,
+        help="audit log length for the Merkle figures (default 1,000,000)",
+    )
     parser.add_argument("--quick", action="store_true", help="a store of 100,000 messages instead of 1,000,000")
     parser.add_argument(
         "--only",
-        choices=["audit", "list", "signatures", "conversations", "exports", "notifications"],
+        choices=["audit", "list", "signatures", "conversations", "exports", "notifications", "merkle"],
         help="run one benchmark only",
     )
     args = parser.parse_args(argv)
@@ -531,6 +537,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.notifications import bench_notifications
 
             bench_notifications(args, report, people)
+        if args.only in (None, "merkle"):
+            from bench.merkle import bench_merkle
+
+            bench_merkle(args, report, people)
     finally:
         teardown_database(original_db, keep=not temporary)
         if temporary:

@@ -10,3 +10,15 @@ class WarrantdeskConfig(AppConfig):
         from . import checks, roles, signals  # noqa: F401  (system checks; login/logout audit receivers)
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="warrantdesk-sync-roles")
+
+        import datetime as dt
+
+        from . import checkpoints, periodic
+
+        # The daily signed checkpoint of the audit log (and on demand: manage.py audit_checkpoint).
+        periodic.register(
+            "audit.checkpoint",
+            every=dt.timedelta(days=1),
+            run=checkpoints.checkpoint_scheduled,
+            lease=dt.timedelta(hours=1),
+        )

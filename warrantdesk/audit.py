@@ -12,7 +12,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,8 +185,9 @@ class ChainReport:
 _COLUMNS = tuple(f"{field}_id" if field == "actor" else field for field in _VERIFY_FIELDS)
 
 
-def _rows() -> Iterator[tuple]:
-    """All entries in storage order as (seq, timestamp text, ..., details text, prev, hash).
+def _rows(*, after_seq: int = 0) -> Iterator[tuple]:
+    """All entries in storage order as (seq, timestamp text, ..., details text, prev, hash)
+    (those with ``seq`` above ``after_seq`` only, when given: the Merkle tree's catch-up).
 
     Read with a plain cursor (server-side on PostgreSQL), bypassing the ORM's per-row conversions:
     this halves a full verification. SQLite hands back the stored texts, which are canonical
@@ -200,7 +201,11 @@ def _rows() -> Iterator[tuple]:
     elif connection.vendor == "postgresql":
         columns[1] = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""  # = _timestamp()
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY seq")  # noqa: S608  (constant names)
+        where = "WHERE seq > %s " if after_seq else ""
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {table} {where}ORDER BY seq",  # noqa: S608  (constant names)
+            [after_seq] if after_seq else None,
+        )
         while batch := cursor.fetchmany(5000):
             for row in batch:
                 at, details = row[1], row[9]
@@ -214,20 +219,34 @@ def _rows() -> Iterator[tuple]:
                 yield (row[0], at, *row[2:9], details, row[10], row[11])
 
 
+def canonical_row(row: tuple) -> bytes:
+    """The canonical bytes of a row of ``_rows()``: the Merkle tree's leaf."""
+    return _canonical(*row[1:11])
+
+
 def _content_ok(row: tuple) -> bool:
     return hashlib.sha256(_canonical(*row[1:11])).hexdigest() == row[11]
 
 
-def verify_chain(rows: Iterable[tuple] | None = None) -> ChainReport:
-    """Walk the whole log once; on the first break, diagnose what kind of tampering it is."""
+def verify_chain(
+    rows: Iterable[tuple] | None = None, *, leaf_sink: Callable[[bytes], object] | None = None
+) -> ChainReport:
+    """Walk the whole log once; on the first break, diagnose what kind of tampering it is.
+
+    ``leaf_sink`` receives each entry's canonical bytes in order (the Merkle tree's leaves), so that
+    ``verify_audit_log`` checks the chain and the tree in one pass."""
     rows = list(rows) if rows is not None else None
     source = rows if rows is not None else _rows()
     expected_prev = GENESIS_HASH
     count = 0
+    sha256 = hashlib.sha256
     for row in source:
         count += 1
-        if not _content_ok(row) or row[10] != expected_prev:
+        canonical = _canonical(*row[1:11])
+        if sha256(canonical).hexdigest() != row[11] or row[10] != expected_prev:
             return ChainReport(count=count, head_hash=expected_prev, problem=_diagnose(rows))
+        if leaf_sink is not None:
+            leaf_sink(canonical)
         expected_prev = row[11]
     head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(seq=0, hash=GENESIS_HASH)
     if head.hash != expected_prev:

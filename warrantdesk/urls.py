@@ -12,7 +12,7 @@ from disclosure.followups import api as followups_api
 from requests_app import api as requests_api
 from requests_app import views_audit
 
-from . import api_views, views
+from . import api_views, views, views_checkpoints
 from .api import LoggedIn
 
 
@@ -51,6 +51,23 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("audit/cases/<str:reference>/", views_audit.audit_case, name="audit-case"),
+    path("audit/checkpoints/", views_checkpoints.checkpoint_list, name="audit-checkpoints"),
+    path("audit/checkpoints/<int:size>.txt", views_checkpoints.checkpoint_note, name="audit-checkpoint-note"),
+    path("audit/key/", views_checkpoints.audit_key, name="audit-key"),
+    path("audit/key/audit-public-key.pem", views_checkpoints.audit_key_pem, name="audit-key-pem"),
+    path("audit/key/verify_checkpoint.py", views_checkpoints.verify_script, name="audit-verify-script"),
+    path("api/v1/audit/checkpoints/", api_views.CheckpointListView.as_view(), name="audit-checkpoints-api"),
+    path("api/v1/audit/checkpoints/<str:size>/", api_views.CheckpointDetailView.as_view(), name="audit-checkpoint-api"),
+    path(
+        "api/v1/audit/checkpoints/<str:size>/inclusion/",
+        api_views.InclusionProofView.as_view(),
+        name="audit-inclusion-api",
+    ),
+    path(
+        "api/v1/audit/checkpoints/<str:size>/consistency/",
+        api_views.ConsistencyProofView.as_view(),
+        name="audit-consistency-api",
+    ),
     path("api/v1/operator-key/", disclosure_api.OperatorKeyView.as_view(), name="operator-key-api"),
     # What disclosure adds to a warrant of the API (the router's warrant routes belong to requests_app).
     re_path(

@@ -2,12 +2,16 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from warrantdesk import checkpoints, merkle
 from warrantdesk.audit import verify_chain
-from warrantdesk.models import AuditEntry
+from warrantdesk.models import AuditEntry, Checkpoint
 
 
 class Command(BaseCommand):
-    help = "Verify the hash chain of the audit log; exit 1 naming the first bad entry."
+    help = (
+        "Verify the audit log: the hash chain, the stored Merkle tree and every signed checkpoint "
+        "(signature, and its root recomputed from the entries); exit 1 naming the first problem."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -17,7 +21,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, expect_head=None, **options):
         started = time.perf_counter()
-        report = verify_chain()
+        stored = list(Checkpoint.objects.order_by("tree_size"))
+        tree = merkle.TreeCheck(sizes=[checkpoint.tree_size for checkpoint in stored])
+        try:
+            report = verify_chain(leaf_sink=tree.add)
+        finally:
+            tree.close()
         elapsed = time.perf_counter() - started
         if not report.ok:
             problem = report.problem
@@ -25,4 +34,30 @@ class Command(BaseCommand):
         moved_on = expect_head and expect_head != report.head_hash
         if moved_on and not AuditEntry.objects.filter(hash=expect_head).exists():
             raise CommandError(f"FAILED: the recorded head {expect_head[:16]}… is no longer in the chain")
-        self.stdout.write(f"OK {report.count} entries verified in {elapsed:.2f}s; head {report.head_hash}")
+        problems = []
+        if tree.mismatch is not None:
+            level, index = tree.mismatch
+            first = (index << level) + 1
+            problems.append(
+                f"the stored Merkle tree differs from the entries at level {level}, node {index} "
+                f"(entries #{first}..#{first + (1 << level) - 1})"
+            )
+        elif tree.stored > report.count:
+            problems.append(f"the stored Merkle tree holds {tree.stored} leaves but the log only {report.count}")
+        if stored:
+            try:
+                key = checkpoints.public_key()
+            except checkpoints.AuditKeyUnavailable as exc:
+                raise CommandError(f"FAILED: cannot check the checkpoints: {exc.message}") from exc
+            for checkpoint in stored:
+                problem = checkpoints.checkpoint_check(
+                    checkpoint, key=key, recomputed_root=tree.roots.get(checkpoint.tree_size)
+                )
+                if problem:
+                    problems.append(f"checkpoint of {checkpoint.tree_size} entries: {problem}")
+        if problems:
+            raise CommandError("FAILED: " + "; ".join(problems))
+        self.stdout.write(
+            f"OK {report.count} entries verified in {elapsed:.2f}s; head {report.head_hash}; "
+            f"tree of {tree.stored} leaves and {len(stored)} signed checkpoint(s) match"
+        )
