@@ -157,3 +157,45 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return f"Periodic job {self.name}"
+
+
+class MerkleNode(models.Model):
+    """One perfect subtree of the RFC 6962 Merkle tree over the audit entries (warrantdesk/merkle.py).
+
+    ``level`` 0 holds the leaf hashes (leaf ``index`` = audit entry ``seq`` - 1); the node at ``level``
+    k and ``index`` i covers leaves [i * 2**k, (i + 1) * 2**k). Nodes are appended by a catch-up step
+    and never change: any root and any proof is a handful of these rows.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = _("Merkle tree node")
+        verbose_name_plural = _("Merkle tree nodes")
+
+    def __str__(self) -> str:
+        return f"Merkle node {self.level}/{self.index}"
+
+
+class Checkpoint(models.Model):
+    """A signed checkpoint of the audit log: the C2SP signed note over (origin, tree size, root)."""
+
+    tree_size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)  # hex, the same root as the note's base64 line
+    origin = models.CharField(max_length=200)
+    note = models.TextField()  # the signed note exactly as served and verified
+    key_fingerprint = models.CharField(max_length=64)  # SHA-256 of the signing key's DER SubjectPublicKeyInfo
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)  # "schedule", "command" or a username
+
+    class Meta:
+        ordering = ["-tree_size"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        constraints = [models.CheckConstraint(condition=models.Q(tree_size__gt=0), name="checkpoint_not_empty")]
+
+    def __str__(self) -> str:
+        return f"Checkpoint {self.tree_size}"
