@@ -73,7 +73,7 @@ def audit_key_pem(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def verify_script(request: HttpRequest) -> HttpResponse:
+def verify_script(request: HttpRequest) -> FileResponse:
     """The standalone checker (Python 3 + cryptography), as the auditor runs it."""
     return FileResponse(
         open(verify_checkpoint.__file__, "rb"),  # FileResponse closes it
