@@ -106,7 +106,8 @@ def _purged_files_delete(*, stop: Callable[[], bool]) -> int:
     for export in leftovers.only("pk", "package")[: BATCH * 100]:
         if stop():
             break
-        default_storage.delete(export.package.name)  # no error if it is already gone
+        if export.package.name:
+            default_storage.delete(export.package.name)  # no error if it is already gone
         deleted += Export.objects.filter(pk=export.pk).exclude(package="").update(package="")
     return deleted
 

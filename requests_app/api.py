@@ -1,7 +1,9 @@
+import datetime as dt
 import json
 
 from django.contrib.auth import get_user_model
 from django.http import FileResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -26,6 +28,8 @@ from .serializers import (
     InvestigatorCreateSerializer,
     InvestigatorSerializer,
     InvestigatorUpdateSerializer,
+    PreservationOrderInputSerializer,
+    PreservationOrderSerializer,
     SignatureCheckSerializer,
     TransitionSerializer,
     TrustAnchorSerializer,
@@ -126,6 +130,32 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         except duplicates.PossibleDuplicate as warning:
             return _possible_duplicate(warning)
         return Response(DocumentSerializer(document, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PreservationOrderInputSerializer,
+        responses={200: PreservationOrderSerializer(many=True), 201: PreservationOrderSerializer},
+        description="GET: the warrant's preservation orders, furthest first. POST (multipart): record an agency's "
+        "order with its PDF; the destruction of the warrant's keys then waits until the end of ``until``. "
+        "Once the keys were destroyed: 409 (nothing left to preserve).",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="preservation-orders")
+    def preservation_orders(self, request: Request, pk=None) -> Response:
+        warrant = self.get_object()
+        context = {"request": request}
+        if request.method == "GET":
+            orders = warrant.preservation_orders.select_related("document__uploaded_by", "recorded_by")
+            return Response(PreservationOrderSerializer(orders, many=True, context=context).data)
+        serializer = PreservationOrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = services.preservation_order_record(
+            warrant=warrant,
+            actor=request.user,
+            upload=data["file"],
+            until=timezone.make_aware(dt.datetime.combine(data["until"], dt.time.max)),
+            note=data["note"],
+        )
+        return Response(PreservationOrderSerializer(order, context=context).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,

@@ -9,6 +9,7 @@ from .models import (
     Agency,
     Document,
     Investigator,
+    PreservationOrder,
     SignatureCheck,
     TrustAnchor,
     Warrant,
@@ -327,3 +328,18 @@ class TransitionSerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
+
+
+class PreservationOrderSerializer(serializers.ModelSerializer):
+    document = DocumentSerializer(read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PreservationOrder
+        fields = ["id", "until", "note", "document", "recorded_by", "recorded_at"]
+
+
+class PreservationOrderInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The order as received (PDF).")
+    until = serializers.DateField(help_text="The last day to preserve (kept to the end of that day, local time).")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)

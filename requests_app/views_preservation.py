@@ -20,7 +20,10 @@ def preservation_order_create(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = warrant_or_404(request, pk)
     form = PreservationOrderForm(request.POST, request.FILES)
     if not form.is_valid():
-        problems = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        problems = [
+            f"{form.fields[name].label}: {' '.join(str(error) for error in errors)}"
+            for name, errors in form.errors.items()
+        ]
         messages.error(
             request, _("The preservation order was not recorded. %(problems)s") % {"problems": " ".join(problems)}
         )

@@ -136,3 +136,25 @@ def test_the_keys_panel_and_the_order_form_speak_korean(warrant, legal_officer):
         "unless a preservation order",
     ):
         assert english not in page
+
+
+def api_post(user, warrant, **fields):
+    return client_for(user).post(f"/api/v1/warrants/{warrant.pk}/preservation-orders/", fields)
+
+
+def test_the_api_records_and_lists_orders_and_refuses_bad_input_as_json(warrant, legal_officer, outsider):
+    created = api_post(legal_officer, warrant, until=in_days(60), note="Order 3", file=order_pdf())
+    listed = client_for(legal_officer).get(f"/api/v1/warrants/{warrant.pk}/preservation-orders/")
+    past = api_post(legal_officer, warrant, until=in_days(-2), file=order_pdf("again.pdf", pdf_bytes("Other")))
+    garbled = api_post(legal_officer, warrant, until="soon", file=order_pdf("third.pdf", pdf_bytes("Third")))
+    foreign = api_post(outsider, warrant, until=in_days(60), file=order_pdf("x.pdf", pdf_bytes("X")))
+
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["note"] == "Order 3" and body["document"]["kind"] == Document.Kind.PRESERVATION
+    assert f"{timezone.localtime(dt.datetime.fromisoformat(body['until'])):%Y-%m-%d}" == in_days(60)
+    assert [order["id"] for order in listed.json()] == [body["id"]]
+    assert past.status_code == 400 and past.json()["code"] == "bad_until"
+    assert garbled.status_code == 400 and "until" in garbled.json()
+    assert foreign.status_code == 404
+    assert PreservationOrder.objects.count() == 1
