@@ -28,6 +28,7 @@ open. ``rewrap`` moves a key to the newest KEK (``manage.py rotate_kek``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -35,6 +36,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +52,7 @@ from .exceptions import DomainError
 
 KEY_BYTES = 32
 FORMAT = 1
+TEMPORARY_PREFIX = ".tmp-"
 
 
 class KeyUnavailable(DomainError):
@@ -165,6 +168,24 @@ class DirectoryBackend:
 
     suffix = ".key"
 
+    def leftovers(self) -> list[str]:
+        """The temporary files of writes cut short, relative to the keyring (not keys: ``names``
+        skips them; ``destroy`` sweeps those beside the key it destroys)."""
+        if not self.root.exists():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob(f"{TEMPORARY_PREFIX}*"))
+
+    def sweep(self, name: str) -> int:
+        """Remove the leftovers of writes cut short (a crash between the temporary file and its rename)
+        beside ``name``'s file: they may hold a wrapped copy of a key that is being destroyed."""
+        removed, stale = 0, time.time() - 60  # not a write in progress beside it
+        for leftover in self._path(name).parent.glob(f"{TEMPORARY_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime < stale:
+                    leftover.unlink()
+                    removed += 1
+        return removed
+
     def __init__(self, root: Path):
         self.root = Path(root)
 
@@ -209,13 +230,15 @@ class DirectoryBackend:
         if not self.root.exists():
             return
         for path in sorted(self.root.rglob(f"*{self.suffix}")):
+            if path.name.startswith(TEMPORARY_PREFIX):  # a write cut short (older layout): not a key
+                continue
             name = path.relative_to(self.root).as_posix()[: -len(self.suffix)]
             if name.startswith(prefix):
                 yield name
 
     @staticmethod
     def _write_temporary(path: Path, entry: Entry) -> str:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".key")
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX, suffix=".partial")
         with os.fdopen(descriptor, "w") as handle:  # mkstemp: mode 0600
             handle.write(entry.to_json())
             handle.flush()
@@ -231,8 +254,26 @@ class DirectoryBackend:
             os.close(descriptor)
 
 
+@contextlib.contextmanager
+def _vault_errors() -> Iterator[None]:
+    """Vault unreachable, sealed or refusing: KeyUnavailable (503), not an hvac or requests error."""
+    import hvac.exceptions
+    import requests
+
+    try:
+        yield
+    except (hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest):
+        raise  # answers the backend interprets itself
+    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+        raise KeyUnavailable(
+            _("The key store (Vault) cannot be used right now: %(kind)s.") % {"kind": type(exc).__name__},
+            code="keystore_unreachable",
+        ) from exc
+
+
 class VaultBackend:
-    """HashiCorp Vault, KV version 2: one secret per key under ``path`` of the ``mount``."""
+    """HashiCorp Vault, KV version 2: one secret per key under ``path`` of the ``mount``. Every call
+    runs under ``_vault_errors``."""
 
     def __init__(self, client, *, mount: str, path: str):
         self.client, self.mount, self.path = client, mount, path.strip("/")
@@ -247,7 +288,7 @@ class VaultBackend:
     def _secret(self, name: str) -> str:
         return f"{self.path}/{_check_name(name)}"
 
-    def read(self, name: str) -> Entry | None:
+    def _read(self, name: str) -> Entry | None:
         from hvac.exceptions import InvalidPath
 
         try:
@@ -258,7 +299,7 @@ class VaultBackend:
             return None
         return Entry.from_json(answer["data"]["data"]["entry"])
 
-    def add(self, entry: Entry) -> bool:
+    def _add(self, entry: Entry) -> bool:
         from hvac.exceptions import InvalidRequest
 
         try:  # check-and-set 0: written only if the secret does not exist yet
@@ -269,7 +310,7 @@ class VaultBackend:
             return False
         return True
 
-    def swap(self, expected: Entry, entry: Entry) -> bool:
+    def _swap(self, expected: Entry, entry: Entry) -> bool:
         from hvac.exceptions import InvalidRequest
 
         secret = self._secret(entry.name)
@@ -294,7 +335,7 @@ class VaultBackend:
                 self.client.secrets.kv.v2.destroy_secret_versions(path=secret, versions=old, mount_point=self.mount)
         return True
 
-    def names(self, prefix: str = "") -> Iterator[str]:
+    def _names(self, prefix: str = "") -> Iterator[str]:
         from hvac.exceptions import InvalidPath
 
         pending = [""]
@@ -311,6 +352,22 @@ class VaultBackend:
                     pending.append(folder + key)
                 elif (folder + key).startswith(prefix):
                     yield folder + key
+
+    def read(self, name: str) -> Entry | None:
+        with _vault_errors():
+            return self._read(name)
+
+    def add(self, entry: Entry) -> bool:
+        with _vault_errors():
+            return self._add(entry)
+
+    def swap(self, expected: Entry, entry: Entry) -> bool:
+        with _vault_errors():
+            return self._swap(expected, entry)
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        with _vault_errors():
+            yield from self._names(prefix)
 
 
 _backend_lock = threading.Lock()
@@ -419,6 +476,8 @@ def destroy(name: str) -> datetime | None:
             return entry.destroyed_at
         when = datetime.now(UTC)
         if store.swap(entry, Entry(name=name, created_at=entry.created_at, destroyed_at=when)):
+            if isinstance(store, DirectoryBackend):
+                store.sweep(name)
             return when
 
 

@@ -228,3 +228,45 @@ def test_keys_never_reach_the_process_environment_or_the_settings(settings):
     key = keystore.get_or_create("a/1")
     assert key.hex() not in repr(os.environ)
     assert not any(key == value for value in vars(django_settings._wrapped).values())
+
+
+def test_leftovers_of_a_cut_short_write_are_no_key_and_go_when_the_key_is_destroyed(settings):
+    key = keystore.get_or_create("warrant/WD-3/files")
+    folder = settings.WARRANTDESK_KEYRING_DIR / "warrant" / "WD-3"
+    leftover = folder / f"{keystore.TEMPORARY_PREFIX}abc.partial"
+    leftover.write_text((folder / "files.key").read_text())  # a wrapped copy, as a crash would leave
+    old = folder / f"{keystore.TEMPORARY_PREFIX}def.key"  # the layout of earlier versions
+    old.write_text((folder / "files.key").read_text())
+    for path in (leftover, old):
+        os.utime(path, (0, 0))
+    in_progress = folder / f"{keystore.TEMPORARY_PREFIX}ghi.partial"
+    in_progress.write_text("being written now")
+    assert keystore.names("warrant/") == ["warrant/WD-3/files"]
+    keystore.destroy("warrant/WD-3/files")
+    assert not leftover.exists() and not old.exists()
+    assert in_progress.exists(), "a write in progress beside it is left alone"
+    raw = b"".join(p.read_bytes() for p in settings.WARRANTDESK_KEYRING_DIR.rglob("*") if p.is_file())
+    assert key not in raw
+
+
+def test_an_unreachable_vault_is_a_clear_refusal_not_a_crash(settings, monkeypatch):
+    import requests
+    from hvac.exceptions import Forbidden
+
+    class Down(FakeKV2):
+        def read_secret_version(self, **kwargs):
+            raise requests.ConnectionError("connection refused")
+
+    class Refusing(FakeKV2):
+        def read_secret_version(self, **kwargs):
+            raise Forbidden("permission denied")
+
+    for kv in (Down(), Refusing()):
+        client = FakeClient()
+        client.secrets.kv.v2 = kv
+        vault = keystore.VaultBackend(client, mount="secret", path="warrantdesk")
+        monkeypatch.setattr(keystore, "backend", lambda vault=vault: vault)
+        with pytest.raises(keystore.KeyUnavailable) as refusal:
+            keystore.get("warrant/WD-1/files")
+        assert refusal.value.code == "keystore_unreachable"
+        assert refusal.value.status_code == 503

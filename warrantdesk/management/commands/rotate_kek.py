@@ -70,6 +70,8 @@ def survey(names: list[str]) -> Survey:
             found.leftovers.append(name)
         else:
             found.add(name, store.read(name))
+    if isinstance(store, keystore.DirectoryBackend):  # names() skips them: look on disk
+        found.leftovers.extend(leftover for leftover in store.leftovers() if leftover not in found.leftovers)
     return found
 
 
