@@ -351,6 +351,10 @@ def export_issue_link(*, export: Export, actor, recipient: str, hours: int | Non
     export = Export.objects.select_for_update().get(pk=export.pk)
     if export.status != Export.Status.READY:
         raise Conflict(_("Only a ready package can be delivered."), code="not_ready")
+    if export.purged_at is not None:
+        raise packages.PackagePurged(export)
+    if (destroyed_at := keys.warrant_keys_destroyed_at(export.warrant)) is not None:
+        raise keys.KeyDestroyed(keystore.warrant_files_key(export.warrant.reference), destroyed_at)
     token = secrets.token_urlsafe(32)
     hours = hours or settings.WARRANTDESK_EXPORT_LINK_HOURS
     link = DownloadLink.objects.create(

@@ -211,3 +211,10 @@ def test_the_destruction_job_is_registered_and_audited_with_its_counts(closed_ca
     ran = AuditEntry.objects.filter(action=AuditAction.PERIODIC_RAN).get()
     assert ran.details["counts"]["warrants_destroyed"] == 1
     assert PreservationOrder.objects.count() == 0
+
+
+def test_no_new_link_once_the_keys_were_destroyed(closed_case, legal_officer):
+    shredding.keys_destroy_due()
+
+    with pytest.raises(keystore.KeyDestroyed):
+        services.export_issue_link(export=closed_case["export"], actor=legal_officer, recipient="Insp. Yoon", hours=1)

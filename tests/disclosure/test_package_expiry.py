@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from disclosure import services, shredding
 from disclosure.models import Export
-from disclosure.packages import package_bytes
+from disclosure.packages import PackagePurged, package_bytes
 from tests.helpers import client_for, run_export
 from warrantdesk import periodic
 from warrantdesk.models import AuditAction, AuditEntry, PeriodicJob
@@ -142,3 +142,13 @@ def test_the_expiry_job_is_registered_and_audited_with_its_counts(delivered_pack
     entry = AuditEntry.objects.filter(action=AuditAction.PERIODIC_RAN).get()
     assert entry.details["job"] == "packages.expire" and entry.details["counts"]["packages_purged"] == 1
     assert PeriodicJob.objects.get(name="packages.expire").last_summary["files_deleted"] == 1
+
+
+def test_no_new_link_to_a_purged_package(delivered_package, legal_officer):
+    shredding.packages_expire()
+    delivered_package.refresh_from_db()
+
+    with pytest.raises(PackagePurged):
+        services.export_issue_link(export=delivered_package, actor=legal_officer, recipient="Insp. Yoon", hours=1)
+
+    assert not delivered_package.links.exists()
