@@ -1,4 +1,4 @@
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,6 +23,7 @@ class ExportSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     percent = serializers.IntegerField(read_only=True)
     download_url = serializers.SerializerMethodField()
+    manifest_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Export
@@ -40,16 +41,24 @@ class ExportSerializer(serializers.ModelSerializer):
             "package_sha256",
             "package_size",
             "manifest_sha256",
+            "purged_at",
             "error",
             "requested_by",
             "requested_at",
             "started_at",
             "finished_at",
             "download_url",
+            "manifest_url",
         ]
 
     def get_download_url(self, export: Export) -> str | None:
-        return f"/api/v1/exports/{export.pk}/download/" if export.status == Export.Status.READY else None
+        if export.status != Export.Status.READY or export.purged_at is not None:
+            return None
+        return f"/api/v1/exports/{export.pk}/download/"
+
+    def get_manifest_url(self, export: Export) -> str | None:
+        """The signed manifest, kept after the package itself was purged."""
+        return f"/api/v1/exports/{export.pk}/manifest/" if export.manifest else None
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -103,6 +112,21 @@ class ExportViewSet(viewsets.GenericViewSet):
             filename=export.download_name,
             content_type="application/zip",
         )
+
+    @extend_schema(responses={(200, "application/json"): bytes})
+    @action(detail=True, methods=["get"])
+    def manifest(self, request: Request, pk=None) -> HttpResponse:
+        """The package's signed manifest.json as it was published (its SHA-256 is manifest_sha256); kept
+        after the package was purged and after the warrant's keys were destroyed. Audited."""
+        export = self.get_object()
+        response = HttpResponse(
+            services.export_manifest_open(export=export, actor=request.user),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{export.download_name.removesuffix(".zip")}-manifest.json"'
+        )
+        return response
 
     @extend_schema(request=DeliverySerializer, responses={201: DeliverySerializer})
     @action(detail=True, methods=["post"])

@@ -152,3 +152,19 @@ def test_no_new_link_to_a_purged_package(delivered_package, legal_officer):
         services.export_issue_link(export=delivered_package, actor=legal_officer, recipient="Insp. Yoon", hours=1)
 
     assert not delivered_package.links.exists()
+
+
+def test_the_api_shows_a_purged_package_and_serves_its_kept_manifest(delivered_package, legal_officer, outsider):
+    export = delivered_package
+    shredding.packages_expire()
+    export.refresh_from_db()
+    officer = client_for(legal_officer)
+
+    body = officer.get(f"/api/v1/exports/{export.pk}/").json()
+    manifest = officer.get(body["manifest_url"])
+    refused = client_for(outsider).get(f"/api/v1/exports/{export.pk}/manifest/")
+
+    assert body["purged_at"] is not None and body["download_url"] is None
+    assert manifest.status_code == 200
+    assert hashlib.sha256(manifest.content).hexdigest() == body["manifest_sha256"] == export.manifest_sha256
+    assert refused.status_code == 404
