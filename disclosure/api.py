@@ -15,6 +15,7 @@ from warrantdesk.params import parse_id
 
 from . import keys, services
 from .models import Delivery, DownloadLink, Export
+from .retention import retention_gap
 from .scope import warrant_scope
 
 
@@ -211,6 +212,15 @@ class _ScopeRoomSerializer(serializers.Serializer):
     participants = serializers.IntegerField()
 
 
+class _RetentionGapSerializer(serializers.Serializer):
+    retention_days = serializers.IntegerField(help_text="The store's retention when this was computed.")
+    received_at = serializers.DateTimeField()
+    horizon_at_receipt = serializers.DateTimeField(help_text="Receipt minus retention: older messages were deleted.")
+    period_days = serializers.FloatField()
+    days_before_receipt = serializers.FloatField(help_text="How long before receipt the period starts.")
+    days_beyond_retention = serializers.FloatField(help_text="Days of the period that hold no data (beyond retention).")
+
+
 class ScopeSerializer(serializers.Serializer):
     """Documentation of the scope preview (the response is built by the view)."""
 
@@ -220,6 +230,7 @@ class ScopeSerializer(serializers.Serializer):
     targets = _ScopeTargetSerializer(many=True)
     unmatched = _ScopeTargetSerializer(many=True)
     rooms = _ScopeRoomSerializer(many=True)
+    retention = _RetentionGapSerializer()
 
 
 class WarrantScopeView(APIView):
@@ -233,7 +244,8 @@ class WarrantScopeView(APIView):
         "and target identifiers that match no account.",
     )
     def get(self, request: Request, pk) -> Response:
-        scope = warrant_scope(warrant_or_404(request, pk))
+        warrant = warrant_or_404(request, pk)
+        scope = warrant_scope(warrant)
         return Response(
             {
                 "period_start": scope.warrant.period_start,
@@ -261,6 +273,7 @@ class WarrantScopeView(APIView):
                     }
                     for item in scope.rooms
                 ],
+                "retention": retention_gap(warrant).as_dict(),
             }
         )
 

@@ -27,6 +27,12 @@ class DisclosureConfig(AppConfig):
         page_hooks.register_warrant_list(views_notifications.warrant_list_context)
         # A follow-up request moves with its signature's verdict.
         signals.signature_checked.connect(followups.on_signature_checked, dispatch_uid="followups-signature")
+        # Preservation holds follow the warrant: placed when it is logged, released when it is rejected.
+        from . import retention, views_holds
+
+        signals.warrant_logged.connect(retention.on_warrant_logged, dispatch_uid="retention-hold-place")
+        signals.warrant_moved.connect(retention.on_warrant_moved, dispatch_uid="retention-hold-release")
+        page_hooks.register_warrant_panel(views_holds.hold_panel)
 
         # Periodic jobs (manage.py run_periodic; warrantdesk/periodic.py): one line each.
         from datetime import timedelta
@@ -36,6 +42,13 @@ class DisclosureConfig(AppConfig):
         from .notifications import notifications_send_due as send_due
 
         periodic.register("notifications.send_due", every=timedelta(minutes=1), run=send_due, takes_stop=True)
+        periodic.register(
+            "retention.purge",
+            every=timedelta(hours=1),
+            run=retention.messages_purge_expired,
+            lease=timedelta(hours=2),
+            takes_stop=True,
+        )
         from . import shredding
 
         periodic.register("packages.expire", every=timedelta(hours=1), run=shredding.packages_expire, takes_stop=True)

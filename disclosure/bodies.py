@@ -24,6 +24,8 @@ import secrets
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from warrantdesk import keystore
@@ -144,3 +146,108 @@ class BodyCipher:
         if day not in self._mac_keys:
             self._mac_keys[day] = self._key(fingerprint_key_name(day))
         return hmac.new(self._mac_keys[day], digest.encode(), hashlib.sha256).hexdigest()
+
+
+# --- re-keying a day (the retention purge) --------------------------------------------------------
+
+REKEY_BATCH = 2000
+_DAY_LOCK_CLASS = 0x57440C  # the first key of PostgreSQL's two-key advisory locks: "a day of messages"
+
+
+def lock_day(day: dt.date, *, shared: bool = False) -> None:
+    """Take the lock of ``day``'s messages until the current transaction ends. PostgreSQL: an advisory
+    transaction lock per day, exclusive to re-key the day, shared to delete from it (deletions from one
+    day run side by side, a re-key waits for them and they wait for it; taken in day order, no cycle).
+    SQLite: nothing to do, its IMMEDIATE transactions already hold the database's one write lock."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [_DAY_LOCK_CLASS, day.toordinal()])
+
+
+def _generations(day: dt.date) -> dict[int, bool]:
+    """Every generation of ``day`` in the key store -> is its key alive."""
+    generations = {}
+    for name in day_key_names(day):
+        last = name.rsplit("/", 1)[-1]
+        if last.isdigit():
+            generations[int(last)] = keystore.destroyed_at(name) is None
+    return generations
+
+
+def rekey_day(day: dt.date) -> tuple[int, int]:
+    """Re-seal every message of ``day`` still stored under a new generation of the day's key, then
+    destroy the older generations; returns (the new generation, unreadable rows deleted).
+
+    Why: the retention purge deleted *some* of the day's messages (the others are held, or still
+    young). A copy of the database taken before the purge still holds the deleted rows, sealed under
+    the day's current key; destroying that key, once no row of this database needs it any more, makes
+    them unreadable there too. The day's fingerprint key stays (re-imports still recognise held
+    messages). A row whose generation key is already gone (a purge that crashed between destroying a
+    key and deleting its rows) cannot be opened by anyone: it is deleted, so that no export stumbles
+    on it.
+
+    Call it outside a transaction: the rows are re-sealed in one transaction under the day's exclusive
+    lock (``lock_day``), and the old keys destroyed only after it committed, so a crash leaves either
+    the old rows with their keys or the new rows with theirs (never rows without a key).
+    """
+    from .models import Message  # the model module imports this one (Message.body)
+
+    table = connection.ops.quote_name(Message._meta.db_table)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    with transaction.atomic(durable=True):
+        lock_day(day)
+        generations = _generations(day)
+        day_rows = Message.objects.filter(sent_at__gte=start, sent_at__lt=end)
+        in_rows = day_rows.aggregate(newest=Max("key_generation"))["newest"] or 0
+        # Past every generation the key store or a row knows of: a key store that lost the day's keys
+        # must not hand out a "new" key under a name the rows already use.
+        new = max(max(generations, default=0), in_rows) + 1
+        old = sorted(generation for generation, alive in generations.items() if alive)
+        openers = {}
+        for generation in old:
+            try:
+                openers[generation] = AESGCM(keystore.get(key_name(day, generation)))
+            except keystore.KeyDestroyed:  # another purge re-keyed the day just before us: no row needs it
+                generations[generation] = False
+        old = sorted(openers)
+        sealer, sealer_aad = AESGCM(keystore.get_or_create(key_name(day, new))), _associated_data(day, new)
+        unreadable: list[int] = []
+        last = 0
+        while True:
+            rows = list(
+                day_rows.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "sealed_body", "key_generation")[:REKEY_BATCH]
+            )
+            if not rows:
+                break
+            last = rows[-1][0]
+            updates = []
+            for pk, sealed, generation in rows:
+                opener = openers.get(generation)
+                if opener is None:
+                    if generations.get(generation) is False:  # destroyed (a tombstone), not merely missing
+                        unreadable.append(pk)
+                        continue
+                    # No such key at all: a key store that is not the right one. Refuse (KeyUnavailable).
+                    opener = openers[generation] = AESGCM(keystore.get(key_name(day, generation)))
+                sealed = bytes(sealed)
+                try:
+                    text = opener.decrypt(sealed[:NONCE], sealed[NONCE:], _associated_data(day, generation))
+                except InvalidTag as exc:
+                    raise BodyUnreadable(_("A stored message does not decrypt: it was altered or moved.")) from exc
+                nonce = secrets.token_bytes(NONCE)
+                updates.append((nonce + sealer.encrypt(nonce, text, sealer_aad), new, pk))
+            # One prepared UPDATE per row (bulk_update would build a CASE per batch); the table name is
+            # the model's, the values are parameters.
+            sql = f"UPDATE {table} SET sealed_body = %s, key_generation = %s WHERE id = %s"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, updates)
+        if unreadable:
+            Message.objects.filter(pk__in=unreadable).delete()
+    for generation in old:
+        keystore.destroy(key_name(day, generation))
+    return new, len(unreadable)

@@ -184,6 +184,22 @@ class HoldRange(models.Model):
         return f"Room {self.room_id} from {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
 
 
+class PendingRekey(models.Model):
+    """A day (UTC) the retention purge deleted messages from, whose keys are not yet rotated or destroyed.
+
+    Written in the transaction that deletes the messages and removed only once the day's old keys are
+    gone (``disclosure.retention``), so that a purge that crashed in between, or ran while another one
+    was re-keying the day, has the day re-keyed by the next run: a deleted message never stays readable
+    in an older copy of the database. ``version`` grows with every deletion from the day.
+    """
+
+    day = models.DateField(unique=True)
+    version = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Re-key pending for {self.day:%Y-%m-%d}"
+
+
 def package_path(instance: "Export", filename: str) -> str:
     return f"exports/{instance.warrant.reference}/{filename}"
 

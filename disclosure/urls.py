@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_notifications
+from . import views, views_holds, views_notifications
 
 app_name = "disclosure"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("exports/<int:pk>/manifest/", views.export_manifest, name="export-manifest"),
     path("exports/<int:pk>/deliver/", views.export_deliver, name="export-deliver"),
     path("exports/<int:pk>/link/", views.export_link, name="export-link"),
+    path("holds/", views_holds.hold_list, name="hold-list"),
     path("notifications/", views_notifications.notification_list, name="notification-list"),
     path("warrants/<int:pk>/notifications/", views_notifications.warrant_notifications, name="warrant-notifications"),
     path("notifications/<int:pk>/", views_notifications.notification_preview, name="notification-preview"),

@@ -27,6 +27,7 @@ from . import keys, services, shredding
 from .exports import verify_package
 from .forms import DeliveryForm, LinkForm
 from .models import Delivery, Export
+from .retention import retention_gap
 from .scope import warrant_scope
 
 
@@ -43,6 +44,7 @@ def warrant_scope_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "scope": scope,
             "participant_count": len(scope.participant_ids),
             "non_target_count": len(scope.non_target_ids),
+            "gap": retention_gap(warrant),
         },
     )
 

@@ -198,6 +198,7 @@ def _warrant_create(
     )
     if document is not None:
         document_create(warrant=warrant, staged=document, actor=actor)
+    transaction.on_commit(lambda: signals.warrant_logged.send(sender=Warrant, warrant=warrant), robust=True)
     return warrant
 
 
@@ -585,6 +586,12 @@ def _transition(*, warrant: Warrant, to: str, actor, note: str = "", system: boo
         warrant=warrant,
         obj=warrant,
         details={"from": previous, "to": to, "note": note, "by": "system" if system else "user"},
+    )
+    transaction.on_commit(
+        lambda: signals.warrant_moved.send(
+            sender=Warrant, warrant=warrant, from_status=previous, to_status=to, actor=actor
+        ),
+        robust=True,
     )
     return warrant
 

@@ -227,6 +227,14 @@ WARRANTDESK_PDF_PROCESSES = env_int("WARRANTDESK_PDF_PROCESSES", 0) or None  # d
 # From this many messages on, an export (outside a transaction, on a database file or server) reads its
 # rows in a second process while it writes (disclosure/reader.py); below it the process is not worth it.
 WARRANTDESK_EXPORT_READER_MIN_MESSAGES = env_int("WARRANTDESK_EXPORT_READER_MIN_MESSAGES", 50_000)
+# Retention of the conversation store (disclosure/retention.py, the hourly "retention.purge" job): a
+# message is deleted, and its day's key destroyed or rotated, once it is older than this many days,
+# unless a preservation hold keeps it. A warrant's hold lasts until the warrant is closed plus
+# WARRANTDESK_HOLD_MARGIN_DAYS (a rejected warrant's hold is released at once).
+WARRANTDESK_RETENTION_DAYS = env_int("WARRANTDESK_RETENTION_DAYS", 3)
+WARRANTDESK_HOLD_MARGIN_DAYS = env_int("WARRANTDESK_HOLD_MARGIN_DAYS", 30)
+if WARRANTDESK_RETENTION_DAYS < 1 or WARRANTDESK_HOLD_MARGIN_DAYS < 0:
+    raise ImproperlyConfigured("WARRANTDESK_RETENTION_DAYS must be at least 1, WARRANTDESK_HOLD_MARGIN_DAYS at least 0")
 # Follow-up requests: the hard cap of pseudonyms per request, and when reviewers are warned of a
 # fishing request (more tokens than this, or more than this share of one room's pseudonymised people).
 # Demo mode (`make run` turns it on in scripts/serve.sh; off by default and in production): the

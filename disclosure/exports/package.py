@@ -37,6 +37,7 @@ from ..directory import DirectoryIndex
 from ..identifiers import normalize_email, normalize_phone
 from ..models import Account, Membership, Message
 from ..redaction import Person, Redactor
+from ..retention import retention_gap
 from ..scope import Scope
 from . import pdf, reader
 from .layout import (
@@ -563,6 +564,8 @@ def _manifest(scope: Scope, work: Path, counts: dict, names: list[str], key_id: 
             "rooms": counts["rooms"],
         },
         "counts": counts,
+        # What retention had already deleted of the period when the warrant was received.
+        "retention": retention_gap(warrant).as_dict(),
         "pseudonym_key_id": key_id,
         "operator_key_sha256": keys.public_key_fingerprint(public),
         "files": {name: {"sha256": sha256_file(work / name), "size": (work / name).stat().st_size} for name in names},
