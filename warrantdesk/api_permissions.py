@@ -9,7 +9,17 @@ class DenyAll(permissions.BasePermission):
 
 
 class LoggedIn(permissions.IsAuthenticated):
-    """Signed in and active; case-level checks happen in the selectors and services."""
+    """Signed in and active; case-level checks happen in the selectors and services. An auditor who
+    does no other work reads only: any other method is refused before a view parses its input, with
+    the 404 (recorded) every refusal answers, so that a write route says nothing of what it holds."""
 
     def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) and request.user.is_active
+        if not (super().has_permission(request, view) and request.user.is_active):
+            return False
+        if request.method not in permissions.SAFE_METHODS:
+            from .access import deny
+            from .roles import is_auditor_only
+
+            if is_auditor_only(request.user):
+                raise deny(request.user, object_type="api-write", object_id="", path=request.path)
+        return True

@@ -72,3 +72,10 @@ def user_roles(user) -> set[Role]:
     if user.is_superuser:
         roles.add(Role.ADMINISTRATOR)
     return roles
+
+
+def is_auditor_only(user) -> bool:
+    """An auditor who does no other work here: reads every case's process, changes nothing, takes no
+    file of a case (an auditor who is also an officer or an administrator works under those roles)."""
+    roles = user_roles(user)
+    return Role.AUDITOR in roles and not roles & {Role.INTAKE_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "requests_app",
     "disclosure",
     "demo",  # make run's demo data and sample documents (imported by no other app)
+    "oversight",  # the auditor's read-only workspace (imported by no other app)
 ]
 
 MIDDLEWARE = [

@@ -10,9 +10,9 @@ from disclosure import api as disclosure_api
 from disclosure import views as disclosure_views
 from disclosure.followups import api as followups_api
 from requests_app import api as requests_api
-from requests_app import views_audit
 
 from . import api_views, views, views_checkpoints
+from .access import refuse_auditors
 from .api import LoggedIn
 
 
@@ -42,15 +42,16 @@ urlpatterns = [
     path("warrants/", include("disclosure.followups.urls")),
     path("warrants/", include("demo.urls")),  # /warrants/demo/…: the sample documents of demo mode
     path("disclosure/", include("disclosure.urls")),
-    path("d/<str:token>/", disclosure_views.link_download, name="link-download"),
+    path("d/<str:token>/", refuse_auditors(disclosure_views.link_download), name="link-download"),
     # The operator's public key, for agencies to pin (public: no account needed).
     path("operator-key/", disclosure_views.operator_key, name="operator-key"),
     path("operator-key/operator-public-key.pem", disclosure_views.operator_key_pem, name="operator-key-pem"),
     path("operator-key/verify_package.py", disclosure_views.verify_script, name="verify-script"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export.csv", views.audit_export, name="audit-export"),
+    path("audit/export.json", views.audit_export_json, name="audit-export-json"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
-    path("audit/cases/<str:reference>/", views_audit.audit_case, name="audit-case"),
+    path("audit/", include("oversight.urls")),  # the auditor's workspace: dashboard, case pages
     path("audit/checkpoints/", views_checkpoints.checkpoint_list, name="audit-checkpoints"),
     path("audit/checkpoints/<int:size>.txt", views_checkpoints.checkpoint_note, name="audit-checkpoint-note"),
     path("audit/key/", views_checkpoints.audit_key, name="audit-key"),

@@ -5,14 +5,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from warrantdesk.access import deny
 
 from . import audit, selectors
-from .filters import AuditFilterForm
+from .filters import TOPICS, AuditFilterForm
 from .models import AuditAction, AuditEntry
-from .params import bind_filters, filtered_by
+from .params import FilterForm, bind_filters, filtered_by
 from .roles import Role, user_roles
 
 AUDIT_PERMISSION = "warrantdesk.view_auditentry"
@@ -23,6 +23,7 @@ def _auditor_only(request: HttpRequest) -> None:
         raise deny(request.user, object_type="audit", object_id="", path=request.path)
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Where signing in lands: the audit log for an auditor (who is assigned no case), else the warrants."""
     roles = user_roles(request.user)
@@ -38,7 +39,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return _audit_log_page(request, bind_filters(AuditFilterForm, request.GET))
 
 
-def _audit_log_page(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
+def _audit_log_page(request: HttpRequest, form: FilterForm) -> HttpResponse:
     """The log filtered by ``form``; when the filters are invalid, their errors and no entry (400)."""
     if form.is_valid():
         entries = selectors.audit_entries_filtered(**form.filters()).select_related("actor")
@@ -56,6 +57,8 @@ def _audit_log_page(request: HttpRequest, form: AuditFilterForm) -> HttpResponse
             "actions": AuditAction.choices,
             "filters": request.GET,
             "query": query.urlencode(),
+            "topics": [(key, label) for key, (label, _actions) in TOPICS.items()],
+            "saved_link": request.build_absolute_uri(f"{request.path}?{query.urlencode()}" if query else request.path),
         },
         status=200 if form.is_valid() else 400,
     )
@@ -66,58 +69,89 @@ class _Echo:
         return value
 
 
-@filtered_by(AuditFilterForm)
-@require_GET
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+AUDIT_EXPORT_FIELDS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "warrant",
+    "object_type",
+    "object_id",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+]
+
+
+def _export_row(entry: AuditEntry) -> dict:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor_label,
+        "action": entry.action,
+        "warrant": entry.warrant_ref,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "ip": entry.ip or "",
+        "details": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def _audit_export(request: HttpRequest, *, kind: str) -> HttpResponse | StreamingHttpResponse:
+    """The filtered log as a file (CSV or JSON), oldest first; the download is itself recorded, with
+    the filters as the auditor wrote them. What the log holds is already free of content (no message
+    text, identity or address: see warrantdesk/audit.py), so the file is too."""
     _auditor_only(request)
     form = bind_filters(AuditFilterForm, request.GET)
     if not form.is_valid():  # nothing is exported: the log page says what is wrong with the filters
         return _audit_log_page(request, form)
-    filters = form.filters()
-    audit.audit_record(
-        action=AuditAction.AUDIT_EXPORTED,
-        actor=request.user,
-        details={key: str(value) for key, value in filters.items() if value},
-    )
-    entries = selectors.audit_entries_filtered(**filters).order_by("seq")
-    writer = csv.writer(_Echo())
-    header = [
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "warrant",
-        "object_type",
-        "object_id",
-        "ip",
-        "details",
-        "prev_hash",
-        "hash",
-    ]
+    written = {name: str(value) for name, value in form.cleaned_data.items() if value and name != "page"}
+    if kind != "csv":  # (the CSV download, the first there was, records the filters alone)
+        written["format"] = kind
+    audit.audit_record(action=AuditAction.AUDIT_EXPORTED, actor=request.user, details=written)
+    entries = selectors.audit_entries_filtered(**form.filters()).order_by("seq").iterator(chunk_size=2000)
+    if kind == "csv":
+        writer = csv.writer(_Echo())
 
-    def rows():
-        yield writer.writerow(header)
-        for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    entry.seq,
-                    entry.at.isoformat(),
-                    entry.actor_label,
-                    entry.action,
-                    entry.warrant_ref,
-                    entry.object_type,
-                    entry.object_id,
-                    entry.ip or "",
-                    json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
-                    entry.prev_hash,
-                    entry.hash,
-                ]
-            )
+        def rows():
+            yield writer.writerow(AUDIT_EXPORT_FIELDS)
+            for entry in entries:
+                row = _export_row(entry)
+                row["details"] = json.dumps(entry.details, ensure_ascii=False, sort_keys=True)
+                yield writer.writerow([row[name] for name in AUDIT_EXPORT_FIELDS])
 
+        content_type = "text/csv; charset=utf-8"
+    else:
+
+        def rows():
+            # A JSON array streamed entry by entry, so the memory used does not grow with the log.
+            yield "["
+            for number, entry in enumerate(entries):
+                yield (
+                    ("," if number else "") + "\n" + json.dumps(_export_row(entry), ensure_ascii=False, sort_keys=True)
+                )
+            yield "\n]\n"
+
+        content_type = "application/json; charset=utf-8"
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    response = StreamingHttpResponse(rows(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
     return response
+
+
+@filtered_by(AuditFilterForm)
+@require_GET
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    return _audit_export(request, kind="csv")
+
+
+@filtered_by(AuditFilterForm)
+@require_GET
+def audit_export_json(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    return _audit_export(request, kind="json")
 
 
 @require_POST
