@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a store of 100,000 messages instead of 1,000,000")
     parser.add_argument(
         "--only",
-        choices=["audit", "list", "signatures", "conversations", "exports", "notifications", "merkle"],
+        choices=["audit", "list", "signatures", "conversations", "exports", "notifications", "merkle", "retention"],
         help="run one benchmark only",
     )
     args = parser.parse_args(argv)
@@ -541,6 +541,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.merkle import bench_merkle
 
             bench_merkle(args, report, people)
+        if args.only in (None, "retention"):  # last: the purge deletes most of the shared store
+            from bench.retention import bench_retention
+
+            bench_retention(args, report, people)
     finally:
         teardown_database(original_db, keep=not temporary)
         if temporary:
