@@ -48,10 +48,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1_000_000,
         help="audit log length for the Merkle figures (default 1,000,000)",
     )
+    parser.add_argument(
+        "--report-warrants", type=int, default=100_000, help="warrants for the transparency report (default 100,000)"
+    )
     parser.add_argument("--quick", action="store_true", help="a store of 100,000 messages instead of 1,000,000")
     parser.add_argument(
         "--only",
-        choices=["audit", "list", "signatures", "conversations", "exports", "notifications", "merkle", "retention"],
+        choices=[
+            "audit",
+            "list",
+            "signatures",
+            "conversations",
+            "exports",
+            "notifications",
+            "merkle",
+            "report",
+            "retention",
+        ],
         help="run one benchmark only",
     )
     args = parser.parse_args(argv)
@@ -541,6 +554,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.merkle import bench_merkle
 
             bench_merkle(args, report, people)
+        if args.only in (None, "report"):
+            from bench.report import bench_report
+
+            bench_report(args, report, people)
         if args.only in (None, "retention"):  # last: the purge deletes most of the shared store
             from bench.retention import bench_retention
 

@@ -52,6 +52,7 @@ urlpatterns = [
     path("audit/export.json", views.audit_export_json, name="audit-export-json"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("audit/", include("oversight.urls")),  # the auditor's workspace: dashboard, case pages
+    path("transparency/", include("oversight.report_urls")),  # published transparency reports (public)
     path("audit/checkpoints/", views_checkpoints.checkpoint_list, name="audit-checkpoints"),
     path("audit/checkpoints/<int:size>.txt", views_checkpoints.checkpoint_note, name="audit-checkpoint-note"),
     path("audit/key/", views_checkpoints.audit_key, name="audit-key"),
