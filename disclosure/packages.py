@@ -29,7 +29,8 @@ class PackagePurged(DomainError):
         self.purged_at = export.purged_at
         super().__init__(
             _(
-                "This package was purged on %(date)s (packages are deleted some time after delivery); its manifest is kept."
+                "This package was purged on %(date)s (packages are deleted some time after delivery); "
+                "its manifest is kept."
             )
             % {"date": f"{export.purged_at:%Y-%m-%d}"},
             code=self.code,
