@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -327,11 +328,101 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",  # no CDN: the favicon too comes from the sidecar package
 }
 
+# --- Deployment (README "Deployment", deploy/) -----------------------------------------------------------
+# WARRANTDESK_PRODUCTION=1 turns on the production defaults below (manifest static files, HTTPS only,
+# HSTS, secure cookies, JSON logs); each stays overridable by its own variable. Off (the default), the
+# settings suit a developer machine and the tests.
+WARRANTDESK_PRODUCTION = env_bool("WARRANTDESK_PRODUCTION", False)
+if WARRANTDESK_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("WARRANTDESK_PRODUCTION and DEBUG cannot both be on")
+# Persistent connections (seconds; gunicorn's sync workers keep one each), checked before reuse so that a
+# restarted PostgreSQL costs one failed request per worker at most, not a restart of the app.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60 if WARRANTDESK_PRODUCTION else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+
+# /healthz and /readyz answer before any other middleware (no host check, no HTTPS redirect, no session):
+# load balancers probe the machine's own address over plain HTTP (warrantdesk/health.py).
+MIDDLEWARE.insert(0, "warrantdesk.health.HealthCheckMiddleware")
+# Static files served by the app itself (WhiteNoise), right after SecurityMiddleware; in production the
+# compressed, content-hashed copies that `manage.py collectstatic` writes to STATIC_ROOT.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
+# The request id and the user id of every log line of a request (warrantdesk/logs.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "warrantdesk.logs.RequestLogMiddleware"
+)
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+_static_manifest = env_bool("WARRANTDESK_STATIC_MANIFEST", WARRANTDESK_PRODUCTION)
+WHITENOISE_USE_FINDERS = not _static_manifest  # without collectstatic (development, tests): from static/
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _static_manifest
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# HTTPS. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1 (only if the proxy always sets
+# X-Forwarded-Proto and strips the client's own), and SECURE_SSL_REDIRECT=0 if the proxy redirects itself.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", WARRANTDESK_PRODUCTION)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if WARRANTDESK_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", WARRANTDESK_PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", WARRANTDESK_PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", SESSION_COOKIE_SECURE or WARRANTDESK_PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (Django's own): scripts and styles from this origin or carrying the request's
+# nonce ({{ csp_nonce }}); nothing inline without it, no eval, no plug-ins, no framing, forms post here.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# Logs: one JSON object per line in production (LOG_FORMAT=json), with the request id and the user's
+# numeric id, never a name, e-mail address, phone number, password or token (warrantdesk/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if WARRANTDESK_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "warrantdesk.logs.RequestContextFilter"},
+        "scrub": {"()": "warrantdesk.logs.ScrubFilter"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "warrantdesk.logs.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s u=%(user_id)s] %(message)s",
+        },
+        "json": {"()": "warrantdesk.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "scrub"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "WARNING"},
+    },
 }
