@@ -48,9 +48,9 @@ from requests_app.models import (
 )
 from requests_app.workflow import Status
 from warrantdesk.audit import audit_record
+from warrantdesk.models import AuditAction
 
 FORMAT = "warrantdesk-transparency-report/1"
-PUBLISHED_ACTION = "report.published"  # not (yet) an AuditAction choice: see the report of #13 point 4
 HONOURED = (Status.DELIVERED, Status.NOTIFYING, Status.CLOSED)
 SIGNATURE_REFUSAL_STATUSES = (Status.SIGNATURE_FAILED, Status.REJECTED)
 NO_CHECK = "NO_CHECK"  # a signature failure without a finished check on record (never seen, but possible)
@@ -442,7 +442,7 @@ def report_publish(*, period: Period, language: str, actor):
             published_by=actor,
         )
         audit_record(
-            action=PUBLISHED_ACTION,
+            action=AuditAction.REPORT_PUBLISHED,
             actor=actor,
             obj=report_row,
             details={"reference": reference, "period": period.slug, "language": language, "audit": anchor["kind"]},

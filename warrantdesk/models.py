@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     HOLD_PLACED = "hold.placed", _("Preservation hold placed")
     HOLD_RELEASED = "hold.released", _("Preservation hold released")
     KEYS_ROTATED = "keys.rotated", _("Key-encryption key rotation")
+    REPORT_PUBLISHED = "report.published", _("Transparency report published")
 
 
 class AuditEntry(models.Model):

@@ -380,6 +380,20 @@ def test_a_published_report_is_public_signed_and_embeds_the_audit_checkpoint(pub
     assert client.get(reverse("transparency")).status_code == 200
 
 
+def test_publishing_is_audited_under_its_own_action_with_a_korean_label(published, admin_user):
+    from django.utils import translation
+
+    from warrantdesk.models import AuditAction, AuditEntry
+
+    entry = AuditEntry.objects.get(action=AuditAction.REPORT_PUBLISHED)
+
+    assert entry.actor == admin_user
+    assert entry.details["reference"] == published.reference
+    assert entry.get_action_display() == "Transparency report published"
+    with translation.override("ko"):
+        assert entry.get_action_display() == "투명성 보고서 게시"
+
+
 def test_a_tampered_published_report_fails_its_signature_check(published, client):
     document = json.loads(published.document)
     document["figures"]["warrants"]["received"] = 0
