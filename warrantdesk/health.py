@@ -51,7 +51,7 @@ def check_keystore() -> None:
     if isinstance(backend, keystore.DirectoryBackend):
         root = Path(backend.root)
         where = root if root.exists() else root.parent  # created with the first key
-        if not os.access(where, os.R_OK | os.W_OK | os.X_OK):
+        if not where.is_dir() or not os.access(where, os.R_OK | os.W_OK | os.X_OK):
             raise PermissionError("key store directory not usable")
     next(iter(backend.names()), None)
 

@@ -47,7 +47,13 @@ _TEXT_PATTERNS = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), SCRUBBED),  # e-mail addresses
     (re.compile(r"(?<![\w.])\+?\d[\d ()-]{7,}\d(?![\w.])"), SCRUBBED),  # phone numbers (and other long numbers)
     # long random-looking strings (one-time link tokens in paths): letters and digits mixed, 24+ characters
-    (re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{24,}(?![\w-])"), SCRUBBED),
+    # (a UUID, such as a task's id, is kept)
+    (
+        re.compile(
+            r"(?<![\w-])(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-)(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{24,}(?![\w-])"
+        ),
+        SCRUBBED,
+    ),
 ]
 
 
@@ -131,8 +137,9 @@ class PlainFormatter(_ScrubbedExceptions, logging.Formatter):
 
 class JsonFormatter(_ScrubbedExceptions, _JsonFormatter):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("fmt", "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s")
-        kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")  # ISO 8601 in UTC
         super().__init__(*args, **kwargs)
 
 
