@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from disclosure import notifications, services
 from disclosure.models import Account, Delivery, Disclosure, Export, Notification
@@ -143,11 +143,18 @@ class Route:
     def url_with_raw_argument(self, raw: str) -> str:
         """The route's address with ``raw`` (URL-quoted) as its argument (the pk, a token, a reference),
         whether or not the pattern would accept it: how a scanner or a typo reaches the server."""
-        placeholder = {name: SENTINEL_PK if name == "pk" else f"x{SENTINEL_PK}" for name in self.kwargs}
+        placeholder: dict[str, object] = {
+            name: SENTINEL_PK if name == "pk" else f"x{SENTINEL_PK}" for name in self.kwargs
+        }
         if "format" in self.kwargs:
             placeholder["format"] = "json"
+        try:
+            address = reverse(self.name, kwargs=placeholder)
+        except NoReverseMatch:  # an <int:...> argument that is not named pk (a checkpoint's size)
+            placeholder = {name: "json" if name == "format" else SENTINEL_PK for name in self.kwargs}
+            address = reverse(self.name, kwargs=placeholder)
         argument = next(str(value) for name, value in placeholder.items() if name != "format")
-        return reverse(self.name, kwargs=placeholder).replace(argument, quote(raw, safe=""), 1)
+        return address.replace(argument, quote(raw, safe=""), 1)
 
     @property
     def owner(self) -> str:

@@ -37,7 +37,7 @@ from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.params import FilterForm
 
 ROLES = ["legal_officer", "reviewer", "outsider", "auditor", "admin_user"]
-APPS = {"warrantdesk", "requests_app", "disclosure", "demo"}
+APPS = {"warrantdesk", "requests_app", "disclosure", "demo", "oversight"}
 
 MALFORMED = {
     "impossible-day": "2026-02-30",

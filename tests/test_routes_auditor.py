@@ -54,6 +54,8 @@ AUDITOR_FILES = {
     "audit-checkpoint-note",
     "audit-key-pem",
     "audit-verify-script",
+    "audit-report-csv",  # the transparency report: figures of the whole process, no case content
+    "audit-report-pdf",
     "operator-key-pem",
     "verify-script",
     "api-schema",

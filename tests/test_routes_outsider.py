@@ -245,6 +245,17 @@ PUBLIC_ROUTES = {
     "operator-key-pem",
     "verify-script",
     "operator-key-api",
+    # The audit key and its checker, published like the operator key so that an outside auditor pins it.
+    "audit-key",
+    "audit-key-pem",
+    "audit-verify-script",
+    # Published transparency reports: the operator's public statement, signed (issue 13, point 4).
+    "transparency",
+    "transparency-report",
+    "transparency-report-json",
+    "transparency-report-sig",
+    "transparency-report-csv",
+    "transparency-report-pdf",
 }
 
 
@@ -285,6 +296,9 @@ def test_only_the_listed_routes_are_open_without_an_account():
         ("/operator-key/operator-public-key.pem", "application/x-pem-file"),
         ("/operator-key/verify_package.py", "text/x-python"),
         ("/api/v1/operator-key/", "application/json"),
+        ("/audit/key/", "text/html"),
+        ("/audit/key/audit-public-key.pem", "application/x-pem-file"),
+        ("/audit/key/verify_checkpoint.py", "text/x-python"),
     ],
 )
 def test_an_anonymous_visitor_gets_the_operator_key_and_the_checker(url, content_type, client):

@@ -72,9 +72,13 @@ def _positive_int(value: str | None, name: str) -> int:
 
 
 def _checkpoint(size: str) -> Checkpoint:
+    """The checkpoint the address names: an address that names none (not a size, or no checkpoint of
+    that size) is a 404 like every other malformed id; the query parameters get their 400."""
     from rest_framework.exceptions import NotFound
 
-    checkpoint = Checkpoint.objects.filter(tree_size=_positive_int(size, "size")).first()
+    if not size.isascii() or not size.isdigit() or len(size) > 18 or int(size) < 1:
+        raise NotFound()
+    checkpoint = Checkpoint.objects.filter(tree_size=int(size)).first()
     if checkpoint is None:
         raise NotFound()
     return checkpoint
