@@ -17,7 +17,14 @@ def in_a_new_thread(function):
     """Run ``function`` in a thread of its own: it gets database connections of its own, opened from
     the current settings (the test's connection is left alone)."""
     result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("value", function()))
+
+    def run():
+        try:
+            result["value"] = function()
+        finally:
+            connections.close_all()  # this thread's connections, not the test's
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join(60)
     return result["value"]
