@@ -426,3 +426,31 @@ LOGGING = {
         "django.request": {"level": "WARNING"},
     },
 }
+
+# --- File storage (README "File storage (S3)") ------------------------------------------------------------
+# Every stored file (documents, signatures, export packages, identity sheets) goes through
+# STORAGES["default"], sealed by warrantdesk/sealed.py before it leaves the process: the file system under
+# MEDIA_ROOT ("file", the default) or an S3-compatible bucket ("s3", django-storages with ranged reads,
+# warrantdesk/storage.py). The key store is not in it (WARRANTDESK_KEYSTORE above).
+WARRANTDESK_STORAGE = os.environ.get("WARRANTDESK_STORAGE", "file").strip().lower()
+if WARRANTDESK_STORAGE not in {"file", "s3"}:
+    raise ImproperlyConfigured("WARRANTDESK_STORAGE must be file or s3")
+if WARRANTDESK_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("WARRANTDESK_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # unset: AWS itself
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None  # "path" for most S3-compatibles
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "")  # a prefix inside the bucket
+    # Unset: boto3's own chain (instance role, ~/.aws, AWS_* variables).
+    AWS_S3_ACCESS_KEY_ID = env_secret("AWS_ACCESS_KEY_ID")
+    AWS_S3_SECRET_ACCESS_KEY = env_secret("AWS_SECRET_ACCESS_KEY")
+    AWS_S3_VERIFY = os.environ.get("AWS_S3_CA_BUNDLE") or None  # a private CA's bundle
+    # The files are sealed already; S3's server-side encryption (AES256 or aws:kms) is an extra layer.
+    AWS_S3_OBJECT_PARAMETERS = (
+        {"ServerSideEncryption": sse} if (sse := os.environ.get("AWS_S3_SERVER_SIDE_ENCRYPTION")) else {}
+    )
+    AWS_DEFAULT_ACL = None  # the bucket's own (private)
+    AWS_QUERYSTRING_AUTH = True  # no public URL: files go out only through permission-checked views
+    STORAGES["default"] = {"BACKEND": "warrantdesk.storage.S3Storage"}
