@@ -167,3 +167,85 @@ def _compiled_translations():
 def immediate_tasks(settings):
     """Run background tasks at once, when the enqueuing transaction commits."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+# --- S3 storage (WARRANTDESK_STORAGE=s3) against moto's server on 127.0.0.1 -------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 endpoint over HTTP on loopback: $WARRANTDESK_TEST_S3_URL (scripts/s3.sh start), else
+    moto's server started here for the session (in memory, stopped at the end)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    if url := os.environ.get("WARRANTDESK_TEST_S3_URL"):
+        yield url
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail("moto_server exited at start")
+                time.sleep(0.1)
+        else:
+            pytest.fail("moto_server not ready after 20 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint):
+    """STORAGES["default"] in a fresh bucket of the S3 endpoint, as WARRANTDESK_STORAGE=s3 sets it; request
+    it before any fixture that stores a file (``warrant``). Yields the boto3 client and the bucket name."""
+    import uuid
+    from types import SimpleNamespace
+
+    import boto3
+
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": s3_endpoint,
+        "region_name": "us-east-1",
+        "addressing_style": "path",
+        "access_key": "testing",
+        "secret_key": "testing",
+    }
+    client = boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "warrantdesk.storage.S3Storage", "OPTIONS": options},
+    }
+
+    def stored() -> set[str]:
+        return {item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+    def raw(key: str) -> bytes:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    yield SimpleNamespace(client=client, bucket=bucket, endpoint=s3_endpoint, stored=stored, raw=raw)
+    for key in stored():
+        client.delete_object(Bucket=bucket, Key=key)
+    client.delete_bucket(Bucket=bucket)

@@ -43,11 +43,11 @@ class RangedReader(io.RawIOBase):
     def __init__(self, client, bucket: str, key: str):
         super().__init__()
         self._client, self._bucket, self._key = client, bucket, key
+        self._body: Any = None
         head = client.head_object(Bucket=bucket, Key=key)
         self.size: int = head["ContentLength"]
         self._etag: str = head["ETag"]
         self._position = 0
-        self._body: Any = None
         self._body_position = self._body_end = 0
         self._window = MIN_WINDOW
         self.requests = self.fetched = 0
