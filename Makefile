@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(PY) manage.py
 
 .PHONY: help venv run test bench lint typecheck typecheck-baseline fmt clean distclean sysdeps-run sysdeps-test messages \
-        check-migrations test-sqlite test-postgres postgres smoke
+        check-migrations test-sqlite test-postgres postgres smoke prod-smoke
 
 help:
 	@echo "warrantdesk targets:"
@@ -31,6 +31,7 @@ help:
 	@echo "  make venv       (re)build .venv from requirements.txt (Python >= 3.12, see scripts/find-python.sh)"
 	@echo "  make postgres   start local PostgreSQL, create role/db warrantdesk, print DATABASE_URL"
 	@echo "  make smoke      start the app on a free port in a temp dir, check /accounts/login/, stop"
+	@echo "  make prod-smoke production settings on the local PostgreSQL: gunicorn + 2 workers + periodic jobs, one export through them"
 	@echo "  make clean      remove caches and test artefacts (keeps .venv and var/)"
 	@echo "  make distclean  clean + remove .venv (var/ with the demo data and secrets is kept)"
 
@@ -81,6 +82,12 @@ run: sysdeps-run venv messages
 smoke: sysdeps-run venv messages
 	@port=$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	scripts/smoke-run.sh "$$port"
+
+# Production settings on this machine (README "Deployment"): PostgreSQL, migrate, collectstatic, gunicorn on
+# 127.0.0.1 and a free port, two db_worker, run_periodic; one export built by a worker, downloaded through
+# gunicorn and verified with the published key; everything stopped and removed at the end.
+prod-smoke: sysdeps-run venv messages
+	@scripts/prod-smoke.sh
 
 # --- Quality ---------------------------------------------------------------------------------------
 lint: venv
