@@ -1,11 +1,15 @@
 """``manage.py check --deploy`` with the production environment of deploy/warrantdesk.env.example."""
 
+import base64
 import os
 import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +20,7 @@ ENV_EXAMPLE = ROOT / "deploy" / "warrantdesk.env.example"
 def env_example() -> dict[str, str]:
     """The variables deploy/warrantdesk.env.example sets (not the commented ones)."""
     pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"[A-Z_]+=", line))
-    return dict(pairs)
+    return {name: value.strip('"') for name, value in pairs}
 
 
 def production_env(tmp_path) -> dict[str, str]:
@@ -27,12 +31,19 @@ def production_env(tmp_path) -> dict[str, str]:
     secret_dir.mkdir()
     (secret_dir / "secret_key").write_text(secrets.token_urlsafe(50))
     (secret_dir / "smtp_password").write_text(secrets.token_urlsafe(16))
+    (secret_dir / "kek").write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+    signing_key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (secret_dir / "operator-signing-key.pem").write_bytes(signing_key)
     env.update(
         WARRANTDESK_VAR_DIR=str(tmp_path / "var"),
         STATIC_ROOT=str(tmp_path / "static"),
         WARRANTDESK_KEYRING_DIR=str(tmp_path / "keys" / "keyring"),
         SECRET_KEY_FILE=str(secret_dir / "secret_key"),
         SMTP_PASSWORD_FILE=str(secret_dir / "smtp_password"),
+        WARRANTDESK_KEK_FILE=str(secret_dir / "kek"),
+        WARRANTDESK_SIGNING_KEY_FILE=str(secret_dir / "operator-signing-key.pem"),
     )
     return env
 
