@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from warrantdesk import keystore
 from warrantdesk.exceptions import DomainError
 
-from .sealing import NONCE, RowOpener, associated_data
+from .sealing import NONCE, MissingKey, RowOpener, associated_data
 
 
 class BodyUnreadable(DomainError):
@@ -82,12 +82,68 @@ def row_opener(start: dt.datetime, end: dt.datetime) -> RowOpener:
     keys: dict[tuple[str, int], bytes] = {}
     day, last = day_of(start), day_of(end)
     while day <= last:
-        for name in day_key_names(day):
-            generation = name.rsplit("/", 1)[-1]
-            if generation.isdigit() and keystore.destroyed_at(name) is None:
-                keys[(day.isoformat(), int(generation))] = keystore.get(name)
+        keys.update(_live_keys(day))
         day += dt.timedelta(days=1)
     return RowOpener(keys)
+
+
+def _live_keys(day: dt.date) -> dict[tuple[str, int], bytes]:
+    keys = {}
+    for name in day_key_names(day):
+        generation = name.rsplit("/", 1)[-1]
+        if generation.isdigit() and keystore.destroyed_at(name) is None:
+            try:
+                keys[(day.isoformat(), int(generation))] = keystore.get(name)
+            except keystore.KeyDestroyed:  # destroyed between the two looks (a re-key finishing)
+                continue
+    return keys
+
+
+def reopen(batch: list[tuple], opener: RowOpener) -> list[tuple]:
+    """Finish a batch ``opener`` could not open whole (a ``sealing.Pending``): rows read under a
+    generation of their day that was made after the opener's keys were read, because the hourly purge
+    re-keyed the day while the export started (``rekey_day``). The day's live keys are read again; a
+    row whose generation is gone by now too (re-keyed once more) is read again from the database,
+    under its current generation; a row deleted meanwhile (purged) is left out. Other rows as they are."""
+    from .models import Message  # the model module imports this one
+
+    pending = getattr(batch, "pending", ())
+    if not pending:
+        return batch
+    rows: list[tuple | None] = list(batch)
+    refreshed: set[str] = set()
+
+    def text(body: bytes, sent_at, generation: int) -> str:
+        day = opener.day_iso(sent_at)
+        if (day, generation) not in opener.keys and day not in refreshed:
+            opener.keys.update(_live_keys(dt.date.fromisoformat(day)))
+            refreshed.add(day)
+        return opener.text(body, sent_at, generation)
+
+    again = []
+    for index in pending:
+        pk, room, sender, sent_at, kind, sealed = rows[index]
+        try:
+            rows[index] = (pk, room, sender, sent_at, kind, text(sealed.body, sent_at, sealed.generation))
+        except MissingKey:
+            again.append(index)
+    if again:
+        current = dict(
+            (pk, (body, generation))
+            for pk, body, generation in Message.objects.filter(pk__in=[rows[i][0] for i in again]).values_list(
+                "pk", "sealed_body", "key_generation"
+            )
+        )
+        for index in again:
+            pk, room, sender, sent_at, kind, _sealed = rows[index]
+            if pk not in current:
+                rows[index] = None
+                continue
+            refreshed.discard(opener.day_iso(sent_at))  # the row's newer generation may be newer than our look
+            body, generation = current[pk]
+            # Still no key: a key store that lost a live key; MissingKey fails the export, as before.
+            rows[index] = (pk, room, sender, sent_at, kind, text(bytes(body), sent_at, generation))
+    return [row for row in rows if row is not None]
 
 
 class BodyCipher:

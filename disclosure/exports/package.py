@@ -315,13 +315,17 @@ def _batches(scope: Scope) -> Iterator[list[tuple]]:
     source = _reader_source() if scope.message_count >= settings.WARRANTDESK_EXPORT_READER_MIN_MESSAGES else None
     if source is not None:
         queries = list(_queries(scope))
-        yield from reader.read_ahead(reader.forkserver_context(), source, queries, batch=BATCH, transform=opener)
+        for batch in reader.read_ahead(reader.forkserver_context(), source, queries, batch=BATCH, transform=opener):
+            # A day re-keyed by the purge between reading the keys and the reader's snapshot: rows left
+            # sealed, opened here with the day's new key (bodies.reopen).
+            yield batch if type(batch) is list else bodies.reopen(batch, opener)
         return
     for sql, params in _queries(scope):
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(BATCH):
-                yield opener(batch)
+                opened = opener(batch)
+                yield opened if type(opened) is list else bodies.reopen(opened, opener)
 
 
 # Django's options that are not psycopg.connect() arguments
