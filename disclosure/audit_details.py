@@ -12,6 +12,7 @@ def register() -> None:
         labels={
             "revealed": _("people revealed"),
             "manifest_sha256": _("manifest SHA-256"),
+            "package_sha256": _("package SHA-256"),
             "messages": _("messages"),
             "rooms": _("rooms"),
             "participants": _("participants"),

@@ -14,8 +14,9 @@ packages and identity sheets unreadable, in every copy. A preservation order sti
 (``requests_app.PreservationOrder``) postpones it until the order's date. The database never held
 those keys (only their names and ``CaseKey.destroyed_at``).
 
-Each run returns its counts, which ``warrantdesk.periodic`` audits (``periodic.ran``); each key
-destruction is audited on its own (``key.destroyed``) in the warrant's timeline.
+Each run returns its counts, which ``warrantdesk.periodic`` audits (``periodic.ran``); each purged
+package (``export.purged``) and each key destruction (``key.destroyed``) is audited on its own, in
+the warrant's timeline.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from django.utils import timezone
 
 from requests_app.models import PreservationOrder, Warrant
 from requests_app.workflow import Status
+from warrantdesk.audit import audit_record
+from warrantdesk.models import AuditAction
 
 from . import keys
 from .models import CaseKey, Export
@@ -88,6 +91,18 @@ def _export_mark_purged(pk: int, *, now: dt.datetime) -> tuple[int, int]:
         export.manifest, recovered = _manifest_from_package(export), 1
     export.purged_at = now
     export.save(update_fields=["purged_at", "manifest"])
+    # In the warrant's timeline, with the same transaction: which package went and which manifest stays.
+    audit_record(
+        action=AuditAction.EXPORT_PURGED,
+        actor_label="system",
+        warrant=export.warrant,
+        obj=export,
+        details={
+            "kind": export.kind,
+            "package_sha256": export.package_sha256,
+            "manifest_sha256": export.manifest_sha256,
+        },
+    )
     return 1, recovered if export.manifest else 0
 
 

@@ -39,6 +39,7 @@ class AuditAction(models.TextChoices):
     EXPORT_FAILED = "export.failed", _("Export failed")
     EXPORT_DOWNLOADED = "export.downloaded", _("Export downloaded")
     EXPORT_DELIVERED = "export.delivered", _("Export delivered")
+    EXPORT_PURGED = "export.purged", _("Export package purged")
     LINK_ISSUED = "link.issued", _("Download link issued")
     LINK_USED = "link.used", _("Download link used")
     LINK_REFUSED = "link.refused", _("Download link refused")

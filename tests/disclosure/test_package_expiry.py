@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from disclosure import services, shredding
 from disclosure.models import Export
@@ -168,3 +168,23 @@ def test_the_api_shows_a_purged_package_and_serves_its_kept_manifest(delivered_p
     assert manifest.status_code == 200
     assert hashlib.sha256(manifest.content).hexdigest() == body["manifest_sha256"] == export.manifest_sha256
     assert refused.status_code == 404
+
+
+def test_each_purged_package_is_audited_once_in_its_warrants_timeline(delivered_package):
+    export = delivered_package
+
+    shredding.packages_expire()
+    shredding.packages_expire()  # a second run purges nothing and records nothing
+
+    entries = AuditEntry.objects.filter(action=AuditAction.EXPORT_PURGED)
+    assert entries.count() == 1
+    entry = entries.get()
+    assert entry.warrant_ref == export.warrant.reference and entry.object_id == str(export.pk)
+    assert entry.actor is None and entry.actor_label == "system"
+    assert entry.details == {
+        "kind": export.kind,
+        "package_sha256": export.package_sha256,
+        "manifest_sha256": export.manifest_sha256,
+    }
+    with translation.override("ko"):
+        assert str(AuditAction(entry.action).label) == "제공 패키지 삭제됨"
