@@ -80,10 +80,17 @@ def row_opener(start: dt.datetime, end: dt.datetime) -> RowOpener:
     of that period needs to open its rows (in this process or its reader process). Days already
     purged have no key; a row of theirs would raise ``sealing.MissingKey``."""
     keys: dict[tuple[str, int], bytes] = {}
-    day, last = day_of(start), day_of(end)
-    while day <= last:
-        keys.update(_live_keys(day))
-        day += dt.timedelta(days=1)
+    first, last = day_of(start).isoformat(), day_of(end).isoformat()
+    for name in keystore.names("messages/"):  # one listing, not one per day of the period
+        parts = name.split("/")  # messages/<day>/<generation or "fingerprint">
+        if len(parts) != 3:
+            continue
+        day, generation = parts[1], parts[2]
+        if first <= day <= last and generation.isdigit():
+            try:
+                keys[(day, int(generation))] = keystore.get(name)
+            except keystore.KeyDestroyed:  # a purged day, or a generation a re-key replaced
+                continue
     return RowOpener(keys)
 
 

@@ -227,9 +227,12 @@ class DirectoryBackend:
             return True
 
     def names(self, prefix: str = "") -> Iterator[str]:
-        if not self.root.exists():
+        # Only the directory the prefix names is walked (a day's keys: one small directory, not the
+        # whole keyring, which holds two keys per day of messages).
+        base = self.root.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.root
+        if not base.exists():
             return
-        for path in sorted(self.root.rglob(f"*{self.suffix}")):
+        for path in sorted(base.rglob(f"*{self.suffix}")):
             if path.name.startswith(TEMPORARY_PREFIX):  # a write cut short (older layout): not a key
                 continue
             name = path.relative_to(self.root).as_posix()[: -len(self.suffix)]
@@ -338,7 +341,7 @@ class VaultBackend:
     def _names(self, prefix: str = "") -> Iterator[str]:
         from hvac.exceptions import InvalidPath
 
-        pending = [""]
+        pending = [prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""]  # from the prefix's folder down
         while pending:
             folder = pending.pop()
             try:
