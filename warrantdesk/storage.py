@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
@@ -140,4 +140,4 @@ class S3Storage(s3.S3Storage):
             if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 raise FileNotFoundError(f"File does not exist: {name}") from error
             raise
-        return File(reader, name=name)
+        return File(cast(BinaryIO, reader), name=name)
