@@ -12,7 +12,7 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,38 +185,69 @@ class ChainReport:
 _COLUMNS = tuple(f"{field}_id" if field == "actor" else field for field in _VERIFY_FIELDS)
 
 
-def _rows(*, after_seq: int = 0) -> Iterator[tuple]:
-    """All entries in storage order as (seq, timestamp text, ..., details text, prev, hash)
+# SQLite keeps ``at`` as Django wrote it, "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: turned into the
+# canonical "YYYY-MM-DDTHH:MM:SS.ffffffZ" by SQLite itself; any other text is left as it is and made
+# canonical in Python (``_fixed``), so both give what ``_timestamp`` gives.
+_SQLITE_AT = (
+    "CASE WHEN length(at) = 26 AND substr(at, 11, 1) = ' ' THEN replace(at, ' ', 'T') || 'Z' "
+    "WHEN length(at) = 19 AND substr(at, 11, 1) = ' ' THEN replace(at, ' ', 'T') || '.000000Z' "
+    "ELSE CAST(at AS TEXT) END"
+)
+_POSTGRES_AT = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""  # = _timestamp()
+
+
+def _canonical_at(at: str) -> bool:
+    return len(at) == 27 and at[10] == "T" and at[19] == "." and at[26] == "Z"
+
+
+def _fixed(row: tuple, *, details_canonical: bool) -> tuple:
+    at, details = row[1], row[9]
+    if isinstance(at, str):
+        if not _canonical_at(at):
+            at = _timestamp(dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC))
+    else:
+        at = _timestamp(at)
+    if not details_canonical and details != "{}":
+        # jsonb comes back as text in its own key order (shortest key first).
+        details = details_text(json.loads(details) if isinstance(details, str) else details)
+    return (row[0], at, *row[2:9], details, row[10], row[11])
+
+
+def _row_batches(*, after_seq: int = 0, size: int = 5000) -> Iterator[list[tuple]]:
+    """All entries in storage order as lists of (seq, timestamp text, ..., details text, prev, hash)
     (those with ``seq`` above ``after_seq`` only, when given: the Merkle tree's catch-up).
 
-    Read with a plain cursor (server-side on PostgreSQL), bypassing the ORM's per-row conversions:
-    this halves a full verification. SQLite hands back the stored texts, which are canonical
-    already; PostgreSQL hands back a datetime and jsonb text, which are made canonical here.
+    Read with a plain cursor (server-side on PostgreSQL), bypassing the ORM's per-row conversions.
+    SQLite hands back the stored texts, canonical already (the time made so in SQL): its rows are
+    passed on as they come, a whole batch at a time. PostgreSQL hands back jsonb text, made
+    canonical here.
     """
     table = AuditEntry._meta.db_table
     columns = list(_COLUMNS)
     stored_text_is_canonical = connection.vendor == "sqlite"
     if stored_text_is_canonical:
-        columns[1] = "CAST(at AS TEXT)"  # skip the datetime converter; the text is ISO 8601 UTC
+        columns[1] = _SQLITE_AT
     elif connection.vendor == "postgresql":
-        columns[1] = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""  # = _timestamp()
+        columns[1] = _POSTGRES_AT
     with connection.chunked_cursor() as cursor:
         where = "WHERE seq > %s " if after_seq else ""
         cursor.execute(
             f"SELECT {', '.join(columns)} FROM {table} {where}ORDER BY seq",  # noqa: S608  (constant names)
             [after_seq] if after_seq else None,
         )
-        while batch := cursor.fetchmany(5000):
-            for row in batch:
-                at, details = row[1], row[9]
-                if stored_text_is_canonical:
-                    at = _timestamp(dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC))
-                elif not isinstance(at, str):
-                    at = _timestamp(at)
-                if not stored_text_is_canonical and details != "{}":
-                    # jsonb comes back as text in its own key order (shortest key first).
-                    details = details_text(json.loads(details) if isinstance(details, str) else details)
-                yield (row[0], at, *row[2:9], details, row[10], row[11])
+        while batch := cursor.fetchmany(size):
+            if stored_text_is_canonical:
+                if not all(isinstance(row[1], str) and _canonical_at(row[1]) for row in batch):
+                    batch = [_fixed(row, details_canonical=True) for row in batch]
+            else:
+                batch = [_fixed(row, details_canonical=False) for row in batch]
+            yield batch
+
+
+def _rows(*, after_seq: int = 0) -> Iterator[tuple]:
+    """The rows of ``_row_batches`` one by one."""
+    for batch in _row_batches(after_seq=after_seq):
+        yield from batch
 
 
 def canonical_row(row: tuple) -> bytes:
@@ -228,26 +259,28 @@ def _content_ok(row: tuple) -> bool:
     return hashlib.sha256(_canonical(*row[1:11])).hexdigest() == row[11]
 
 
-def verify_chain(
-    rows: Iterable[tuple] | None = None, *, leaf_sink: Callable[[bytes], object] | None = None
-) -> ChainReport:
+def verify_chain(rows: Iterable[tuple] | None = None, *, leaves: list[bytes] | None = None) -> ChainReport:
     """Walk the whole log once; on the first break, diagnose what kind of tampering it is.
 
-    ``leaf_sink`` receives each entry's canonical bytes in order (the Merkle tree's leaves), so that
-    ``verify_audit_log`` checks the chain and the tree in one pass."""
+    ``leaves``, when given, receives each entry's RFC 6962 leaf hash in order (SHA-256 of 0x00 and
+    the canonical bytes), so that ``verify_audit_log`` checks the chain and the tree in one pass."""
     rows = list(rows) if rows is not None else None
-    source = rows if rows is not None else _rows()
+    batches = [rows] if rows is not None else _row_batches()
     expected_prev = GENESIS_HASH
     count = 0
     sha256 = hashlib.sha256
-    for row in source:
-        count += 1
-        canonical = _canonical(*row[1:11])
-        if sha256(canonical).hexdigest() != row[11] or row[10] != expected_prev:
-            return ChainReport(count=count, head_hash=expected_prev, problem=_diagnose(rows))
-        if leaf_sink is not None:
-            leaf_sink(canonical)
-        expected_prev = row[11]
+    canonical_of = _canonical
+    keep = leaves.append if leaves is not None else None
+    for batch in batches:
+        for row in batch:
+            canonical = canonical_of(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10])
+            if sha256(canonical).hexdigest() != row[11] or row[10] != expected_prev:
+                position = count + next(i for i, other in enumerate(batch) if other is row) + 1
+                return ChainReport(count=position, head_hash=expected_prev, problem=_diagnose(rows))
+            if keep is not None:
+                keep(sha256(b"\x00" + canonical).digest())
+            expected_prev = row[11]
+        count += len(batch)
     head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(seq=0, hash=GENESIS_HASH)
     if head.hash != expected_prev:
         if head.seq > count:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Min, Q
 
 from . import audit
 from .exceptions import DomainError
@@ -246,55 +246,103 @@ def tree_extend() -> Extension:
 
 
 class TreeCheck:
-    """Rebuilds the tree from the leaves handed to it (``add``) and compares, as it goes, every
-    stored node with the rebuilt one and every root at the ``sizes`` asked for."""
+    """Rebuilds the tree from the leaf hashes handed to it (``leaves``, in order) level by level, and
+    compares every stored node with the rebuilt one and every root at the ``sizes`` asked for.
+
+    ``verify_chain(leaves=tree.leaves)`` fills the leaves while it walks the chain; ``finish`` then
+    hashes each level from the one below (one list comprehension per level, no per-node bookkeeping)
+    and compares it with the stored level read as one column, in order."""
 
     def __init__(self, sizes: Iterable[int] = ()) -> None:
-        self.frontier = Frontier()
         self.sizes = sorted(set(sizes))
+        self.leaves: list[bytes] = []
         self.roots: dict[int, bytes] = {}
         self.stored = tree_size()
         self.mismatch: tuple[int, int] | None = None  # the first stored node that differs
-        self._cursors: dict[int, _LevelReader] = {}
 
     def add(self, canonical: bytes) -> None:
-        for level, index, digest in self.frontier.append(leaf_hash(canonical)):
-            if self.mismatch is None and ((index + 1) << level) <= self.stored:
-                reader = self._cursors.get(level)
-                if reader is None:
-                    reader = self._cursors[level] = _LevelReader(level)
-                if reader.next() != (index, digest):
-                    self.mismatch = (level, index)
-        if self.sizes and self.frontier.size == self.sizes[0]:
-            self.roots[self.sizes.pop(0)] = self.frontier.root()
+        """One more leaf, given as the entry's canonical bytes."""
+        self.leaves.append(leaf_hash(canonical))
 
-    def close(self) -> None:
-        for reader in self._cursors.values():
-            reader.close()
+    def finish(self) -> None:
+        count = len(self.leaves)
+        sizes = [size for size in self.sizes if size <= count]
+        wanted: dict[Node, bytes] = {}  # the perfect subtrees the roots at ``sizes`` are made of
+        for size in sizes:
+            wanted.update(dict.fromkeys(_cover(0, size), b""))
+        counts = _stored_levels()
+        level, nodes = 0, self.leaves
+        sha256 = hashlib.sha256
+        while nodes:
+            for key in [key for key in wanted if key[0] == level]:
+                wanted[key] = nodes[key[1]]
+            expected = self.stored >> level
+            if self.mismatch is None:
+                self._compare(level, nodes, expected, counts.get(level))
+            if len(nodes) < 2:
+                break
+            pairs = zip(nodes[0::2], nodes[1::2], strict=False)  # an odd last node waits for the next size
+            nodes = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
+            level += 1
+        if self.mismatch is None:
+            for extra in sorted(level for level in counts if level > 0 and (self.stored >> level) == 0):
+                self.mismatch = (extra, 0)  # a stored node above the top of the stored tree
+                break
+        for size in sizes:
+            cover = _cover(0, size)
+            result = wanted[cover[-1]]
+            for node in reversed(cover[:-1]):
+                result = node_hash(wanted[node], result)
+            self.roots[size] = result
+        self.leaves = []
 
-
-class _LevelReader:
-    """The stored nodes of one level in index order, read in batches."""
-
-    def __init__(self, level: int) -> None:
-        self.cursor = connection.chunked_cursor()
+    def _compare(self, level: int, nodes: list[bytes], expected: int, stored: tuple[int, int, int] | None) -> None:
+        """The stored nodes of ``level`` must be exactly indexes 0..expected-1 with the rebuilt hashes."""
+        if expected == 0:
+            if stored is not None:
+                self.mismatch = (level, stored[1])
+            return
+        count, lowest, highest = stored or (0, -1, -1)
+        if (count, lowest, highest) != (expected, 0, expected - 1):
+            self.mismatch = (level, _first_missing(level, expected, lowest) if count else 0)
+            return
+        compared = min(expected, len(nodes))  # a stored tree longer than the log is reported apart
         table = MerkleNode._meta.db_table
-        self.cursor.execute(
-            f'SELECT "index", hash FROM {table} WHERE level = %s ORDER BY "index"',  # noqa: S608
-            [level],
-        )
-        self.buffer: list = []
-        self.position = 0
-
-    def next(self) -> tuple[int, bytes] | None:
-        if self.position == len(self.buffer):
-            self.buffer = self.cursor.fetchmany(BATCH)
-            self.position = 0
-            if not self.buffer:
-                return None
-        index, digest = self.buffer[self.position]
-        self.position += 1
-        return index, bytes(digest)
+        parts = []
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(
+                f'SELECT hash FROM {table} WHERE level = %s AND "index" < %s ORDER BY "index"',  # noqa: S608
+                [level, compared],
+            )
+            while batch := cursor.fetchmany(50_000):
+                parts.append(b"".join(map(_first, batch)))
+        stored_hashes = b"".join(parts)
+        if stored_hashes != b"".join(nodes[:compared]):
+            index = next((i for i in range(compared) if stored_hashes[32 * i : 32 * i + 32] != nodes[i]), compared - 1)
+            self.mismatch = (level, index)
 
     def close(self) -> None:
-        self.cursor.close()
+        self.leaves = []
+
+
+def _first(row: tuple):
+    return row[0]
+
+
+def _stored_levels() -> dict[int, tuple[int, int, int]]:
+    """Per stored level: how many nodes, the lowest and the highest index."""
+    rows = MerkleNode.objects.values("level").annotate(n=Count("*"), low=Min("index"), high=Max("index")).order_by()
+    return {row["level"]: (row["n"], row["low"], row["high"]) for row in rows}
+
+
+def _first_missing(level: int, expected: int, lowest: int) -> int:
+    """The first index of ``level`` that is missing below ``expected`` (or 0 when it starts late)."""
+    if lowest != 0:
+        return 0
+    indexes = (
+        MerkleNode.objects.filter(level=level, index__lt=expected).order_by("index").values_list("index", flat=True)
+    )
+    for position, index in enumerate(indexes.iterator(chunk_size=BATCH)):
+        if index != position:
+            return position
+    return min(expected - 1, indexes.count())

@@ -238,6 +238,45 @@ def test_verify_audit_log_catches_a_changed_tree_node(db):
         command_output("verify_audit_log")
 
 
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ("delete", "level 2, node 0"),  # a perfect subtree gone: proofs through it cannot be served
+        ("extra", "level 3, node 0"),  # a node above the top of the stored tree (a forged older root)
+        ("leaf", "level 0, node 2"),  # a leaf of the tree changed, not the entry
+    ],
+)
+def test_verify_audit_log_catches_a_missing_extra_or_changed_stored_node(db, change, where):
+    from warrantdesk.models import MerkleNode
+
+    write_entries(6)
+    checkpoints.checkpoint_create(created_by="command")
+    if change == "delete":
+        MerkleNode.objects.filter(level=2, index=0).delete()
+    elif change == "extra":
+        MerkleNode.objects.create(level=3, index=0, hash=b"\x01" * 32)
+    else:
+        MerkleNode.objects.filter(level=0, index=2).update(hash=b"\x02" * 32)
+
+    with pytest.raises(CommandError, match=where):
+        command_output("verify_audit_log")
+
+
+def test_verify_audit_log_reads_times_with_and_without_microseconds(db):
+    """SQLite keeps a time without its microseconds when they are 0: the canonical text has them."""
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, 0, 0, tzinfo=dt.UTC), tick=False):
+        write_entries(3)
+    write_entries(2)
+    checkpoints.checkpoint_create(created_by="command")
+
+    assert sum(entry.at.microsecond == 0 for entry in AuditEntry.objects.all()) >= 3
+    assert command_output("verify_audit_log").startswith("OK 5 entries verified")
+
+
 def test_verify_audit_log_catches_a_forged_checkpoint_signature(db):
     write_entries(4)
     checkpoint = checkpoints.checkpoint_create(created_by="command")

@@ -24,7 +24,9 @@ class Command(BaseCommand):
         stored = list(Checkpoint.objects.order_by("tree_size"))
         tree = merkle.TreeCheck(sizes=[checkpoint.tree_size for checkpoint in stored])
         try:
-            report = verify_chain(leaf_sink=tree.add)
+            report = verify_chain(leaves=tree.leaves)
+            if report.ok:
+                tree.finish()
         finally:
             tree.close()
         elapsed = time.perf_counter() - started
