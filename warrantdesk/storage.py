@@ -24,14 +24,35 @@ import io
 import os
 from typing import Any, BinaryIO, cast
 
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
+from django.utils.translation import gettext as _
 from storages.backends import s3
 from storages.utils import clean_name
 
+from .exceptions import DomainError
+from .sealed import SealedFileError
+
 MIN_WINDOW = 256 * 1024
 MAX_WINDOW = 16 * 1024 * 1024
+
+
+class StorageUnavailable(DomainError):
+    """The bucket does not answer, or refuses us (network, credentials, the store's own errors): the
+    operator's side is at fault, so 503; the detail goes to the log, not to the user."""
+
+    code = "storage_unavailable"
+    status_code = 503
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__(_("The file store cannot be reached just now: try again in a few minutes."), code=self.code)
+
+
+def _status(error: ClientError) -> int | None:
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 class RangedReader(io.RawIOBase):
@@ -44,7 +65,14 @@ class RangedReader(io.RawIOBase):
         super().__init__()
         self._client, self._bucket, self._key = client, bucket, key
         self._body: Any = None
-        head = client.head_object(Bucket=bucket, Key=key)
+        try:
+            head = client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if _status(error) == 404:
+                raise FileNotFoundError(f"the stored object {key} does not exist") from error
+            raise StorageUnavailable(f"HEAD {key}: HTTP {_status(error)}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"HEAD {key}: {type(error).__name__}") from error
         self.size: int = head["ContentLength"]
         self._etag: str = head["ETag"]
         self._position = 0
@@ -77,7 +105,7 @@ class RangedReader(io.RawIOBase):
             part = self._body.read(min(len(view) - filled, self._body_end - self._body_position))
             if not part:
                 self._drop()
-                raise OSError(f"the stored object {self._key} ended before its announced size")
+                raise SealedFileError(_("The stored file was cut short."))
             view[filled : filled + len(part)] = part
             filled += len(part)
             self._position += len(part)
@@ -95,10 +123,13 @@ class RangedReader(io.RawIOBase):
                 Bucket=self._bucket, Key=self._key, Range=f"bytes={start}-{end - 1}", IfMatch=self._etag
             )
         except ClientError as error:
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404:
+            if _status(error) == 404:
                 raise FileNotFoundError(f"the stored object {self._key} is gone") from error
-            raise OSError(f"the stored object {self._key} cannot be read (HTTP {status})") from error
+            if _status(error) == 412:
+                raise SealedFileError(_("The stored file was replaced while it was being read.")) from error
+            raise StorageUnavailable(f"GET {self._key}: HTTP {_status(error)}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"GET {self._key}: {type(error).__name__}") from error
         self._body, self._body_position, self._body_end = response["Body"], start, end
         self.requests += 1
         self.fetched += end - start
@@ -133,11 +164,23 @@ class S3Storage(s3.S3Storage):
     def _open(self, name: str, mode: str = "rb"):
         if mode != "rb":
             return super()._open(name, mode)
-        key = self._normalize_name(clean_name(name))
-        try:
-            reader = RangedReader(self.connection.meta.client, self.bucket_name, key)
-        except ClientError as error:
-            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                raise FileNotFoundError(f"File does not exist: {name}") from error
-            raise
+        reader = RangedReader(self.connection.meta.client, self.bucket_name, self._normalize_name(clean_name(name)))
         return File(cast(BinaryIO, reader), name=name)
+
+    def _save(self, name, content):
+        try:
+            return super()._save(name, content)
+        except (ClientError, BotoCoreError, S3UploadFailedError) as error:
+            raise StorageUnavailable(f"PUT {name}: {type(error).__name__}") from error
+
+    def exists(self, name: str) -> bool:
+        try:
+            return super().exists(name)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable(f"HEAD {name}: {type(error).__name__}") from error
+
+    def delete(self, name: str) -> None:
+        try:
+            super().delete(name)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable(f"DELETE {name}: {type(error).__name__}") from error

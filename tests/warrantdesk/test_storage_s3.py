@@ -100,7 +100,7 @@ def test_a_missing_or_replaced_object_is_an_error_not_mixed_bytes(s3_storage):
     name = default_storage.save("documents/r.bin", ContentFile(b"a" * 1000))
     handle = default_storage.open(name, "rb")
     s3_storage.client.put_object(Bucket=s3_storage.bucket, Key=name, Body=b"b" * 1000)
-    with pytest.raises(OSError, match="cannot be read"):
+    with pytest.raises(sealed.SealedFileError, match="replaced while it was being read"):
         handle.read()
 
 
@@ -141,3 +141,24 @@ def test_the_settings_build_the_s3_storage_from_the_environment(tmp_path):
     env.pop("AWS_STORAGE_BUCKET_NAME")
     refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "needs AWS_STORAGE_BUCKET_NAME" in refused.stderr
+
+
+def test_a_store_that_does_not_answer_is_a_clear_503_not_a_500(s3_storage, settings, warrant, legal_officer):
+    from botocore.config import Config
+
+    from tests.helpers import client_for
+
+    document = warrant.documents.get()
+    dead = dict(settings.STORAGES["default"]["OPTIONS"])
+    dead.update(endpoint_url="http://127.0.0.1:9", client_config=Config(retries={"max_attempts": 1}, connect_timeout=1))
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": dead}}
+    client = client_for(legal_officer)
+
+    web = client.get(f"/warrants/documents/{document.pk}/download/")
+    api = client.get(f"/api/v1/documents/{document.pk}/download/")
+
+    assert web.status_code == 503 and "The file store cannot be reached" in web.content.decode()
+    assert api.status_code == 503 and api.json()["code"] == "storage_unavailable"
+    assert "127.0.0.1:9" not in web.content.decode() + api.content.decode()
+    with pytest.raises(storage.StorageUnavailable):
+        sealed.store(default_storage, "documents/n.pdf", io.BytesIO(b"x"), key_name="k/files")
