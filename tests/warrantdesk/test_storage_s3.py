@@ -162,3 +162,24 @@ def test_a_store_that_does_not_answer_is_a_clear_503_not_a_500(s3_storage, setti
     assert "127.0.0.1:9" not in web.content.decode() + api.content.decode()
     with pytest.raises(storage.StorageUnavailable):
         sealed.store(default_storage, "documents/n.pdf", io.BytesIO(b"x"), key_name="k/files")
+
+
+def test_a_large_file_goes_up_in_parts_and_comes_down_in_bounded_ranges(s3_storage):
+    """Neither way holds the whole file in memory: multipart upload from the sealed temporary file, and
+    ranged GETs of at most 16 MiB on the way down."""
+    calls: list[str] = []
+    events = default_storage.connection.meta.client.meta.events
+    for operation in ("CreateMultipartUpload", "UploadPart", "PutObject"):
+        events.register(f"before-call.s3.{operation}", lambda model, **kw: calls.append(model.name))
+    plain = os.urandom(18 * 1024 * 1024)
+
+    name, _stored = sealed.store(default_storage, "exports/W-1/big.zip", io.BytesIO(plain), key_name="k/files")
+
+    assert calls.count("CreateMultipartUpload") == 1 and calls.count("UploadPart") == 3 and "PutObject" not in calls
+    ranges = get_ranges(s3_storage)
+    with sealed.open_stored(default_storage, name) as handle:
+        while handle.read(1024 * 1024):
+            pass
+    sizes = [int(r.split("-")[1]) - int(r.split("=")[1].split("-")[0]) + 1 for r in ranges]
+    assert sum(sizes) == s3_storage.client.head_object(Bucket=s3_storage.bucket, Key=name)["ContentLength"]
+    assert max(sizes) <= storage.MAX_WINDOW
