@@ -23,6 +23,12 @@ from warrantdesk.audit import audit_record, entry_hash, verify_chain
 from warrantdesk.models import AuditAction, AuditChainHead, AuditEntry
 
 TRIGGER = "warrantdesk_audit_no_update_delete"
+# Every append-only table of the audit log (entries, the Merkle tree, the signed checkpoints) and its trigger.
+APPEND_ONLY_TRIGGERS = {
+    "warrantdesk_auditentry": TRIGGER,
+    "warrantdesk_merklenode": "warrantdesk_merklenode_no_update_delete",
+    "warrantdesk_checkpoint": "warrantdesk_checkpoint_no_update_delete",
+}
 
 
 def verify_audit_log_output(**options) -> str:
@@ -147,12 +153,14 @@ def tampering():
     with connection.cursor() as cursor:
         # Deferred foreign-key checks queued by this test's inserts would block ALTER TABLE.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"ALTER TABLE warrantdesk_auditentry DISABLE TRIGGER {TRIGGER}")
+        for table, trigger in APPEND_ONLY_TRIGGERS.items():
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE warrantdesk_auditentry ENABLE TRIGGER {TRIGGER}")
+            for table, trigger in APPEND_ONLY_TRIGGERS.items():
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 

@@ -170,7 +170,8 @@ def rewritten_log(db, tmp_path):
     kept_note = save(tmp_path, "old.txt", old.note)
     write_entries(4)
     rewrite_entry_and_recompute_the_chain(2)
-    MerkleNode.objects.all().delete()  # the insider rebuilds the tree too
+    with tampering():
+        MerkleNode.objects.all().delete()  # the insider rebuilds the tree too
     new = checkpoints.checkpoint_create(created_by="command")
     return {"old": old, "new": new, "kept_note": kept_note}
 
@@ -232,7 +233,8 @@ def test_verify_audit_log_catches_a_changed_tree_node(db):
 
     write_entries(5)
     checkpoints.checkpoint_create(created_by="command")
-    MerkleNode.objects.filter(level=1, index=1).update(hash=b"\x00" * 32)
+    with tampering():
+        MerkleNode.objects.filter(level=1, index=1).update(hash=b"\x00" * 32)
 
     with pytest.raises(CommandError, match="level 1, node 1"):
         command_output("verify_audit_log")
@@ -251,12 +253,13 @@ def test_verify_audit_log_catches_a_missing_extra_or_changed_stored_node(db, cha
 
     write_entries(6)
     checkpoints.checkpoint_create(created_by="command")
-    if change == "delete":
-        MerkleNode.objects.filter(level=2, index=0).delete()
-    elif change == "extra":
-        MerkleNode.objects.create(level=3, index=0, hash=b"\x01" * 32)
-    else:
-        MerkleNode.objects.filter(level=0, index=2).update(hash=b"\x02" * 32)
+    with tampering():
+        if change == "delete":
+            MerkleNode.objects.filter(level=2, index=0).delete()
+        elif change == "extra":
+            MerkleNode.objects.create(level=3, index=0, hash=b"\x01" * 32)
+        else:
+            MerkleNode.objects.filter(level=0, index=2).update(hash=b"\x02" * 32)
 
     with pytest.raises(CommandError, match=where):
         command_output("verify_audit_log")
@@ -277,10 +280,35 @@ def test_verify_audit_log_reads_times_with_and_without_microseconds(db):
     assert command_output("verify_audit_log").startswith("OK 5 entries verified")
 
 
+@pytest.mark.postgres
+def test_on_postgresql_the_tree_and_the_checkpoints_refuse_update_and_delete(db):
+    from django.db import DatabaseError, connection, transaction
+
+    from warrantdesk.models import MerkleNode
+
+    write_entries(3)
+    checkpoint = checkpoints.checkpoint_create(created_by="command")
+    statements = [
+        ('UPDATE warrantdesk_merklenode SET hash = %s WHERE level = 0 AND "index" = 0', [b"\x00" * 32]),
+        ("DELETE FROM warrantdesk_merklenode WHERE level = 1", None),
+        ("UPDATE warrantdesk_checkpoint SET note = 'forged' WHERE id = %s", [checkpoint.pk]),
+        ("DELETE FROM warrantdesk_checkpoint WHERE id = %s", [checkpoint.pk]),
+    ]
+    for sql, params in statements:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Checkpoint.objects.all().delete()
+
+    assert MerkleNode.objects.count() == 4 and Checkpoint.objects.get().note == checkpoint.note
+    assert command_output("verify_audit_log").startswith("OK 3 entries verified")
+
+
 def test_verify_audit_log_catches_a_forged_checkpoint_signature(db):
     write_entries(4)
     checkpoint = checkpoints.checkpoint_create(created_by="command")
-    Checkpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n4\n", "\n3\n"))
+    with tampering():
+        Checkpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n4\n", "\n3\n"))
 
     with pytest.raises(CommandError, match="checkpoint of 4 entries"):
         command_output("verify_audit_log")
