@@ -161,6 +161,10 @@ class S3Storage(s3.S3Storage):
         settings.pop("file_overwrite", None)  # never: see the module's text
         super().__init__(**settings)
 
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        # Every object is a sealed file, whatever its name says (not a PDF or a ZIP anyone could open).
+        return {"ContentType": "application/octet-stream", **super().get_object_parameters(name)}
+
     def _open(self, name: str, mode: str = "rb"):
         if mode != "rb":
             return super()._open(name, mode)

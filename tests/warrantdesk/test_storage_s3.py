@@ -49,6 +49,8 @@ def test_a_sealed_file_goes_to_the_bucket_encrypted_and_reads_back(s3_storage):
     with sealed.open_stored(default_storage, name, verify=True) as handle:
         assert handle.read() == plain
     assert stored.size == len(plain)
+    head = s3_storage.client.head_object(Bucket=s3_storage.bucket, Key=name)
+    assert head["ContentType"] == "application/octet-stream"  # sealed, whatever the name says
 
 
 def test_the_central_directory_is_read_by_ranges_not_the_whole_object(s3_storage):
