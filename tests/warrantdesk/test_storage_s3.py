@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from typing import cast
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,10 +19,15 @@ from warrantdesk import keystore, sealed, storage
 pytestmark = pytest.mark.usefixtures("s3_storage")
 
 
+def storage_events():
+    """The hooks of the S3 client the storage itself uses."""
+    return cast(storage.S3Storage, default_storage).connection.meta.client.meta.events
+
+
 def get_ranges(s3_storage) -> list[str]:
     """Records the Range of every GetObject the storage's own client sends from now on."""
     ranges: list[str] = []
-    default_storage.connection.meta.client.meta.events.register(
+    storage_events().register(
         "before-call.s3.GetObject", lambda params, **kw: ranges.append(params.get("headers", {}).get("Range", "ALL"))
     )
     return ranges
@@ -170,7 +176,7 @@ def test_a_large_file_goes_up_in_parts_and_comes_down_in_bounded_ranges(s3_stora
     """Neither way holds the whole file in memory: multipart upload from the sealed temporary file, and
     ranged GETs of at most 16 MiB on the way down."""
     calls: list[str] = []
-    events = default_storage.connection.meta.client.meta.events
+    events = storage_events()
     for operation in ("CreateMultipartUpload", "UploadPart", "PutObject"):
         events.register(f"before-call.s3.{operation}", lambda model, **kw: calls.append(model.name))
     plain = os.urandom(18 * 1024 * 1024)
