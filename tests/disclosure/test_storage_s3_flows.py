@@ -9,6 +9,7 @@ import hashlib
 import io
 
 import pytest
+from botocore.config import Config
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from requests_app.workflow import Status
 from tests.factories import warrant_fields
 from tests.helpers import client_for, run_export
 from warrantdesk import keystore, sealed
+from warrantdesk.storage import StorageUnavailable
 
 pytestmark = pytest.mark.usefixtures("s3_storage")  # before the fixtures that store files
 
@@ -103,7 +105,17 @@ def test_destroyed_keys_leave_the_objects_unreadable_and_expiry_deletes_the_pack
         with pytest.raises(keystore.KeyDestroyed):
             sealed.open_sealed(io.BytesIO(data)).read()
 
-    # Package expiry deletes the object itself; the document stays until the warrant's retention ends.
+    # Package expiry deletes the object itself; the document stays until the warrant's retention ends. A
+    # store that does not answer fails the run and leaves the name, so the next run deletes it.
+    working = settings.STORAGES
+    dead = {**working["default"]["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}
+    dead["client_config"] = Config(retries={"max_attempts": 1}, connect_timeout=1)
+    settings.STORAGES = {**working, "default": {**working["default"], "OPTIONS": dead}}
+    with pytest.raises(StorageUnavailable):
+        shredding.packages_expire()
+    export.refresh_from_db()
+    assert export.purged_at is not None and export.package.name in s3_storage.stored()
+    settings.STORAGES = working
     assert shredding.packages_expire()["files_deleted"] == 1
     assert export.package.name not in s3_storage.stored() and document.file.name in s3_storage.stored()
     assert officer.get(download).status_code == 410
