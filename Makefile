@@ -130,7 +130,9 @@ test-postgres: venv
 # --- Benchmarks ------------------------------------------------------------------------------------
 bench: sysdeps-run venv
 	@if [ ! -f bench/run.py ]; then echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
-	$(PY) bench/run.py $(BENCH_ARGS)
+	# The load test (bench/load.py) needs PostgreSQL: the local one, started here if it can be.
+	load_url="$${BENCH_LOAD_DATABASE_URL:-$$(scripts/postgres.sh start 2>/dev/null | tail -n 1 || true)}"
+	BENCH_LOAD_DATABASE_URL="$$load_url" $(PY) bench/run.py $(BENCH_ARGS)
 
 # --- Cleaning --------------------------------------------------------------------------------------
 clean:

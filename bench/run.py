@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB_NAME = "warrantdesk_bench"
+BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "warrantdesk_bench")  # bench/load.py runs on one of its own
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "merkle",
             "report",
             "retention",
+            "load",
         ],
         help="run one benchmark only",
     )
@@ -558,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.report import bench_report
 
             bench_report(args, report, people)
+        if args.only in (None, "load"):  # gunicorn + locust on PostgreSQL (bench/load.py)
+            from bench.load import bench_load
+
+            bench_load(args, report, people)
         if args.only in (None, "retention"):  # last: the purge deletes most of the shared store
             from bench.retention import bench_retention
 
@@ -569,6 +574,10 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     report.notes.append(f"whole run {time.perf_counter() - begun:.0f} s; load average at the end {load}")
     report.print()
+    if args.only == "load":
+        from bench.load import save_rows
+
+        save_rows(report)
     return 0
 
 
