@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from requests_app.models import PreservationOrder, Warrant
 from requests_app.workflow import Status
-from warrantdesk import keystore
+from warrantdesk import faults, keystore
 from warrantdesk.audit import audit_record
 from warrantdesk.models import AuditAction
 
@@ -369,6 +369,7 @@ def messages_purge_expired(*, stop: Callable[[], bool] | None = None, now: dt.da
             break
         last = rows[-1][0]
         summary.messages_removed += _delete_batch(rows, cutoff)
+        faults.checkpoint("retention.batch")  # tests/test_faults.py kills the runner here
     # Every marked day, this run's and those a crashed or concurrent run left behind.
     for day in PendingRekey.objects.order_by("day").values_list("day", flat=True):
         if stopped or (stopped := stop()):

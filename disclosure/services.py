@@ -39,7 +39,7 @@ from requests_app.models import FollowUpRequest, Warrant
 from requests_app.permissions import can
 from requests_app.services import signature_gate, warrant_move
 from requests_app.workflow import Status
-from warrantdesk import keystore, sealed
+from warrantdesk import faults, keystore, sealed
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
@@ -133,6 +133,7 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
             else:
                 built = exports.build_package(warrant_scope(warrant), out_dir=work, progress=progress)
             manifest = _built_manifest(built)
+            faults.checkpoint("export.built")  # tests/test_faults.py kills the worker here
             with open(built.path, "rb") as plain:
                 name, stored = sealed.store(
                     default_storage,

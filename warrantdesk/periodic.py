@@ -162,6 +162,22 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
+def holder_dead(holder: str) -> bool:
+    """Whether ``holder`` (a ``holder_name()``) is a runner of this machine whose process is gone. A lease
+    held by a runner killed outright (SIGKILL, OOM) is then taken over at once instead of after the lease;
+    a holder on another machine, or a process id in use (maybe reused), counts as alive."""
+    host, _sep, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process of another user holds that id now
+        return False
+    return False
+
+
 # --- the schedule table ---------------------------------------------------------------------------
 
 
@@ -185,7 +201,11 @@ def job_claim(job: Job, *, holder: str, now: dt.datetime | None = None, force: b
     exactly one gets the row. Returns the claim token, or None when the job is not ours to run."""
     now = now or timezone.now()
     token = secrets.token_hex(16)
-    rows = PeriodicJob.objects.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), name=job.name)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    holder_now = PeriodicJob.objects.filter(name=job.name).values_list("running_on", flat=True).first()
+    if holder_now and holder_dead(holder_now):
+        free |= Q(running_on=holder_now)  # its runner was killed on this machine: no need to wait for the lease
+    rows = PeriodicJob.objects.filter(free, name=job.name)
     if not force:
         rows = rows.filter(next_due__lte=now)
     claimed = rows.update(lease_until=now + job.lease, claim_token=token, running_on=holder, last_started_at=now)

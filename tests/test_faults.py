@@ -1,0 +1,218 @@
+"""A worker killed outright (SIGKILL) in the middle of its work: after a restart the work completes exactly once.
+
+The real processes run: ``manage.py task_worker`` (django-tasks-db's ``db_worker`` that takes back what a dead
+worker of the same id left running) and ``manage.py run_periodic``. Each is stopped at a named step
+(``warrantdesk.faults.checkpoint``: it writes a marker and sleeps), killed with SIGKILL once the marker is
+there, and started again without the pause. SQLite (a database file both processes open) or PostgreSQL.
+"""
+
+# ruff: noqa: F811 (the disclosure fixtures, imported, are arguments of the tests)
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from disclosure import services
+from disclosure.models import Export, Message, PendingRekey
+from disclosure.packages import package_open
+from requests_app.models import FollowUpRequest, FollowUpToken
+from requests_app.workflow import Status
+from tests.conftest import TEST_KEK, TEST_OLD_KEK, TEST_SIGNING_KEY_PEM
+from tests.disclosure.conftest import approved_warrant, store  # noqa: F401
+from warrantdesk.audit import verify_chain
+from warrantdesk.models import AuditAction, AuditEntry, PeriodicJob
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = [
+    sys.executable,
+    "manage.py",
+    "task_worker",
+    "--skip-checks",
+    "--queue-name",
+    "*",
+    "--interval",
+    "0.05",
+    "--no-startup-delay",
+]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return (
+        f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'])}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{quote(db['NAME'])}"
+    )
+
+
+@pytest.fixture
+def worker_env(settings, tmp_path):
+    """The environment of a worker process sharing this test's database, files and keys."""
+    var = tmp_path / "var"
+    settings.MEDIA_ROOT = var / "media"
+    settings.WARRANTDESK_KEYRING_DIR = var / "keyring"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "WARRANTDESK_VAR_DIR": str(var),
+        "WARRANTDESK_KEK": ",".join(base64.b64encode(key).decode() for key in (TEST_KEK, TEST_OLD_KEK)),
+        "WARRANTDESK_SIGNING_KEY": TEST_SIGNING_KEY_PEM,
+        "WARRANTDESK_KEYSTORE": "dir",
+        "WARRANTDESK_KEYRING_DIR": str(var / "keyring"),
+        "WARRANTDESK_PDF_PROCESSES": "1",
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def run_killed_at(command: list[str], env: dict, point: str, marker: Path, timeout: float = 60) -> None:
+    """Start ``command``, wait until it reaches ``point``, SIGKILL it (and reap it: a zombie looks alive)."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**env, "WARRANTDESK_FAULT_PAUSE": point, "WARRANTDESK_FAULT_MARKER": str(marker)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if process.poll() is not None:
+            pytest.fail(f"{command[2]} ended before {point}: {process.stderr.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{command[2]} did not reach {point} in {timeout} s")
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+
+def run_to_end(command: list[str], env: dict, timeout: float = 120) -> str:
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stderr
+
+
+def task_rows(task_name: str):
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path__endswith=task_name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_killed_after_building_completes_once_after_a_restart(
+    worker_env, approved_warrant, legal_officer, tmp_path
+):
+    export = services.export_start(warrant=approved_warrant, actor=legal_officer)
+    worker = [*WORKER, "--worker-id", "machine-a-1"]
+    run_killed_at(worker, worker_env, "export.built", tmp_path / "paused")
+
+    export.refresh_from_db()
+    assert export.status == Export.Status.RUNNING and not export.package  # nothing published
+    assert task_rows("run_export").get().status == "RUNNING"  # db_worker alone would never run it again
+
+    log = run_to_end([*worker, "--batch"], worker_env)  # the same worker, restarted
+    assert "left running by a dead worker machine-a-1: queued again" in log
+
+    export.refresh_from_db()
+    assert export.status == Export.Status.READY, export.error
+    task = task_rows("run_export").get()
+    assert task.status == "SUCCESSFUL" and task.worker_ids == ["machine-a-1", "machine-a-1"]
+    assert Export.objects.filter(warrant=approved_warrant).count() == 1
+    with package_open(export) as handle:
+        assert zipfile.ZipFile(io.BytesIO(handle.read())).testzip() is None
+    stored = list((Path(worker_env["WARRANTDESK_VAR_DIR"]) / "media" / "exports").rglob("*"))
+    assert [path for path in stored if path.is_file()] == [
+        Path(worker_env["WARRANTDESK_VAR_DIR"]) / "media" / export.package.name
+    ]
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT_READY, object_id=str(export.pk)).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT_STARTED, object_id=str(export.pk)).count() == 2
+    approved_warrant.refresh_from_db()
+    assert approved_warrant.status == Status.EXPORTED
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identity_sheet_killed_midway_completes_once_after_a_restart(
+    worker_env, approved_warrant, legal_officer, tmp_path
+):
+    from disclosure.tasks import run_identity_sheet
+
+    export = services.export_run(export=services.export_start(warrant=approved_warrant, actor=legal_officer))
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        token = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"][0]["token"]
+    follow_up = FollowUpRequest.objects.create(
+        warrant=approved_warrant,
+        reference=f"{approved_warrant.reference}-F1",
+        received_at=approved_warrant.received_at,
+        deadline=approved_warrant.deadline,
+        created_by=legal_officer,
+        status=FollowUpRequest.Status.DECIDED,
+    )
+    FollowUpToken.objects.create(
+        request=follow_up,
+        position=1,
+        token=token,
+        justification="Arranged",
+        validity=FollowUpToken.Validity.VALID,
+        decision=FollowUpToken.Decision.APPROVED,
+    )
+    worker_env_tasks = worker_env
+    run_identity_sheet.enqueue(follow_up.pk, legal_officer.pk)
+    worker = [*WORKER, "--worker-id", "machine-b-1"]
+    run_killed_at(worker, worker_env_tasks, "export.built", tmp_path / "paused")
+    sheets = Export.objects.filter(follow_up=follow_up)
+    assert [sheet.status for sheet in sheets] == [Export.Status.RUNNING]
+
+    run_to_end([*worker, "--batch"], worker_env_tasks)
+
+    sheet = sheets.get()  # one sheet, not a second one beside the interrupted one
+    assert sheet.status == Export.Status.READY, sheet.error
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUpRequest.Status.DISCLOSED
+    assert AuditEntry.objects.filter(action=AuditAction.FOLLOWUP_DISCLOSED, object_id=str(sheet.pk)).count() == 1
+    assert task_rows("run_identity_sheet").get().status == "SUCCESSFUL"
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_killed_after_a_batch_completes_once_after_a_restart(worker_env, store, tmp_path):
+    expired = Message.objects.count()
+    assert expired > 0  # the generated store is months old: everything is beyond retention
+    runner = [sys.executable, "manage.py", "run_periodic", "--skip-checks", "--job", "retention.purge"]
+    run_killed_at(runner, worker_env, "retention.batch", tmp_path / "paused")
+
+    assert Message.objects.count() == 0  # the batch committed ...
+    assert PendingRekey.objects.exists()  # ... and its days wait for their keys to go
+    job = PeriodicJob.objects.get(name="retention.purge")
+    assert job.running_on and job.lease_until is not None  # the dead runner's lease, hours long
+
+    # Restarted at once: the lease of a runner of this machine whose process is gone is taken over.
+    run_to_end(runner, worker_env)
+
+    assert not PendingRekey.objects.exists()
+    job.refresh_from_db()
+    assert job.last_outcome == PeriodicJob.Outcome.OK and job.lease_until is None
+    purges = AuditEntry.objects.filter(action=AuditAction.RETENTION_PURGED)
+    assert purges.count() == 1  # the killed run recorded nothing; the restarted one finished the work
+    details = purges.get().details
+    assert details["messages_removed"] == 0 and details["days_destroyed"] >= 1 and details["finished"]
+    ran = AuditEntry.objects.filter(action=AuditAction.PERIODIC_RAN)
+    assert [entry.details["job"] for entry in ran] == ["retention.purge"]
+    assert verify_chain().ok
