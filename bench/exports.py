@@ -97,7 +97,22 @@ def bench_exports(args: argparse.Namespace, report: Report, people: dict) -> Non
             f"export: raw SQL fetch, {rows:,} rows",
             f"{raw:.2f} s",
             f"{rows / raw:,.0f} rows/s, fetchmany({FETCH_CHUNK})",
-            "(the yardstick)",
+            "(the yardstick: sealed bodies as stored, no decryption)",
+        )
+    )
+    from disclosure import bodies
+    from disclosure.exports.package import _queries
+
+    opener = bodies.row_opener(*_scope_period(scope))
+    decrypted = 0.0
+    for room_sql, room_params in _queries(scope):  # the exporter's own queries (UTC text stamps on SQLite)
+        decrypted += _raw_fetch(room_sql, room_params, opener)[0]
+    report.add(
+        Row(
+            "export: exporter's queries + decrypting the bodies",
+            f"{decrypted:.2f} s",
+            f"{decrypted / raw:.2f}x raw SQL; one process, AES-GCM, one cipher per day key",
+            "no goal (the cost of encryption at rest)",
         )
     )
     orm = _orm_fetch(scope)
@@ -189,7 +204,8 @@ def bench_exports(args: argparse.Namespace, report: Report, people: dict) -> Non
         f"{child['pseudonymised']:,} pseudonymised"
     )
     report.notes.append(
-        "export process peak RSS (VmHWM) at the end of each stage: scope+setup+JSON+CSV "
+        "export process peak RSS (VmHWM) at the end of each stage: Django+scope+setup "
+        f"{child.get('rss_before_json_csv', 0) / MB:.0f} MB, JSON+CSV "
         f"{child['rss_after_json_csv'] / MB:.0f} MB, PDF {child['rss_after_pdf'] / MB:.0f} MB, manifest+zip "
         f"{child['rss_after_package'] / MB:.0f} MB, publish+copy (the end) {main_mb:.0f} MB"
     )
@@ -226,7 +242,7 @@ def _bench_keys() -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from django.conf import settings
 
-    kek = os.urandom(32)
+    kek = settings.WARRANTDESK_KEKS[0] if settings.WARRANTDESK_KEKS else os.urandom(32)  # the store's day keys' KEK
     pem = (
         Ed25519PrivateKey.generate()
         .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -322,6 +338,11 @@ def _scope_query(scope):
     )
 
 
+def _scope_period(scope) -> tuple[dt.datetime, dt.datetime]:
+    intervals = [interval for item in scope.rooms for interval in item.intervals]
+    return min(i.start for i in intervals), max(i.end for i in intervals)
+
+
 def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
@@ -329,7 +350,9 @@ def _stamp(moment: dt.datetime) -> str:
 # --- 1. raw SQL ----------------------------------------------------------------------------------
 
 
-def _raw_fetch(sql: str, params) -> tuple[float, int]:
+def _raw_fetch(sql: str, params, opener=None) -> tuple[float, int]:
+    """The rows as stored (sealed bodies: no decryption), or with ``opener`` (``bodies.row_opener``, its
+    keys read beforehand) every batch's bodies decrypted too, in this one process."""
     from django.db import connection
 
     rows = 0
@@ -337,6 +360,8 @@ def _raw_fetch(sql: str, params) -> tuple[float, int]:
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(FETCH_CHUNK):
+            if opener is not None:
+                batch = opener(batch)
             rows += len(batch)
     return time.perf_counter() - started, rows
 
@@ -431,6 +456,7 @@ def child_main(argv: list[str]) -> int:
             figures["rss_after_package"] = _vm_hwm()
 
     def write_conversations(scope, work, *rest, **kwargs):
+        figures["rss_before_json_csv"] = _vm_hwm()
         started = time.perf_counter()
         figures["setup"] = started - figures["build_started"]
         counts = real_conversations(scope, work, *rest, **kwargs)
