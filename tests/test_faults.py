@@ -30,7 +30,7 @@ from disclosure.packages import package_open
 from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.workflow import Status
 from tests.conftest import TEST_KEK, TEST_OLD_KEK, TEST_SIGNING_KEY_PEM
-from tests.disclosure.conftest import approved_warrant, store  # noqa: F401
+from tests.disclosure.conftest import approved_warrant, delivered, people, store  # noqa: F401
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditAction, AuditEntry, PeriodicJob
 
@@ -215,4 +215,79 @@ def test_purge_killed_after_a_batch_completes_once_after_a_restart(worker_env, s
     assert details["messages_removed"] == 0 and details["days_destroyed"] >= 1 and details["finished"]
     ran = AuditEntry.objects.filter(action=AuditAction.PERIODIC_RAN)
     assert [entry.details["job"] for entry in ran] == ["retention.purge"]
+    assert verify_chain().ok
+
+
+class BlockingCollector:
+    """An SMTP handler that accepts messages, except that it holds the ``hold_at``-th one (1-based) until
+    ``release`` is set and then refuses it: the sender is killed while that message is in flight."""
+
+    def __init__(self, hold_at: int):
+        import threading
+
+        self.accepted: list[str] = []
+        self.seen = 0
+        self.hold_at = hold_at
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import email
+
+        self.seen += 1
+        if self.seen == self.hold_at:
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 Sender went away"
+        self.accepted.append(str(email.message_from_bytes(envelope.content)["Message-ID"]))
+        return "250 Message accepted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sender_killed_mid_group_sends_each_notice_once_after_a_restart(worker_env, delivered, legal_officer):
+    from aiosmtpd.controller import Controller
+
+    from disclosure.models import Notification
+    from disclosure.notifications.services import notification_requeue
+    from disclosure.tasks import send_due_notifications
+    from tests.helpers import free_port
+
+    due = list(
+        Notification.objects.filter(status=Notification.Status.PENDING)
+        .exclude(account__email="")
+        .values_list("message_id", flat=True)
+    )
+    assert len(due) == 3
+    collector = BlockingCollector(hold_at=2)  # the second notice of the first group of two
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = {**worker_env, "MAIL_BACKEND": "smtp", "SMTP_PORT": str(port), "WARRANTDESK_NOTIFY_GROUP": "2"}
+    worker = [*WORKER, "--worker-id", "machine-c-1"]
+    try:
+        send_due_notifications.enqueue()
+        process = subprocess.Popen(worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert collector.holding.wait(60), "the sender never reached the second notice"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        collector.release.set()
+
+        run_to_end([*worker, "--batch"], env)  # restarted: the task runs again, sends what was never claimed
+        in_flight = Notification.objects.filter(status=Notification.Status.SENDING).exclude(
+            message_id__in=collector.accepted
+        )
+        # The legal team finds the unconfirmed notices missing from the mail server's log and re-queues them.
+        assert in_flight.count() == 1
+        for notification in in_flight:
+            notification_requeue(notification=notification, actor=legal_officer)
+        send_due_notifications.enqueue()
+        run_to_end([*worker, "--batch"], env)
+    finally:
+        collector.release.set()
+        controller.stop()
+
+    assert sorted(collector.accepted) == sorted(f"<{mid}>" if not mid.startswith("<") else mid for mid in due)
+    assert len(set(collector.accepted)) == len(collector.accepted) == 3  # each notice once, none twice
     assert verify_chain().ok
