@@ -75,7 +75,7 @@ READINESS_CHECKS: dict[str, Callable[[], None]] = {
 
 
 def readiness() -> dict[str, str]:
-    results = {}
+    results: dict[str, str] = {}
     for name, check in READINESS_CHECKS.items():
         if name in {"migrations", "tasks"} and results.get("database") != "ok":
             results[name] = "failed"  # cannot be known without the database
