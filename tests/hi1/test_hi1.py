@@ -1,0 +1,264 @@
+"""The ETSI TS 103 120 (HI-1) interface end to end: messages built from the schemas, submitted with an
+agency's token, the warrant followed through signature check, approval and export to the HI-1
+delivery; every response validated against the shipped schemas."""
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from lxml import etree
+
+from disclosure.models import DownloadLink
+from hi1 import xml
+from hi1.models import Message, Object, Transaction
+from requests_app import services
+from requests_app.models import Document, Warrant, WarrantTarget
+from requests_app.workflow import Status
+from tests.helpers import client_for, run_export
+from tests.hi1.builder import MessageBuilder, new_id, warrant_message
+from warrantdesk.models import AuditAction, AuditEntry
+
+URL = "/api/hi1/"
+START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+END = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
+
+
+def post(data: bytes, token: str | None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return Client().post(URL, data=data, content_type="application/xml", **headers)
+
+
+def parsed(response):
+    xml.validate(response.content)  # every answer is a valid HI-1 message
+    return etree.fromstring(response.content)
+
+
+def error_code(response) -> int:
+    root = parsed(response)
+    return int(root.findtext(".//c:ErrorInformation/c:ErrorCode", namespaces=xml.NS))
+
+
+def stored_files() -> int:
+    root = Path(default_storage.location)
+    return sum(1 for path in root.rglob("*") if path.is_file()) if root.exists() else 0
+
+
+def test_the_builder_makes_schema_valid_messages(hi1_agency, signed_pdf):
+    data, _ids = warrant_message(signed_pdf, start=START, end=END)
+    xml.validate(data)
+
+
+def test_a_warrant_through_hi1_to_its_delivery(
+    hi1_token, signed_pdf, immediate_tasks, reviewer, admin_user, django_capture_on_commit_callbacks
+):
+    data, ids = warrant_message(signed_pdf, start=START, end=END, emergency=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(data, hi1_token)
+    assert response.status_code == 200, response.content
+    root = parsed(response)
+    created = root.findall(".//c:CREATEResponse/c:Identifier", xml.NS)
+    assert sorted(e.text for e in created) == sorted(ids.values())
+
+    warrant = Warrant.objects.get()
+    assert warrant.warrant_number == "EPOC-2026-0042"
+    assert warrant.is_emergency and warrant.received_via == Warrant.Via.API
+    assert warrant.deadline - warrant.received_at == dt.timedelta(hours=8)
+    assert (warrant.period_start, warrant.period_end) == (START, END)
+    assert "Kim Min-jun" in warrant.notes
+    assert {(t.kind, t.identifier) for t in warrant.targets.all()} == {
+        (WarrantTarget.Kind.UID, "target-1"),
+        (WarrantTarget.Kind.PHONE, "821012345678"),
+    }
+    assert warrant.status == Status.VERIFIED  # the real signature of the chief, checked as an upload is
+    assert Object.objects.filter(warrant=warrant).count() == 3
+
+    # Resubmitted: the same answer, nothing created twice.
+    again = post(data, hi1_token)
+    assert again.content == response.content
+    assert Warrant.objects.count() == 1 and Document.objects.count() == 1
+
+    # Status through an HI-1 GET.
+    query = MessageBuilder()
+    query.get(ids["auth"])
+    query.get(ids["task"])
+    answer = parsed(post(query.bytes(), hi1_token))
+    values = [e.text for e in answer.iterfind(".//common:Value", xml.NS)]
+    assert values == ["Pending", "AwaitingApproval"]
+
+    services.warrant_assign(warrant=warrant, user=reviewer, actor=admin_user)
+    services.warrant_approve(warrant=warrant, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = run_export(warrant, reviewer)
+    warrant.refresh_from_db()
+    assert warrant.status == Status.EXPORTED
+
+    query = MessageBuilder()
+    query.get(ids["task"])
+    answer = parsed(post(query.bytes(), hi1_token))
+    assert [e.text for e in answer.iterfind(".//common:Value", xml.NS)] == ["Disclosed"]
+    warrant.refresh_from_db()
+    assert warrant.status == Status.DELIVERED
+    assert DownloadLink.objects.filter(export=export).count() == 1
+
+    fetched = Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {hi1_token}")
+    assert fetched.status_code == 200
+    deliver = parsed(fetched)
+    data_element = deliver.find(".//delivery:Data", xml.NS)
+    reference = json.loads(base64.b64decode(data_element.text))
+    export.refresh_from_db()
+    assert reference["package_sha256"] == export.package_sha256
+    assert "/d/" in reference["url"]
+    assert deliver.find(".//c:DELIVER", xml.NS) is not None
+    assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {hi1_token}").status_code == 204
+
+    kinds = list(Message.objects.filter(warrant=warrant).values_list("direction", "kind"))
+    assert ("IN", "REQUEST") in kinds and ("OUT", "RESPONSE") in kinds and ("OUT", "DELIVER") in kinds
+    received = AuditEntry.objects.filter(action=AuditAction.HI1_RECEIVED, warrant_ref=warrant.reference)
+    assert {entry.details["sha256"] for entry in received} >= {xml_sha(data)}
+
+
+def xml_sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_the_warrant_page_shows_the_exchange_and_exports_hi1(hi1_token, signed_pdf, admin_user):
+    data, _ids = warrant_message(signed_pdf, start=START, end=END)
+    assert post(data, hi1_token).status_code == 200
+    warrant = Warrant.objects.get()
+    page = client_for(admin_user).get(warrant.get_absolute_url())
+    text = page.content.decode()
+    assert "HI-1" in text and "EPOC-2026-0042" in text
+    assert base64.b64encode(signed_pdf).decode()[:200] not in text  # document bodies elided
+    exported = client_for(admin_user).get(reverse("hi1:warrant-export", args=[warrant.pk]))
+    assert exported.status_code == 200
+    xml.validate(exported.content)
+    assert b"target-1" in exported.content
+
+
+def test_a_web_form_warrant_round_trips_through_hi1(hi1_token, hi1_agency, signed_pdf, admin_user, legal_officer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from requests_app.services import TargetInput
+    from tests.factories import warrant_fields
+
+    warrant = services.warrant_register(
+        actor=legal_officer,
+        targets=[TargetInput("UID", "target-7"), TargetInput("EMAIL", "t7@example.org")],
+        upload=SimpleUploadedFile("warrant.pdf", signed_pdf, "application/pdf"),
+        **warrant_fields(hi1_agency, period_start=START, period_end=END),
+    )
+    exported = client_for(admin_user).get(reverse("hi1:warrant-export", args=[warrant.pk])).content
+    xml.validate(exported)
+    # Sent in again as it is: the duplicate check of any intake refuses it (same number, same file).
+    refused = parsed(post(exported, hi1_token))
+    assert int(refused.findtext(".//c:ErrorCode", namespaces=xml.NS)) == xml.E_CONFLICT
+    # Once the first is out of the way, the exported message logs the same warrant.
+    Warrant.objects.filter(pk=warrant.pk).update(warrant_number="renamed", warrant_number_key="renamed")
+    Document.objects.filter(warrant=warrant).update(sha256="0" * 64)
+    old_id = etree.fromstring(exported).findtext(".//c:TransactionIdentifier", namespaces=xml.NS)
+    response = post(exported.replace(old_id.encode(), new_id().encode()), hi1_token)  # a new transaction
+    assert parsed(response).find(".//c:ErrorInformation", xml.NS) is None, response.content.decode()
+    copy = Warrant.objects.exclude(pk=warrant.pk).get()
+    assert {(t.kind, t.identifier) for t in copy.targets.all()} == {
+        (t.kind, t.identifier) for t in warrant.targets.all()
+    }
+    assert (copy.period_start, copy.period_end, copy.court) == (START, END, warrant.court)
+
+
+def test_someone_without_the_case_cannot_download_it(hi1_token, signed_pdf, outsider):
+    post(warrant_message(signed_pdf, start=START, end=END)[0], hi1_token)
+    warrant = Warrant.objects.get()
+    assert client_for(outsider).get(reverse("hi1:warrant-export", args=[warrant.pk])).status_code == 404
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<HI1Message xmlns="http://uri.etsi.org/03120/common/2019/10/Core">&lol3;</HI1Message>"""
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE m [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<HI1Message xmlns="http://uri.etsi.org/03120/common/2019/10/Core">&xxe;</HI1Message>"""
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE HI1Message SYSTEM "http://127.0.0.1:9/hi1.dtd">
+<HI1Message xmlns="http://uri.etsi.org/03120/common/2019/10/Core"/>"""
+
+
+@pytest.mark.parametrize(
+    "case, status, code",
+    [
+        ("malformed", 400, xml.E_MALFORMED),
+        ("schema", 400, xml.E_SCHEMA),
+        ("xxe", 400, xml.E_FORBIDDEN_XML),
+        ("laughs", 400, xml.E_FORBIDDEN_XML),
+        ("dtd", 400, xml.E_FORBIDDEN_XML),
+        ("unknown-sender", 403, xml.E_UNKNOWN_SENDER),
+        ("other-agency", 403, xml.E_WRONG_AGENCY),
+        ("no-token", 401, xml.E_AUTH),
+        ("bad-token", 401, xml.E_AUTH),
+        ("too-big", 413, xml.E_TOO_LARGE),
+    ],
+)
+def test_bad_messages_get_an_hi1_error_and_store_nothing(
+    case, status, code, hi1_token, other_token, signed_pdf, settings
+):
+    good, _ids = warrant_message(signed_pdf, start=START, end=END)
+    token = hi1_token
+    data = {
+        "malformed": good[:-40],
+        "schema": good.replace(b"<Version>", b"<Verzion>").replace(b"</Version>", b"</Verzion>"),
+        "xxe": XXE,
+        "laughs": BILLION_LAUGHS,
+        "dtd": EXTERNAL_DTD,
+        "unknown-sender": good.replace(b"agency-a-hi1", b"agency-z-hi1"),
+    }.get(case, good)
+    if case == "other-agency":
+        token = other_token
+    elif case == "no-token":
+        token = None
+    elif case == "bad-token":
+        token = hi1_token[:-4] + "AAAA"
+    elif case == "too-big":
+        settings.WARRANTDESK_HI1_MAX_BYTES = len(good) - 1
+    before = (Warrant.objects.count(), Document.objects.count(), Transaction.objects.count(), stored_files())
+    audit_before = AuditEntry.objects.exclude(
+        action__in=[AuditAction.HI1_REFUSED, AuditAction.API_CLIENT_REFUSED]
+    ).count()
+    response = post(data, token)
+    assert response.status_code == status, response.content
+    assert error_code(response) == code
+    assert (Warrant.objects.count(), Document.objects.count(), Transaction.objects.count(), stored_files()) == before
+    audit_after = AuditEntry.objects.exclude(
+        action__in=[AuditAction.HI1_REFUSED, AuditAction.API_CLIENT_REFUSED]
+    ).count()
+    assert audit_after == audit_before
+    assert b"root:" not in response.content and b"lollol" not in response.content
+
+
+def test_an_unsigned_pdf_or_a_wrong_checksum_is_an_action_error(hi1_token, hi1_agency):
+    from tests.factories import pdf_bytes
+
+    pdf = pdf_bytes("not a pdf at all")
+    ids = {"auth": new_id(), "task": new_id(), "doc": new_id()}
+    builder = MessageBuilder()
+    builder.authorisation(ids["auth"], associated=[ids["task"], ids["doc"]])
+    builder.ldtask(ids["task"], associated=[ids["auth"]], identifiers=[(("x", "AccountID"), "t")], start=START, end=END)
+    builder.document(ids["doc"], pdf, associated=[ids["auth"]], checksum="0" * 64)
+    response = post(builder.bytes(), hi1_token)
+    assert response.status_code == 200
+    root = parsed(response)
+    codes = {int(e.text) for e in root.iterfind(".//c:ErrorCode", xml.NS)}
+    assert codes == {xml.E_DOCUMENT}
+    assert Warrant.objects.count() == 0
+
+
+def test_the_shipped_schemas_are_the_test_data_s_and_carry_their_notice():
+    shipped = Path(xml.SCHEMA_DIR)
+    assert (shipped / "NOTICE.md").read_text().count("BSD") >= 1
+    assert len(list(shipped.glob("*.xsd"))) == 10
