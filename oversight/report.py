@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from disclosure import keys
@@ -288,16 +288,29 @@ class _Dates(NamedTuple):
 
 
 def _retention(received) -> dict:
-    horizon = ExpressionWrapper(
-        F("received_at") - dt.timedelta(days=settings.WARRANTDESK_RETENTION_DAYS), output_field=DateTimeField()
-    )
-    beyond = received.annotate(horizon=horizon).filter(period_start__lt=F("horizon"))
-    days = 0.0
+    """The warrants whose period started before the retention horizon at receipt, and the days of it
+    already gone: ``retention_gap`` (``affected``, ``days_beyond``) on each warrant's three dates.
+
+    The dates are read with a plain cursor and the horizon compared here, per row: SQLite would
+    otherwise compute ``received_at - retention`` in a Python function per row, and the ORM convert
+    every value to an aware datetime; on SQLite the stored UTC text is parsed with ``fromisoformat``
+    (naive UTC, like the text compared in SQL), PostgreSQL hands back datetimes already."""
+    dates = received.order_by().values_list("received_at", "period_start", "period_end")
+    sql, params = dates.query.sql_with_params()
+    parse = dt.datetime.fromisoformat
+    hundredths = 0  # days_beyond is to the hundredth: summed exactly, whatever the order of the rows
     count = 0
-    for dates in beyond.values_list("received_at", "period_start", "period_end").iterator(chunk_size=5000):
-        days += retention_gap(_Dates(*dates)).days_beyond  # the dates retention_gap reads, no model instance
-        count += 1
-    return {"warrants_beyond": count, "days_missing": round(days, 1)}
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(5000):
+            for row in rows:
+                if isinstance(row[0], str):
+                    row = (parse(row[0]), parse(row[1]), parse(row[2]))
+                gap = retention_gap(_Dates(*row))  # the dates retention_gap reads, no model instance
+                if gap.affected:
+                    hundredths += round(gap.days_beyond * 100)
+                    count += 1
+    return {"warrants_beyond": count, "days_missing": round(hundredths / 100, 1)}
 
 
 # --- what may be published -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from disclosure import keys
 from requests_app.models import SignatureOutcome
 from warrantdesk.access import deny
+from warrantdesk.params import DateFilterField, FilterForm, filtered_by
 from warrantdesk.roles import Role, user_roles
 
 from . import report, report_charts, selectors
@@ -45,11 +46,15 @@ def _reader_only(request: HttpRequest) -> None:
         raise deny(request.user, object_type="transparency-report", object_id="", path=request.path)
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(FilterForm):
+    """The period (and language) of a report, from the query string; the report views parse it before
+    computing anything, and the bad-input route walk reads it (``filtered_by``) to know what they refuse.
+    Days are ``DateFilterField``s: a day outside 1900-9998 would overflow the conversion to UTC."""
+
     year = forms.IntegerField(min_value=2000, max_value=2100, required=False)
     half = forms.TypedChoiceField(choices=[("1", "H1"), ("2", "H2")], coerce=int, required=False)
-    start = forms.DateField(required=False, label=gettext_lazy("From"))
-    end = forms.DateField(required=False, label=gettext_lazy("Until"))
+    start = DateFilterField(required=False, label=gettext_lazy("From"))
+    end = DateFilterField(required=False, label=gettext_lazy("Until"))
     lang = forms.ChoiceField(choices=[(code, code) for code in LANGUAGES], required=False)
 
     def clean(self):
@@ -258,6 +263,7 @@ def _parsed(request: HttpRequest) -> tuple[report.Period, str] | HttpResponse:
 # --- for auditors and administrators ---------------------------------------------------------------
 
 
+@filtered_by(PeriodForm)
 @require_GET
 def report_page(request: HttpRequest) -> HttpResponse:
     _reader_only(request)
@@ -281,6 +287,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@filtered_by(PeriodForm)
 @require_GET
 def report_json(request: HttpRequest) -> HttpResponse:
     _reader_only(request)
@@ -292,6 +299,7 @@ def report_json(request: HttpRequest) -> HttpResponse:
     return HttpResponse(text, content_type="application/json; charset=utf-8")
 
 
+@filtered_by(PeriodForm)
 @require_GET
 def report_csv(request: HttpRequest) -> HttpResponse:
     _reader_only(request)
@@ -304,6 +312,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     )
 
 
+@filtered_by(PeriodForm)
 @require_GET
 def report_pdf(request: HttpRequest) -> HttpResponse:
     _reader_only(request)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.db.models import F
 from django.urls import reverse
 
 from disclosure import keys
@@ -257,6 +258,20 @@ def test_counts_below_the_threshold_are_bands_and_what_derives_from_them_a_range
     assert shown["retention"] == {"warrants_beyond": "0-2", "days_missing": None}
 
 
+def test_a_period_starting_exactly_at_the_retention_horizon_is_not_beyond_it(legal_officer, settings):
+    """``retention_gap``'s rule to the microsecond: beyond means starting before receipt - retention."""
+    settings.WARRANTDESK_RETENTION_DAYS = 3
+    scene = Scene(legal_officer)
+    agency = AgencyFactory()
+    at_horizon = scene.warrant(agency, received=at(3, 2), beyond=(3, 1))
+    just_before = scene.warrant(agency, received=at(3, 3), beyond=(3, 1))
+    Warrant.objects.filter(pk=just_before.pk).update(period_start=F("period_start") - dt.timedelta(microseconds=1))
+    at_horizon.refresh_from_db()
+
+    assert at_horizon.period_start == at_horizon.received_at - dt.timedelta(days=3)
+    assert report.figures(H1, now=NOW)["retention"] == {"warrants_beyond": 1, "days_missing": 0.0}
+
+
 def test_with_enough_cases_the_bracket_and_ratio_are_exact():
     raw = {**EXPECTED, "accounts": {**EXPECTED["accounts"], "pseudonymised": 1234, "revealed": 12}}
 
@@ -307,10 +322,11 @@ def test_bad_periods_are_refused_with_400(auditor):
             {"start": "2026-01-01"},
             {"year": "x"},
             {"lang": "fr"},
+            {"start": "0001-01-01", "end": "0001-01-02"},  # its start in UTC would be in year 0
         )
     ]
 
-    assert answers == [400, 400, 400, 400, 400]
+    assert answers == [400, 400, 400, 400, 400, 400]
 
 
 def test_only_auditors_and_administrators_read_the_report(outsider, legal_officer):
