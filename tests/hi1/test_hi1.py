@@ -262,3 +262,21 @@ def test_the_shipped_schemas_are_the_test_data_s_and_carry_their_notice():
     shipped = Path(xml.SCHEMA_DIR)
     assert (shipped / "NOTICE.md").read_text().count("BSD") >= 1
     assert len(list(shipped.glob("*.xsd"))) == 10
+
+
+def test_endpoints_and_bindings_are_registered_from_the_command_line(hi1_agency):
+    from django.core.management import call_command
+
+    from hi1.models import ClientBinding, Endpoint
+    from tests.factories import UserFactory
+    from warrantdesk.api_clients import api_client_create
+    from warrantdesk.roles import Role
+
+    call_command("hi1_endpoint", "add", "--agency", "agency-a", "--country", "fr", "--identifier", "second")
+    assert Endpoint.objects.filter(agency=hi1_agency, country_code="FR", unique_identifier="second").exists()
+    client, _token = api_client_create(
+        name="x", user=UserFactory(username="svc", role=Role.INTAKE_OFFICER), scopes=["warrants:write"], days=1
+    )
+    call_command("hi1_endpoint", "bind", "--agency", "agency-a", "--client", client.prefix)
+    assert ClientBinding.objects.get(client=client).agency == hi1_agency
+    assert AuditEntry.objects.filter(action=AuditAction.REGISTRY_CHANGED, details__op="hi1_client_bound").exists()
