@@ -291,3 +291,128 @@ def test_sender_killed_mid_group_sends_each_notice_once_after_a_restart(worker_e
     assert sorted(collector.accepted) == sorted(f"<{mid}>" if not mid.startswith("<") else mid for mid in due)
     assert len(set(collector.accepted)) == len(collector.accepted) == 3  # each notice once, none twice
     assert verify_chain().ok
+
+
+# --- PostgreSQL restarted under the running app -----------------------------------------------------------
+
+PG_CTL = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of this test alone (own data directory, port and socket directory), so that
+    stopping it disturbs no other test run on the machine's shared server."""
+
+    def __init__(self):
+        import pwd
+        import tempfile
+
+        self.bin = PG_CTL[-1].parent
+        self.base = Path(tempfile.mkdtemp(prefix="warrantdesk-pg-"))
+        self.data = self.base / "data"
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            os.chown(self.base, pwd.getpwnam("postgres").pw_uid, -1)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.run("initdb", "-D", str(self.data), "-U", "warrantdesk", "-A", "trust", "-E", "UTF8", "--locale=C", "-N")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "warrantdesk", "warrantdesk")
+        self.url = f"postgres://warrantdesk:warrantdesk@127.0.0.1:{self.port}/warrantdesk"
+
+    def run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True, cwd=self.base)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        subprocess.run(
+            [*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str, headers: dict | None = None) -> tuple[int, str, dict]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=20) as answer:
+            return answer.status, answer.read().decode(), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), dict(error.headers)
+
+
+@pytest.mark.skipif(not PG_CTL, reason="needs PostgreSQL's server binaries (scripts/postgres.sh start installs them)")
+def test_postgresql_restarted_under_the_app_gives_503_then_recovers_without_restarting_it(tmp_path):
+    server = PrivatePostgres()
+    app = None
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": server.url,
+            "WARRANTDESK_VAR_DIR": str(tmp_path / "var"),
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_COOKIES": "0",
+            "DB_CONN_MAX_AGE": "60",  # persistent connections, as in production: they must survive the restart
+            "LOG_LEVEL": "WARNING",
+        }
+        run_to_end([sys.executable, "manage.py", "migrate", "--skip-checks", "-v", "0"], env, timeout=300)
+        port = free_port()
+        app = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
+            cwd=ROOT,
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_LOG_LEVEL": "warning"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if fetch(f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        page, api = f"{base}/transparency/", f"{base}/api/v1/warrants/"
+        token = {"Authorization": "Bearer wdk_0000abcd_" + "x" * 43, "Accept": "application/json"}
+        assert [fetch(page)[0] for _ in range(6)] == [200] * 6  # both workers hold a connection now
+
+        server.stop()
+        down = [fetch(page) for _ in range(4)]
+        assert [status for status, _body, _headers in down] == [503] * 4
+        for _status, body, headers in down:
+            assert "briefly unavailable" in body and "Traceback" not in body and "psycopg" not in body
+            assert headers.get("Retry-After") == "30"
+        status, body, _headers = fetch(api, token)
+        assert status == 503 and json.loads(body)["code"] == "database_unavailable"
+        assert json.loads(fetch(f"{base}/readyz")[1])["checks"]["database"] != "ok"
+
+        server.start()
+        assert [fetch(page)[0] for _ in range(6)] == [200] * 6  # the same app processes, no restart
+        assert json.loads(fetch(f"{base}/readyz")[1])["checks"]["database"] == "ok"
+        assert fetch(api, token)[0] in {401, 403}  # the unknown token refused, the database answering
+        assert app.poll() is None
+    finally:
+        if app is not None:
+            app.terminate()
+            _out, errors = app.communicate(timeout=30)
+            assert "Traceback" not in errors or "OperationalError" in errors
+        server.remove()

@@ -32,6 +32,8 @@ router.register("investigators", requests_api.InvestigatorViewSet, basename="inv
 router.register("exports", disclosure_api.ExportViewSet, basename="export")
 router.register("audit", api_views.AuditEntryViewSet, basename="audit")
 
+handler500 = "warrantdesk.views_errors.server_error"  # a database out of reach: 503, not 500
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
