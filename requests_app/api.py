@@ -110,7 +110,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         request=DocumentUploadSerializer, responses={200: DocumentSerializer(many=True), 201: DocumentSerializer}
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def documents(self, request: Request, pk=None) -> Response:
         warrant = self.get_object()
         if request.method == "GET":
@@ -138,7 +138,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "order with its PDF; the destruction of the warrant's keys then waits until the end of ``until``. "
         "Once the keys were destroyed: 409 (nothing left to preserve).",
     )
-    @action(detail=True, methods=["get", "post"], url_path="preservation-orders")
+    @action(detail=True, methods=["get", "post"], url_path="preservation-orders", pagination_class=None)
     def preservation_orders(self, request: Request, pk=None) -> Response:
         warrant = self.get_object()
         context = {"request": request}
@@ -164,7 +164,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "newest first. POST: check the current warrant document again (in the background), e.g. after a "
         "registry change.",
     )
-    @action(detail=True, methods=["get", "post"], url_path="signature-checks")
+    @action(detail=True, methods=["get", "post"], url_path="signature-checks", pagination_class=None)
     def signature_checks(self, request: Request, pk=None) -> Response:
         warrant = self.get_object()
         if request.method == "POST":
@@ -184,7 +184,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(WarrantDetailSerializer(warrant, context={"request": request}).data)
 
     @extend_schema(responses={200: EventSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request: Request, pk=None) -> Response:
         warrant = self.get_object()
         return Response(EventSerializer(warrant.events.select_related("actor"), many=True).data)
@@ -263,8 +263,11 @@ class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk=None) -> Response:
         return Response(AgencySerializer(self.get_object()).data)
 
-    @extend_schema(request=CertificateInputSerializer, responses={200: TrustAnchorSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(
+        request=CertificateInputSerializer,
+        responses={200: TrustAnchorSerializer(many=True), 201: TrustAnchorSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def anchors(self, request: Request, pk=None) -> Response:
         """GET: the agency's trust anchors. POST: add CA certificate(s) (PEM bundle or DER)."""
         agency = self.get_object()

@@ -95,8 +95,8 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     explanation = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
-    investigator = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    checked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    investigator = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    checked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SignatureCheck

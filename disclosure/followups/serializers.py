@@ -89,7 +89,7 @@ class FollowUpListSerializer(serializers.ModelSerializer):
 class FollowUpSerializer(serializers.ModelSerializer):
     warrant = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    document = DocumentSerializer(read_only=True)
+    document = DocumentSerializer(read_only=True, allow_null=True)  # the model allows none
     signature = serializers.SerializerMethodField(help_text="The latest check of the request's signature.")
     gate = serializers.SerializerMethodField(
         help_text="Why reviewers cannot decide yet; empty when the signature is valid."
