@@ -1,4 +1,5 @@
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -69,6 +70,17 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "package_sha256", "recorded_at"]
         extra_kwargs = {"delivered_at": {"required": False}}
 
+    def validate_delivered_at(self, value):
+        """A hand-over happens in this system's lifetime, and not in the future (a few minutes of clock skew)."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        if value is not None and not (since <= value <= timezone.now() + dt.timedelta(minutes=5)):
+            raise serializers.ValidationError("The time of the hand-over must be in the past, after 2000.")
+        return value
+
 
 class LinkInputSerializer(serializers.Serializer):
     recipient = serializers.CharField(max_length=200)
@@ -114,7 +126,7 @@ class ExportViewSet(viewsets.GenericViewSet):
             content_type="application/zip",
         )
 
-    @extend_schema(responses={(200, "application/json"): bytes})
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def manifest(self, request: Request, pk=None) -> HttpResponse:
         """The package's signed manifest.json as it was published (its SHA-256 is manifest_sha256); kept
