@@ -41,3 +41,24 @@ class MultiPartParser(parsers.MultiPartParser):
         except MultiPartParserError as exc:
             raise ParseError(f"Multipart form parse error - {exc}") from exc
         return parsers.DataAndFiles(data, files)
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/v1/ the API's own 404 body (a path no route matches, a NUL in the path), so
+    that a client reads JSON whatever the address; elsewhere Django's page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path_info.startswith("/api/v1/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """handler400: under /api/v1/ a JSON 400 (a body Django refused before any view, e.g. too many fields)."""
+    from django.http import JsonResponse
+    from django.views.defaults import bad_request as default_bad_request
+
+    if request.path_info.startswith("/api/v1/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return default_bad_request(request, exception)

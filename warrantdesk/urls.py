@@ -97,3 +97,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/v1/ a 404 or 400 raised before any API view (no route matches, a NUL in the path, a body
+# Django refused) answers in JSON like every other API error (warrantdesk/api.py).
+handler404 = "warrantdesk.api.not_found"
+handler400 = "warrantdesk.api.bad_request"
