@@ -12,6 +12,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -46,7 +47,7 @@ FOLLOW_UP_TYPE = "follow-up"  # RequestDetails/Type value of an LDTask naming ps
 class Parsed:
     action_id: str
     verb: str
-    element: object  # the HI1Object or GET Identifier element
+    element: Any  # the HI1Object or GET Identifier element (lxml)
     kind: str = ""
     object_id: str = ""
     associated: list[str] = field(default_factory=list)
@@ -255,11 +256,11 @@ class Request:
                 upload=first_upload,
             )
             created_docs = {first_item.object_id: services.current_warrant_document(warrant)}
-            for item, (upload, kind) in uploads:
+            for item, (upload, doc_kind) in uploads:
                 if item is first_item:
                     continue
                 created_docs[item.object_id] = services.document_upload(
-                    warrant=warrant, upload=upload, actor=self.actor, kind=kind
+                    warrant=warrant, upload=upload, actor=self.actor, kind=doc_kind
                 )
         except Exception as exc:
             raise _as_hi1(exc) from None

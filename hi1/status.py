@@ -47,7 +47,7 @@ def authorisation_status(warrant) -> str:
 
 
 def ldtask_status(warrant, task: Object | None = None) -> str:
-    if task is not None and task.follow_up_id is not None:
+    if task is not None and task.follow_up is not None:
         return FOLLOW_UP_STATUS.get(task.follow_up.status, "AwaitingApproval")
     return LDTASK_STATUS[Status(warrant.status)]
 

@@ -121,13 +121,11 @@ def endpoint(request):
     row, new = intake.claim(found, transaction_id, data)
     if not new:
         if row.request_sha256 != exchange.sha256(data):
-            error = Hi1Error(xml.E_CONFLICT, "This TransactionIdentifier was used for another message.", status=409)
-            return _refuse(request, error, data=data, client=client, receiver=sender)
+            reused = Hi1Error(xml.E_CONFLICT, "This TransactionIdentifier was used for another message.", 409)
+            return _refuse(request, reused, data=data, client=client, receiver=sender)
         if not row.completed:
-            error = Hi1Error(
-                xml.E_CONFLICT, "This transaction is still being processed; ask again shortly.", status=409
-            )
-            return _refuse(request, error, data=data, client=client, receiver=sender)
+            running = Hi1Error(xml.E_CONFLICT, "This transaction is still being processed; ask again shortly.", 409)
+            return _refuse(request, running, data=data, client=client, receiver=sender)
         return _xml(row.response.encode(), row.http_status)  # the same answer, nothing done twice
     try:
         response = intake.process(

@@ -280,3 +280,15 @@ def test_endpoints_and_bindings_are_registered_from_the_command_line(hi1_agency)
     call_command("hi1_endpoint", "bind", "--agency", "agency-a", "--client", client.prefix)
     assert ClientBinding.objects.get(client=client).agency == hi1_agency
     assert AuditEntry.objects.filter(action=AuditAction.REGISTRY_CHANGED, details__op="hi1_client_bound").exists()
+
+
+def test_a_transaction_identifier_reused_for_another_message_is_refused(hi1_token, signed_pdf):
+    transaction_id = new_id()
+    first, _ids = warrant_message(signed_pdf, start=START, end=END, transaction_id=transaction_id)
+    assert post(first, hi1_token).status_code == 200
+    other = MessageBuilder(transaction_id=transaction_id)
+    other.get(new_id())
+    response = post(other.bytes(), hi1_token)
+    assert response.status_code == 409
+    assert error_code(response) == xml.E_CONFLICT
+    assert Warrant.objects.count() == 1
