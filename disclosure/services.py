@@ -24,9 +24,7 @@ import hashlib
 import logging
 import secrets
 import shutil
-import tempfile
 import zipfile
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -39,7 +37,7 @@ from requests_app.models import FollowUpRequest, Warrant
 from requests_app.permissions import can
 from requests_app.services import signature_gate, warrant_move
 from requests_app.workflow import Status
-from warrantdesk import faults, keystore, sealed
+from warrantdesk import faults, keystore, scratch, sealed
 from warrantdesk.audit import audit_record
 from warrantdesk.exceptions import Conflict, DomainError
 from warrantdesk.models import AuditAction
@@ -125,7 +123,7 @@ def export_run(*, export: Export, progress_printer=None) -> Export:
             progress_printer(stage, done, total)
 
     # The plaintext exists only in here (mode 0700), and only until this function returns.
-    work = Path(tempfile.mkdtemp(prefix="warrantdesk-export-", dir=settings.FILE_UPLOAD_TEMP_DIR))
+    work = scratch.scratch_dir("export")  # a killed worker's is removed by the next one (task_worker)
     try:
         try:
             if export.kind == Export.Kind.IDENTITIES:

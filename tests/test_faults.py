@@ -65,8 +65,10 @@ def worker_env(settings, tmp_path):
     settings.MEDIA_ROOT = var / "media"
     settings.WARRANTDESK_KEYRING_DIR = var / "keyring"
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    (tmp_path / "scratch").mkdir()
     return {
         **os.environ,
+        "TMPDIR": str(tmp_path / "scratch"),  # where the worker builds packages in clear
         "DATABASE_URL": database_url(),
         "WARRANTDESK_VAR_DIR": str(var),
         "WARRANTDESK_KEK": ",".join(base64.b64encode(key).decode() for key in (TEST_KEK, TEST_OLD_KEK)),
@@ -125,10 +127,14 @@ def test_export_killed_after_building_completes_once_after_a_restart(
 
     export.refresh_from_db()
     assert export.status == Export.Status.RUNNING and not export.package  # nothing published
+    scratch = Path(worker_env["TMPDIR"])
+    left = [path.name for path in scratch.glob("warrantdesk-*")]
+    assert len(left) == 1 and left[0].startswith("warrantdesk-export-")  # the plaintext, left behind
     assert task_rows("run_export").get().status == "RUNNING"  # db_worker alone would never run it again
 
     log = run_to_end([*worker, "--batch"], worker_env)  # the same worker, restarted
     assert "left running by a dead worker machine-a-1: queued again" in log
+    assert list(scratch.glob("warrantdesk-*")) == []  # the dead worker's plaintext removed, the new build's too
 
     export.refresh_from_db()
     assert export.status == Export.Status.READY, export.error

@@ -20,6 +20,8 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 from django_tasks_db.models import DBTaskResult
 
+from warrantdesk.scratch import scratch_sweep
+
 logger = logging.getLogger("warrantdesk.tasks")
 
 
@@ -48,6 +50,8 @@ class Command(DBWorkerCommand):
 
     def handle(self, *args, **options):
         self.configure_logging(options["verbosity"])
+        for name in scratch_sweep():  # plaintext a killed worker on this machine left behind
+            logger.warning("removed the scratch directory %s of a dead process", name)
         if options["worker_id"] is None:
             logger.warning("task_worker without --worker-id: tasks of a killed worker cannot be taken back")
             options["worker_id"] = get_random_string(32)
