@@ -7,7 +7,8 @@ class WarrantdeskConfig(AppConfig):
     verbose_name = "warrantdesk"
 
     def ready(self) -> None:
-        from . import checks, roles, signals  # noqa: F401  (system checks; login/logout audit receivers)
+        # System checks; login/logout audit receivers; the API schema's authentication schemes.
+        from . import checks, openapi, roles, signals  # noqa: F401
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="warrantdesk-sync-roles")
 

@@ -327,6 +327,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",  # no CDN: the favicon too comes from the sidecar package
+    # Every error response an operation can give, with its body (warrantdesk/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "warrantdesk.openapi.add_error_responses",
+    ],
 }
 
 # --- Deployment (README "Deployment", deploy/) -----------------------------------------------------------
