@@ -18,15 +18,40 @@ from disclosure import notifications, services
 from disclosure.models import Account, Delivery, Disclosure, Export, Notification
 from requests_app.models import FollowUpRequest, FollowUpToken, Investigator, Warrant
 from tests.factories import AccountFactory, InvestigatorFactory
+from warrantdesk.two_factor import mark_verified
 
 BOUNDARY = "warrantdesk-test-boundary"
 MULTIPART_CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 
 
 def client_for(user) -> Client:
+    """A client signed in as ``user``, past the second factor (warrantdesk.two_factor.mark_verified)."""
     client = Client()
     client.force_login(user)
+    mark_verified(client, user)
     return client
+
+
+def sign_in(client: Client, username: str, password: str | None = None, *, follow: bool = False):
+    """Sign in through the pages, as a person does: the password, then the current code of the user's
+    authenticator (a device is enrolled for the user if it has none). Returns the second step's answer,
+    or the login page's when the password is refused."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import PASSWORD
+    from warrantdesk.two_factor import confirmed_totp, current_code
+
+    response = client.post(reverse("login"), {"username": username, "password": password or PASSWORD})
+    if response.status_code != 302:
+        return response
+    user = get_user_model().objects.get(username=username)
+    device = confirmed_totp(user) or TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # the same code may serve twice in a test
+    device.refresh_from_db()
+    return client.post(
+        reverse("two-factor-verify"), {"code": current_code(device), "next": response["Location"]}, follow=follow
+    )
 
 
 def multipart_body(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> bytes:

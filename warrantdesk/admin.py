@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .api_clients import api_client_revoke
 from .audit import audit_record
-from .models import AuditAction, AuditEntry
+from .models import ApiClient, AuditAction, AuditEntry
+from .two_factor import second_factor_reset
 
 
 @admin.register(AuditEntry)
@@ -52,6 +58,21 @@ class AuditedAdmin(admin.ModelAdmin):
 class AuditedUserAdmin(UserAdmin):
     """Who holds which role is security-relevant: every change of a user is audited."""
 
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset two-factor sign-in (the user sets it up again at the next sign-in)"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            second_factor_reset(user=user, actor=request.user)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in reset for %(count)d user.", "Two-factor sign-in reset for %(count)d users.", count
+            )
+            % {"count": count},
+        )
+
     def save_related(self, request, form, formsets, change):
         before = sorted(form.instance.groups.values_list("name", flat=True)) if change else []
         super().save_related(request, form, formsets, change)
@@ -82,3 +103,40 @@ User = get_user_model()
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
+
+# Second-factor devices are changed only through the audited reset above, never edited one by one.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    """API clients are created with ``manage.py api_client create`` (the token is printed once); here
+    they are listed and revoked (audited)."""
+
+    list_display = ["name", "prefix", "user", "scopes", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "token_hash"]
+
+    def get_exclude(self, request, obj=None):
+        return ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke the selected API clients"))
+    def revoke(self, request, queryset):
+        for client in queryset:
+            api_client_revoke(client=client, actor=request.user)
+        self.message_user(request, _("Revoked."))

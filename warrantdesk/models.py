@@ -67,6 +67,14 @@ class AuditAction(models.TextChoices):
     HOLD_RELEASED = "hold.released", _("Preservation hold released")
     KEYS_ROTATED = "keys.rotated", _("Key-encryption key rotation")
     REPORT_PUBLISHED = "report.published", _("Transparency report published")
+    TWO_FACTOR_ENROLLED = "auth.2fa_enrolled", _("Two-factor sign-in set up")
+    TWO_FACTOR_VERIFIED = "auth.2fa_verified", _("Second factor passed")
+    TWO_FACTOR_FAILED = "auth.2fa_failed", _("Second factor refused")
+    RECOVERY_CODE_USED = "auth.recovery_used", _("Recovery code used")
+    TWO_FACTOR_RESET = "auth.2fa_reset", _("Two-factor sign-in reset")
+    API_CLIENT_CREATED = "apiclient.created", _("API client created")
+    API_CLIENT_REVOKED = "apiclient.revoked", _("API client revoked")
+    API_CLIENT_REFUSED = "apiclient.refused", _("API client refused")
 
 
 class AuditEntry(models.Model):
@@ -201,3 +209,40 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"Checkpoint {self.tree_size}"
+
+
+class ApiClient(models.Model):
+    """A script or system that calls the API with a token of its own (agencies' scripts, the ETSI HI-1
+    interface), never with a staff password (warrantdesk/api_clients.py).
+
+    The client acts as ``user`` (a service account: its roles and assigned cases bound what it sees),
+    and further only within ``scopes`` ("warrants:read", "exports:write", …). The token is shown once
+    at creation; only its SHA-256 is kept, with a public ``prefix`` that names it in lists, logs and
+    the audit log. Another app binds a client to more (requests_app: to an agency) with its own
+    one-to-one model pointing here; this app imports no other."""
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("token prefix"), max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_clients", verbose_name=_("acts as")
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"

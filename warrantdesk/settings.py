@@ -305,8 +305,10 @@ TASKS = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        # Staff: the web UI's session, once past the second factor. Scripts and systems: their API
+        # client's token (no staff password over HTTP Basic; see "Staff security" below).
+        "warrantdesk.two_factor.VerifiedSessionAuthentication",
+        "warrantdesk.api_clients.ClientTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["warrantdesk.api_permissions.DenyAll"],
     "DEFAULT_PARSER_CLASSES": [
@@ -460,3 +462,69 @@ if WARRANTDESK_STORAGE == "s3":
     AWS_DEFAULT_ACL = None  # the bucket's own (private)
     AWS_QUERYSTRING_AUTH = True  # no public URL: files go out only through permission-checked views
     STORAGES["default"] = {"BACKEND": "warrantdesk.storage.S3Storage"}
+
+# --- Staff security (README "Staff accounts and API clients") ---------------------------------------------
+# Two-factor sign-in for every account (django-otp: TOTP devices, single-use recovery codes as static
+# tokens; warrantdesk/two_factor.py), lockout after repeated failed sign-ins (django-axes, answering like
+# a wrong password), an idle timeout, rate limits of sensitive API actions, and API clients with tokens.
+_apps_before = INSTALLED_APPS.index("warrantdesk")  # before it: warrantdesk/admin.py unregisters their admins
+INSTALLED_APPS[_apps_before:_apps_before] = [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+# django-otp's middleware reads the verified device from the session; the idle timeout and the
+# second-factor gate come after the messages; django-axes' middleware last, as it asks.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "warrantdesk.two_factor.IdleTimeoutMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("warrantdesk.two_factor.IdleTimeoutMiddleware") + 1,
+    "warrantdesk.two_factor.SecondFactorMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS.insert(0, "warrantdesk.two_factor.AxesBackend")
+OTP_TOTP_ISSUER = os.environ.get("WARRANTDESK_OTP_ISSUER", "warrantdesk")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Minutes without a request after which a session is signed out (0: never).
+WARRANTDESK_IDLE_MINUTES = env_int("WARRANTDESK_IDLE_MINUTES", 30)
+# Lockout: after this many failed sign-ins for a user name (known or not), every sign-in with it fails
+# for WARRANTDESK_LOCKOUT_MINUTES, with the page a wrong password gets.
+AXES_FAILURE_LIMIT = env_int("WARRANTDESK_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = env_int("WARRANTDESK_LOCKOUT_MINUTES", 15) / 60  # hours
+# By user name only: a lockout by address would lock a whole office behind one NAT address; guessing
+# across many names still needs each account's second factor.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "warrantdesk.two_factor.lockout_response"
+AXES_VERBOSE = False  # its log lines name the user and the address
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # not a line per sign-in: the audit log has them
+# Stronger than the list above: 12 characters at least, not all digits.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Rate limits of sensitive API actions (warrantdesk/api_clients.py SensitiveActionThrottle), per user or
+# API client, counted in a database cache table shared by every process ("N/second|minute|hour|day").
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "warrantdesk_rate_limits"},
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["warrantdesk.api_clients.SensitiveActionThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "exports": os.environ.get("WARRANTDESK_RATE_EXPORTS", "30/hour"),
+    "downloads": os.environ.get("WARRANTDESK_RATE_DOWNLOADS", "60/hour"),
+    "links": os.environ.get("WARRANTDESK_RATE_LINKS", "30/hour"),
+    "reveal-requests": os.environ.get("WARRANTDESK_RATE_REVEAL_REQUESTS", "30/hour"),
+    "reveals": os.environ.get("WARRANTDESK_RATE_REVEALS", "60/hour"),
+}

@@ -11,7 +11,7 @@ from disclosure import views as disclosure_views
 from disclosure.followups import api as followups_api
 from requests_app import api as requests_api
 
-from . import api_views, views, views_checkpoints
+from . import api_views, two_factor, views, views_checkpoints
 from .access import refuse_auditors
 from .api import LoggedIn
 
@@ -38,6 +38,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", two_factor.verify, name="two-factor-verify"),
+    path("accounts/two-factor/setup/", two_factor.setup, name="two-factor-setup"),
+    path("accounts/two-factor/recovery-codes/", two_factor.codes, name="two-factor-codes"),
     # The language can be chosen on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("warrants/", include("requests_app.urls")),

@@ -17,7 +17,7 @@ from django.urls import reverse
 from requests_app.models import Warrant
 from requests_app.workflow import Status
 from tests.factories import PASSWORD, pdf_bytes
-from tests.helpers import client_for, verify_signature, web_form_fields
+from tests.helpers import client_for, sign_in, verify_signature, web_form_fields
 from warrantdesk.admin import AuditEntryAdmin
 from warrantdesk.audit import audit_record, entry_hash, verify_chain
 from warrantdesk.models import AuditAction, AuditChainHead, AuditEntry
@@ -39,7 +39,7 @@ def verify_audit_log_output(**options) -> str:
 
 def logged_in(username: str) -> Client:
     client = Client()
-    response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
+    response = sign_in(client, username, PASSWORD)  # the password, then the second factor
     assert response.status_code == 302, f"{username} could not sign in"
     return client
 
@@ -80,6 +80,7 @@ def test_the_chain_verifies_after_a_realistic_day_of_work(legal_officer, reviewe
     assert list(AuditEntry.objects.order_by("seq").values_list("actor_label", "action")) == [
         ("alice", AuditAction.LOGIN_FAILED),
         ("alice", AuditAction.LOGIN),
+        ("alice", AuditAction.TWO_FACTOR_VERIFIED),
         ("alice", AuditAction.WARRANT_CREATED),
         ("alice", AuditAction.DOCUMENT_UPLOADED),
         ("alice", AuditAction.WARRANT_ASSIGNED),
@@ -87,14 +88,16 @@ def test_the_chain_verifies_after_a_realistic_day_of_work(legal_officer, reviewe
         ("alice", AuditAction.DOCUMENT_VIEWED),
         ("alice", AuditAction.WARRANT_TRANSITION),
         ("bob", AuditAction.LOGIN),
+        ("bob", AuditAction.TWO_FACTOR_VERIFIED),
         ("bob", AuditAction.WARRANT_TRANSITION),
         ("audrey", AuditAction.LOGIN),
+        ("audrey", AuditAction.TWO_FACTOR_VERIFIED),
         ("audrey", AuditAction.AUDIT_EXPORTED),
     ]
     assert report.ok
-    assert report.count == AuditEntry.objects.count() == 12
+    assert report.count == AuditEntry.objects.count() == 15
     assert report.head_hash == AuditEntry.objects.latest("seq").hash
-    assert verify_audit_log_output().startswith("OK 12 entries verified")
+    assert verify_audit_log_output().startswith("OK 15 entries verified")
 
 
 DETAILS = {

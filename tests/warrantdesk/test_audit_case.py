@@ -7,12 +7,12 @@ from django.urls import reverse
 
 from requests_app import services
 from tests.factories import PASSWORD
-from tests.helpers import client_for, verify_signature
+from tests.helpers import client_for, sign_in, verify_signature
 from warrantdesk.models import AuditAction, AuditEntry
 
 
 def signed_in(username: str):
-    return Client().post(reverse("login"), {"username": username, "password": PASSWORD}, follow=True)
+    return sign_in(Client(), username, PASSWORD, follow=True)  # the password, then the second factor
 
 
 def test_an_auditor_lands_on_the_audit_log_and_an_officer_on_the_warrants(auditor, legal_officer):
