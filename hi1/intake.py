@@ -40,6 +40,13 @@ EMERGENCY_DEADLINE = dt.timedelta(hours=8)
 EMERGENCY_VALUES = {"emergency", "urgent", "isemergency", "life-threatening"}
 PHONE_FORMATS = {"internationale164", "nationale164", "e164number", "msisdn", "phonenumber"}
 EMAIL_FORMATS = {"emailaddress", "internationalizedemailaddress"}
+LIST_MAX = 1000
+LIST_TYPES = {
+    Object.Kind.AUTHORISATION: "Authorisation",
+    Object.Kind.LDTASK: "LDTask",
+    Object.Kind.DOCUMENT: "Document",
+    Object.Kind.DELIVERY: "Delivery",
+}
 FOLLOW_UP_TYPE = "follow-up"  # RequestDetails/Type value of an LDTask naming pseudonyms
 
 
@@ -121,6 +128,8 @@ class Request:
                     raise Hi1Error(xml.E_UNSUPPORTED, "Only Authorisation, LDTask and Document objects can be created.")
                 elif action.verb == "GET":
                     self.results[action.action_id] = ("GET", self._get(action))
+                elif action.verb == "LIST":
+                    self.results[action.action_id] = ("LIST", self._list(action))
                 else:
                     raise Hi1Error(xml.E_UNSUPPORTED, f"{action.verb} is not supported by this endpoint.")
             except Hi1Error as error:
@@ -408,6 +417,18 @@ class Request:
         self.warrants[warrant.pk] = warrant
         return found, warrant
 
+    def _list(self, action: Parsed) -> list[Object]:
+        """The agency's objects (newest first, at most LIST_MAX), of one ObjectType when given."""
+        wanted = xml.dictionary(action.element, "c:ObjectType")
+        since = xml.qualified(xml.text(action.element, "c:LastChanged"))
+        found = Object.objects.filter(endpoint__agency=self.endpoint.agency).order_by("-created_at", "-pk")
+        if wanted:
+            kinds = [kind for kind, name in LIST_TYPES.items() if name.lower() == wanted[2].lower()]
+            found = found.filter(kind__in=kinds)
+        if since:
+            found = found.filter(created_at__gte=since)
+        return list(found[:LIST_MAX])
+
     # --- the response --------------------------------------------------------------------------------
 
     def response(self) -> bytes:
@@ -426,6 +447,16 @@ class Request:
             result = self.results.get(action.action_id) or Hi1Error(xml.E_GENERIC, "Not processed.")
             if isinstance(result, Hi1Error):
                 xml.error_information(element, result)
+            elif isinstance(result, tuple) and result[0] == "LIST":
+                listed = xml.sub(element, "LISTResponse")
+                for found in result[1]:
+                    record = xml.sub(listed, "ListResponseRecord")
+                    xml.dictionary_entry(
+                        record, "ObjectType", ("ETSI", "HI1ObjectType", LIST_TYPES[found.kind]), xml.CORE
+                    )
+                    xml.sub(record, "Identifier", str(found.object_id))
+                    xml.sub(record, "Generation", "0")
+                    xml.sub(record, "LastChanged", xml.seconds(found.created_at))
             elif isinstance(result, tuple):
                 found, warrant = result[1]
                 get = xml.sub(element, "GETResponse")

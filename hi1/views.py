@@ -21,7 +21,7 @@ from rest_framework import exceptions
 
 from requests_app.models import Warrant
 from requests_app.permissions import can_view
-from warrantdesk.access import deny
+from warrantdesk.access import deny, refuse_auditors
 from warrantdesk.api_clients import ClientTokenAuthentication
 from warrantdesk.audit import audit_record
 from warrantdesk.models import AuditAction
@@ -71,6 +71,7 @@ def _client(request):
 
 @csrf_exempt
 @login_not_required
+@refuse_auditors  # a signed-in auditor takes nothing of a case here either (404, recorded)
 @require_http_methods(["GET", "POST"])
 def endpoint(request):
     client = None

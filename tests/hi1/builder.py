@@ -104,6 +104,11 @@ class MessageBuilder:
     def get(self, object_id: str):
         xml.sub(xml.sub(self._action(), "GET"), "Identifier", object_id)
 
+    def list(self, object_type: str | None = None):
+        request = xml.sub(self._action(), "LIST")
+        if object_type:
+            xml.dictionary_entry(request, "ObjectType", ("ETSI", "HI1ObjectType", object_type), xml.CORE)
+
     def bytes(self) -> bytes:
         return xml.serialise(self.root)
 

@@ -292,3 +292,22 @@ def test_a_transaction_identifier_reused_for_another_message_is_refused(hi1_toke
     assert response.status_code == 409
     assert error_code(response) == xml.E_CONFLICT
     assert Warrant.objects.count() == 1
+
+
+def test_list_answers_the_agency_s_objects_and_no_other_s(hi1_token, other_token, signed_pdf):
+    data, ids = warrant_message(signed_pdf, start=START, end=END)
+    post(data, hi1_token)
+    query = MessageBuilder()
+    query.list()
+    query.list("LDTask")
+    answer = parsed(post(query.bytes(), hi1_token))
+    everything, tasks = answer.iterfind(".//c:LISTResponse", xml.NS)
+    assert {e.text for e in everything.iterfind(".//c:Identifier", xml.NS)} == set(ids.values())
+    assert [e.text for e in tasks.iterfind(".//c:Identifier", xml.NS)] == [ids["task"]]
+    theirs = MessageBuilder(sender=xml.Endpoint("FR", "agency-b-hi1"))
+    theirs.list()
+    answer = parsed(post(theirs.bytes(), other_token))
+    assert answer.find(".//c:ListResponseRecord", xml.NS) is None
+    theirs = MessageBuilder(sender=xml.Endpoint("FR", "agency-b-hi1"))
+    theirs.get(ids["auth"])  # another agency's object: not found
+    assert error_code(post(theirs.bytes(), other_token)) == xml.E_NOT_FOUND
