@@ -75,6 +75,9 @@ class AuditAction(models.TextChoices):
     API_CLIENT_CREATED = "apiclient.created", _("API client created")
     API_CLIENT_REVOKED = "apiclient.revoked", _("API client revoked")
     API_CLIENT_REFUSED = "apiclient.refused", _("API client refused")
+    HI1_RECEIVED = "hi1.received", _("HI-1 message received")
+    HI1_SENT = "hi1.sent", _("HI-1 message sent")
+    HI1_REFUSED = "hi1.refused", _("HI-1 message refused")
 
 
 class AuditEntry(models.Model):

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "disclosure",
     "demo",  # make run's demo data and sample documents (imported by no other app)
     "oversight",  # the auditor's read-only workspace (imported by no other app)
+    "hi1",  # the ETSI TS 103 120 (HI-1) interface (imported by no other app)
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,12 @@ WARRANTDESK_VAULT_TOKEN = env_secret("WARRANTDESK_VAULT_TOKEN", missing_ok=True)
 WARRANTDESK_VAULT_MOUNT = os.environ.get("WARRANTDESK_VAULT_MOUNT", "secret")
 WARRANTDESK_VAULT_PATH = os.environ.get("WARRANTDESK_VAULT_PATH", "warrantdesk")
 WARRANTDESK_EXPORT_LINK_HOURS = env_int("WARRANTDESK_EXPORT_LINK_HOURS", 72)
+
+# The ETSI HI-1 interface (hi1/): the largest message accepted (checked before parsing; base64 PDFs
+# inside make a message a third larger than its documents) and our own endpoint identifier.
+WARRANTDESK_HI1_MAX_BYTES = env_int("WARRANTDESK_HI1_MAX_BYTES", 30 * 1024 * 1024)
+WARRANTDESK_HI1_COUNTRY = os.environ.get("WARRANTDESK_HI1_COUNTRY", "KR")
+WARRANTDESK_HI1_IDENTIFIER = os.environ.get("WARRANTDESK_HI1_IDENTIFIER", "warrantdesk")
 # Crypto-shredding (disclosure/shredding.py): a delivered package's file is deleted this many days after
 # its first delivery (its manifest is kept); a closed warrant's keys are destroyed this many days after
 # closure, unless a preservation order postpones it.

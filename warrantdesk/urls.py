@@ -47,6 +47,8 @@ urlpatterns = [
     path("warrants/", include("disclosure.followups.urls")),
     path("warrants/", include("demo.urls")),  # /warrants/demo/…: the sample documents of demo mode
     path("disclosure/", include("disclosure.urls")),
+    path("hi1/", include("hi1.urls")),  # the warrant page's HI-1 download (hi1 is included by name)
+    path("api/hi1/", include("hi1.api_urls")),  # the ETSI TS 103 120 (HI-1) endpoint
     path("d/<str:token>/", refuse_auditors(disclosure_views.link_download), name="link-download"),
     # The operator's public key, for agencies to pin (public: no account needed).
     path("operator-key/", disclosure_views.operator_key, name="operator-key"),

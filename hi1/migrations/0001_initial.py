@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('disclosure', '0009_retention_pending_rekey'),
         ('requests_app', '0008_preservation_orders'),
-        ('warrantdesk', '0016_hi1_audit_actions'),
+        ('warrantdesk', '0015_staff_security'),
     ]
 
     operations = [
