@@ -519,16 +519,20 @@ def process(*, root, data: bytes, endpoint: Endpoint, actor, transaction_row: Tr
                 actor=actor,
                 transaction_row=transaction_row,
             )
-        if not request.warrants:  # nothing of a case touched: the message's hash is audited all the same
-            audit_record(
-                action=AuditAction.HI1_RECEIVED,
-                actor=actor,
-                details={
-                    "kind": Message.Kind.REQUEST,
-                    "sha256": exchange.sha256(data),
-                    "size": len(data),
-                    "transaction": str(transaction_row.transaction_id),
-                },
-            )
+        if not request.warrants:  # nothing of a case touched: both messages' hashes are audited all the same
+            for action, kind, body in (
+                (AuditAction.HI1_RECEIVED, Message.Kind.REQUEST, data),
+                (AuditAction.HI1_SENT, Message.Kind.RESPONSE, response),
+            ):
+                audit_record(
+                    action=action,
+                    actor=actor,
+                    details={
+                        "kind": kind,
+                        "sha256": exchange.sha256(body),
+                        "size": len(body),
+                        "transaction": str(transaction_row.transaction_id),
+                    },
+                )
         Transaction.objects.filter(pk=transaction_row.pk).update(response=response.decode(), completed=True)
     return response

@@ -311,3 +311,31 @@ def test_list_answers_the_agency_s_objects_and_no_other_s(hi1_token, other_token
     theirs = MessageBuilder(sender=xml.Endpoint("FR", "agency-b-hi1"))
     theirs.get(ids["auth"])  # another agency's object: not found
     assert error_code(post(theirs.bytes(), other_token)) == xml.E_NOT_FOUND
+
+
+def test_a_token_without_the_write_scope_is_refused(hi1_agency, signed_pdf):
+    from tests.hi1.conftest import _token
+
+    token = _token(hi1_agency, "reader", scopes=("warrants:read",))
+    response = post(warrant_message(signed_pdf, start=START, end=END)[0], token)
+    assert response.status_code == 403
+    assert error_code(response) == xml.E_AUTH
+    assert Warrant.objects.count() == 0
+
+
+def test_messages_are_sealed_at_rest_and_every_one_is_audited_with_its_hash(hi1_token, signed_pdf):
+    data, ids = warrant_message(signed_pdf, start=START, end=END)
+    response = post(data, hi1_token)
+    for message in Message.objects.all():
+        with default_storage.open(message.file) as handle:
+            raw = handle.read()
+        assert b"target-1" not in raw and b"HI1Message" not in raw  # sealed, not plaintext
+    query = MessageBuilder()
+    query.get(ids["auth"])
+    answer = post(query.bytes(), hi1_token)
+    hashes = set(
+        AuditEntry.objects.filter(action__in=[AuditAction.HI1_RECEIVED, AuditAction.HI1_SENT]).values_list(
+            "details__sha256", flat=True
+        )
+    )
+    assert {xml_sha(data), xml_sha(response.content), xml_sha(query.bytes()), xml_sha(answer.content)} <= hashes
