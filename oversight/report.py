@@ -31,7 +31,22 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from disclosure import keys
@@ -200,31 +215,36 @@ def _accounts(received) -> dict:
     a person in two exports of one warrant counts once. ``revealed``: pseudonymised pairs that a
     delivered identity sheet of the same warrant later named.
 
-    One pass: the distinct (warrant, account, role) triples of every delivered export's disclosures,
-    counted here (a correlated EXISTS per pseudonymised row was quadratic on SQLite)."""
+    One query: the delivered exports' disclosures grouped by (warrant, account), each pair flagged by
+    the roles it has, and the flags summed by the database (no row per person reaches Python; a
+    correlated EXISTS per pseudonymised row was quadratic on SQLite)."""
     delivered = Exists(Delivery.objects.filter(export=OuterRef("export_id")))
-    triples = (
+
+    def has(role: str) -> Max:
+        return Max(Case(When(role=role, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
+    pairs = (
         Disclosure.objects.filter(
             delivered, export__warrant__in=received.values("pk"), export__status=Export.Status.READY
         )
-        .values_list("export__warrant_id", "account_id", "role")
-        .distinct()
+        .values("export__warrant_id", "account_id")
+        .annotate(
+            is_target=has(Disclosure.Role.TARGET),
+            is_pseudonymised=has(Disclosure.Role.PSEUDONYMISED),
+            is_revealed=has(Disclosure.Role.REVEALED),
+        )
         .order_by()
     )
-    by_role: dict[str, set[tuple[int, int]]] = {
-        Disclosure.Role.TARGET: set(),
-        Disclosure.Role.PSEUDONYMISED: set(),
-        Disclosure.Role.REVEALED: set(),
-    }
-    for warrant_id, account_id, role in triples.iterator(chunk_size=20_000):
-        if role in by_role:
-            by_role[role].add((warrant_id, account_id))
-    pseudonymised = by_role[Disclosure.Role.PSEUDONYMISED]
-    pseudonymised_count = len(pseudonymised)
-    revealed_count = len(pseudonymised & by_role[Disclosure.Role.REVEALED])
+    counts = pairs.aggregate(
+        target_accounts=Coalesce(Sum("is_target"), 0),
+        pseudonymised=Coalesce(Sum("is_pseudonymised"), 0),
+        revealed=Coalesce(Sum(F("is_pseudonymised") * F("is_revealed")), 0),
+    )
+    pseudonymised_count = counts["pseudonymised"]
+    revealed_count = counts["revealed"]
     return {
         "targets_named": WarrantTarget.objects.filter(warrant__in=received.values("pk")).count(),
-        "target_accounts": len(by_role[Disclosure.Role.TARGET]),
+        "target_accounts": counts["target_accounts"],
         "pseudonymised": pseudonymised_count,
         "revealed": revealed_count,
         "still_pseudonymous": pseudonymised_count - revealed_count,
@@ -277,8 +297,22 @@ def _response(received) -> dict:
         .annotate(first=Min("delivered_at"), received=Min("export__warrant__received_at"))
         .order_by()
     )
-    days = [max((row["first"] - row["received"]).total_seconds(), 0) / 86400 for row in first]
+    sql, params = first.values_list("first", "received").query.sql_with_params()
+    days = []
+    with connection.chunked_cursor() as cursor:  # read like _retention's dates: no ORM conversion per value
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(5000):
+            for delivered, received_at in (_datetimes(row) for row in rows):
+                days.append(max((delivered - received_at).total_seconds(), 0) / 86400)
     return {"responses": len(days), "median_days": round(statistics.median(days), 1) if days else None}
+
+
+def _datetimes(row: tuple) -> tuple[dt.datetime, ...]:
+    """Datetimes read with a plain cursor: SQLite hands back its stored UTC text, parsed here (naive
+    UTC, as SQL compares it); PostgreSQL hands back aware datetimes. Differences are the same."""
+    if isinstance(row[0], str):
+        return tuple(dt.datetime.fromisoformat(value) for value in row)
+    return row
 
 
 class _Dates(NamedTuple):
@@ -297,16 +331,13 @@ def _retention(received) -> dict:
     (naive UTC, like the text compared in SQL), PostgreSQL hands back datetimes already."""
     dates = received.order_by().values_list("received_at", "period_start", "period_end")
     sql, params = dates.query.sql_with_params()
-    parse = dt.datetime.fromisoformat
     hundredths = 0  # days_beyond is to the hundredth: summed exactly, whatever the order of the rows
     count = 0
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(5000):
             for row in rows:
-                if isinstance(row[0], str):
-                    row = (parse(row[0]), parse(row[1]), parse(row[2]))
-                gap = retention_gap(_Dates(*row))  # the dates retention_gap reads, no model instance
+                gap = retention_gap(_Dates(*_datetimes(row)))  # the dates retention_gap reads, no model instance
                 if gap.affected:
                     hundredths += round(gap.days_beyond * 100)
                     count += 1
