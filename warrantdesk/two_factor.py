@@ -117,7 +117,7 @@ def _second_factor_page(view):
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """Step two of signing in: a 6-digit code of the authenticator app, or one recovery code."""
-    if request.user.is_verified():
+    if request.user.is_verified():  # type: ignore[union-attr]  # installed by django-otp's middleware
         return redirect(_safe_next(request))
     device = confirmed_totp(request.user)
     if device is None:
