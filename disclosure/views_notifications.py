@@ -6,7 +6,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from requests_app.page_hooks import Panel
 from requests_app.permissions import can
 from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import REVIEW, Status
-from warrantdesk.access import deny
+from warrantdesk.access import acting_user, deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import bind_filters, error_text, filtered_by
 from warrantdesk.refusals import refused
@@ -127,7 +127,7 @@ def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
     end = timezone.make_aware(dt.datetime.combine(until, dt.time.min))
     try:
         notifications.notification_defer(
-            notification=notification, actor=request.user, until=end, justification=justification
+            notification=notification, actor=acting_user(request), until=end, justification=justification
         )
     except (DomainError, PermissionDenied) as refusal:
         refused(request, refusal)
@@ -137,10 +137,10 @@ def notification_defer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def notification_letter(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_letter(request: HttpRequest, pk: int) -> HttpResponseBase:
     notification = _notification_or_404(request, pk)
     try:
-        pdf = notifications.letter_open(notification=notification, actor=request.user)
+        pdf = notifications.letter_open(notification=notification, actor=acting_user(request))
     except PermissionDenied as refusal:
         refused(request, refusal)
         return redirect(notification)
@@ -160,7 +160,7 @@ def _act(request: HttpRequest, pk: int, service, done: str) -> HttpResponse:
     """A legal-team action on one notice: the service decides and audits; refusals are shown."""
     notification = _notification_or_404(request, pk)
     try:
-        service(notification=notification, actor=request.user)
+        service(notification=notification, actor=acting_user(request))
     except (DomainError, PermissionDenied) as refusal:
         refused(request, refusal)
     else:

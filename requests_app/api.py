@@ -4,6 +4,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,7 +12,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from warrantdesk.access import deny
+from warrantdesk.access import acting_user, deny
 from warrantdesk.api import LoggedIn
 from warrantdesk.params import api_filter_form, openapi_parameters, parse_id
 
@@ -82,7 +83,7 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=WarrantCreateSerializer, responses={201: WarrantDetailSerializer})
     def create(self, request: Request) -> Response:
         data = request.data
-        if hasattr(data, "getlist") and isinstance(data.get("targets"), str):
+        if isinstance(data, MultiValueDict) and isinstance(data.get("targets"), str):
             # Multipart: nested targets arrive as a JSON string next to the file.
             data = {key: data.get(key) for key in data}
             try:
@@ -102,9 +103,9 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             )
         except duplicates.PossibleDuplicate as warning:
             return _possible_duplicate(warning)
-        warrant = selectors.warrant_get_visible(user=request.user, pk=warrant.pk)
+        shown = selectors.warrant_get_visible(user=request.user, pk=warrant.pk)  # as the caller sees it now
         return Response(
-            WarrantDetailSerializer(warrant, context={"request": request}).data, status=status.HTTP_201_CREATED
+            WarrantDetailSerializer(shown, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
     @extend_schema(
@@ -180,8 +181,8 @@ class WarrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.warrant_transition(warrant=warrant, actor=request.user, **serializer.validated_data)
-        warrant = selectors.warrant_get_visible(user=request.user, pk=pk)
-        return Response(WarrantDetailSerializer(warrant, context={"request": request}).data)
+        shown = selectors.warrant_get_visible(user=request.user, pk=pk)  # as the caller sees it now
+        return Response(WarrantDetailSerializer(shown, context={"request": request}).data)
 
     @extend_schema(responses={200: EventSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -256,7 +257,7 @@ class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = AgencySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        agency = registry.agency_save(actor=request.user, **serializer.validated_data)
+        agency = registry.agency_save(actor=acting_user(request), **serializer.validated_data)
         return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: AgencySerializer})
@@ -274,7 +275,9 @@ class AgencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if request.method == "POST":
             serializer = CertificateInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            added = registry.anchor_add(agency=agency, certificate=serializer.certificate_bytes(), actor=request.user)
+            added = registry.anchor_add(
+                agency=agency, certificate=serializer.certificate_bytes(), actor=acting_user(request)
+            )
             return Response(TrustAnchorSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
         return Response(TrustAnchorSerializer(agency.anchors.all(), many=True).data)
 
@@ -309,7 +312,7 @@ class InvestigatorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             name=data["name"],
             title=data["title"],
             is_chief=data["is_chief"],
-            actor=request.user,
+            actor=acting_user(request),
             valid_at=data["valid_at"],
         )
         return Response(InvestigatorSerializer(investigator).data, status=status.HTTP_201_CREATED)
@@ -324,6 +327,6 @@ class InvestigatorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = InvestigatorUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         investigator = registry.investigator_update(
-            investigator=investigator, actor=request.user, **serializer.validated_data
+            investigator=investigator, actor=acting_user(request), **serializer.validated_data
         )
         return Response(InvestigatorSerializer(investigator).data)

@@ -4,6 +4,7 @@
 import json
 
 from django.db.models import Count, Q
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 from requests_app import selectors
 from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.shortcuts import warrant_or_404
-from warrantdesk.access import deny
+from warrantdesk.access import acting_user, deny
 from warrantdesk.api_permissions import LoggedIn
 from warrantdesk.params import parse_id
 
@@ -58,7 +59,7 @@ class WarrantFollowUpsView(APIView):
     def post(self, request: Request, pk) -> Response:
         warrant = warrant_or_404(request, pk)
         data = request.data
-        if hasattr(data, "getlist") and isinstance(data.get("tokens"), str):
+        if isinstance(data, MultiValueDict) and isinstance(data.get("tokens"), str):
             # Multipart: the list of pseudonyms arrives as a JSON string next to the file.
             data = {key: data.get(key) for key in data}
             try:
@@ -71,7 +72,7 @@ class WarrantFollowUpsView(APIView):
         fields = serializer.validated_data
         follow_up = services.followup_register(
             warrant=warrant,
-            actor=request.user,
+            actor=acting_user(request),
             tokens=[services.TokenInput(item["token"], item["justification"]) for item in fields["tokens"]],
             upload=fields["document"],
             signature_upload=fields.get("signature"),
@@ -129,7 +130,7 @@ class FollowUpViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             item["token"]: (item["decision"] == "approve", item["reason"])
             for item in serializer.validated_data["decisions"]
         }
-        services.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
+        services.followup_decide(request=follow_up, reviewer=acting_user(request), decisions=decisions)
         return Response(FollowUpSerializer(_followup_visible(request, pk)).data)
 
     @extend_schema(
@@ -141,5 +142,5 @@ class FollowUpViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="recheck-signature")
     def recheck_signature(self, request: Request, pk=None) -> Response:
-        services.followup_recheck_signature(request=self.get_object(), actor=request.user)
+        services.followup_recheck_signature(request=self.get_object(), actor=acting_user(request))
         return Response(FollowUpSerializer(_followup_visible(request, pk)).data)

@@ -29,7 +29,7 @@ from requests_app.shortcuts import warrant_or_404
 from requests_app.verification import EXPLANATIONS
 from requests_app.workflow import REVIEW
 from warrantdesk import refusals
-from warrantdesk.access import deny
+from warrantdesk.access import acting_user, deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 
@@ -76,7 +76,7 @@ def followup_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             follow_up = followups.followup_register(
                 warrant=warrant,
-                actor=request.user,
+                actor=acting_user(request),
                 tokens=data["tokens"],
                 upload=data["document"],
                 signature_upload=data["signature"],
@@ -122,7 +122,7 @@ def _followup_or_404(request: HttpRequest, pk) -> FollowUpRequest:
         FollowUpRequest.objects.select_related("document", "created_by").filter(pk=pk).first() if parse_id(pk) else None
     )
     warrant = selectors.warrant_get_visible(user=request.user, pk=follow_up.warrant_id) if follow_up else None
-    if warrant is None:
+    if follow_up is None or warrant is None:
         raise deny(request.user, object_type="follow-up", object_id=pk, path=request.path)
     follow_up.warrant = warrant
     return follow_up
@@ -168,6 +168,20 @@ def _sheet_context(user, follow_up: FollowUpRequest) -> dict:
     }
 
 
+def _show_token(
+    token: FollowUpToken, *, alias: str, error: str, posted_choice: str, posted_reason: str, approvals: int
+) -> None:
+    """Set on ``token`` what the request's page shows next to it: its alias in the delivered package, the
+    error and the choice/reason posted for it (a refused form comes back filled in), its approvals so far.
+
+    On the instance rather than in a wrapper row because the page also reaches the same tokens through
+    ``decision.token`` (prefetched decisions point back at these instances); one typed place sets them.
+    """
+    vars(token).update(
+        alias=alias, error=error, posted_choice=posted_choice, posted_reason=posted_reason, approvals=approvals
+    )
+
+
 def _detail_context(
     request: HttpRequest, follow_up: FollowUpRequest, *, errors: dict | None = None, posted: dict | None = None
 ) -> dict:
@@ -175,14 +189,17 @@ def _detail_context(
     aliases = {alias.token: alias for alias in delivered_aliases(follow_up.warrant)}
     errors, posted = errors or {}, posted or {}
     for token in tokens:
-        token.alias = aliases[token.token].alias if token.token in aliases else ""
-        token.error = errors.get(token.pk, "")
-        token.posted_choice = posted.get(token.pk, {}).get("choice", "")
-        token.posted_reason = posted.get(token.pk, {}).get("reason", "")
-        token.approvals = sum(1 for decision in token.decisions.all() if decision.approve)
+        _show_token(
+            token,
+            alias=aliases[token.token].alias if token.token in aliases else "",
+            error=errors.get(token.pk, ""),
+            posted_choice=posted.get(token.pk, {}).get("choice", ""),
+            posted_reason=posted.get(token.pk, {}).get("reason", ""),
+            approvals=sum(1 for decision in token.decisions.all() if decision.approve),
+        )
     decisions = [decision for token in tokens for decision in token.decisions.all()]
     decisions.sort(key=lambda decision: (decision.at, decision.pk))
-    refusal = followups.reviewer_refusal(follow_up, request.user)
+    refusal = followups.reviewer_refusal(follow_up, acting_user(request))
     open_statuses = {
         FollowUpRequest.Status.RECEIVED,
         FollowUpRequest.Status.SIGNATURE_FAILED,
@@ -224,11 +241,12 @@ def followup_signature(request: HttpRequest, pk: int) -> HttpResponse:
 def followup_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _followup_or_404(request, pk)
     try:
-        follow_up = followups.followup_recheck_signature(request=follow_up, actor=request.user)
+        follow_up = followups.followup_recheck_signature(request=follow_up, actor=acting_user(request))
     except (DomainError, PermissionDenied) as refusal:
         refusals.refused(request, refusal)
     else:
         check = latest_signature_check(follow_up.document)
+        assert check is not None, "a signature check that returned records its verdict"
         messages.success(request, _("Signature checked again: %(outcome)s.") % {"outcome": check.get_outcome_display()})
     return redirect(follow_up)
 
@@ -257,7 +275,7 @@ def _text_problem(text: str) -> str:
 def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """One reviewer's decision on every pending pseudonym: approve, or refuse with a reason."""
     follow_up = _followup_or_404(request, pk)
-    if refusal := followups.reviewer_refusal(follow_up, request.user):
+    if refusal := followups.reviewer_refusal(follow_up, acting_user(request)):
         not_theirs = not can(request.user, REVIEW, follow_up.warrant) or request.user.pk == follow_up.created_by_id
         refusals.refused(request, DomainError(refusal, code="not_allowed" if not_theirs else "not_in_review"))
         return redirect(follow_up)
@@ -281,9 +299,9 @@ def followup_decide(request: HttpRequest, pk: int) -> HttpResponse:
     unconfirmed = not is_confirmed(request, follow_up.reference)
     if not errors and not unconfirmed:
         try:
-            follow_up = followups.followup_decide(request=follow_up, reviewer=request.user, decisions=decisions)
-        except DomainError as refusal:
-            refusals.refused(request, refusal)
+            follow_up = followups.followup_decide(request=follow_up, reviewer=acting_user(request), decisions=decisions)
+        except DomainError as error:
+            refusals.refused(request, error)
         else:
             approved = sum(1 for approve, _reason in decisions.values() if approve)
             messages.success(
