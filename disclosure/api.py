@@ -1,3 +1,4 @@
+from django.contrib.auth.models import User
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requests_app import selectors
+from requests_app.models import Warrant
 from requests_app.shortcuts import warrant_or_404
 from warrantdesk.access import deny
 from warrantdesk.api_permissions import LoggedIn
@@ -21,8 +23,12 @@ from .scope import warrant_scope
 
 
 class ExportSerializer(serializers.ModelSerializer):
-    warrant = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    warrant: "serializers.SlugRelatedField[Warrant]" = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True
+    )
+    requested_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     percent = serializers.IntegerField(read_only=True)
     download_url = serializers.SerializerMethodField()
     manifest_url = serializers.SerializerMethodField()
@@ -313,7 +319,8 @@ class WarrantExportsView(APIView):
     )
     def post(self, request: Request, pk) -> Response:
         warrant = warrant_or_404(request, pk)
-        retry = str(request.data.get("retry", "")).lower() in {"1", "true", "yes"}
+        data = request.data if isinstance(request.data, dict) else {}  # a JSON list asks for no retry
+        retry = str(data.get("retry", "")).lower() in {"1", "true", "yes"}
         start = services.export_retry if retry else services.export_start
         export = start(warrant=warrant, actor=request.user)
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)

@@ -84,7 +84,7 @@ def case_key_destroy(*, warrant, actor) -> CaseKey:
         keystore.destroy(keystore.warrant_pseudonyms_key(warrant.reference)),
         keystore.destroy(keystore.warrant_files_key(warrant.reference)),
     ]
-    if already:
+    if already and record is not None:
         return record
     when = min((at for at in destroyed if at is not None), default=None) or timezone.now()
     if record is None:

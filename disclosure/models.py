@@ -264,8 +264,8 @@ class Export(models.Model):
     def download_name(self) -> str:
         """The package's file name, saying what it is: ``WD-2026-000004-export-12.zip`` for a
         conversations package, ``WD-2026-000004-F1-identities-13.zip`` for a follow-up's identity sheet."""
-        if self.kind == self.Kind.IDENTITIES and self.follow_up_id is not None:
-            return f"{self.follow_up.reference}-identities-{self.pk}.zip"
+        if self.kind == self.Kind.IDENTITIES and (follow_up := self.follow_up) is not None:
+            return f"{follow_up.reference}-identities-{self.pk}.zip"
         return f"{self.warrant.reference}-export-{self.pk}.zip"
 
 

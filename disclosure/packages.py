@@ -45,9 +45,10 @@ def package_open(export: Export, *, verify: bool = False) -> BinaryIO:
     ``Conflict`` when there is no package (yet)."""
     if export.purged_at is not None:
         raise PackagePurged(export)
-    if export.status != Export.Status.READY or not export.package:
+    name = export.package.name  # the file's name, "" or None when there is none
+    if export.status != Export.Status.READY or not name:
         raise Conflict(_("This package is not available."), code="not_available")
-    return sealed.open_stored(default_storage, export.package.name, verify=verify)
+    return sealed.open_stored(default_storage, name, verify=verify)
 
 
 def package_bytes(export: Export) -> bytes:

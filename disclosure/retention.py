@@ -39,6 +39,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -126,7 +127,18 @@ class RetentionGap:
         }
 
 
-def retention_gap(warrant: Warrant) -> RetentionGap:
+class WarrantDates(Protocol):
+    """The dates ``retention_gap`` reads: a ``Warrant``, or a row of them (the transparency report's)."""
+
+    @property
+    def received_at(self) -> dt.datetime: ...
+    @property
+    def period_start(self) -> dt.datetime: ...
+    @property
+    def period_end(self) -> dt.datetime: ...
+
+
+def retention_gap(warrant: WarrantDates) -> RetentionGap:
     """The retention gap of ``warrant``: one function for the preview, the API and the manifest."""
     days = settings.WARRANTDESK_RETENTION_DAYS
     return RetentionGap(

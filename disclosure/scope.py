@@ -72,26 +72,27 @@ def resolve_targets(
 ) -> tuple[list[tuple[WarrantTarget, Account]], list[WarrantTarget]]:
     """Match each target identifier to an account by its kind (account ID, phone, e-mail)."""
     targets = list(targets)
-    keys = {"UID": set(), "PHONE": set(), "EMAIL": set()}
+    keys: dict[str, set[str | None]] = {"UID": set(), "PHONE": set(), "EMAIL": set()}
     for target in targets:
         keys[target.kind].add(_key(target))
     accounts = Account.objects.filter(
         Q(uid__in=keys["UID"]) | Q(phone_normalized__in=keys["PHONE"] - {None}) | Q(email_normalized__in=keys["EMAIL"])
     )
-    by_key = {}
+    by_key: dict[tuple[str, str | None], Account] = {}
     for account in accounts:
         by_key[("UID", account.uid)] = account
         if account.phone_normalized:
             by_key[("PHONE", account.phone_normalized)] = account
         if account.email_normalized:
             by_key[("EMAIL", account.email_normalized)] = account
-    matched, unmatched = [], []
+    matched: list[tuple[WarrantTarget, Account]] = []
+    unmatched: list[WarrantTarget] = []
     for target in targets:
-        account = by_key.get((target.kind, _key(target)))
-        if account is None:
+        found = by_key.get((target.kind, _key(target)))
+        if found is None:
             unmatched.append(target)
         else:
-            matched.append((target, account))
+            matched.append((target, found))
     return matched, unmatched
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -138,7 +138,7 @@ def _export_or_404(request: HttpRequest, pk) -> Export:
 
 
 @require_GET
-def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+def export_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     export = _export_or_404(request, pk)
     try:
         handle = services.export_open(export=export, actor=request.user)
@@ -227,7 +227,7 @@ def export_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def link_download(request: HttpRequest, token: str) -> HttpResponse:
+def link_download(request: HttpRequest, token: str) -> HttpResponseBase:
     """The agency's investigator downloads the package, once, without an account."""
     try:
         export, handle = services.link_use(token=token, ip=request.META.get("REMOTE_ADDR"))
@@ -291,7 +291,7 @@ def operator_key_pem(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def verify_script(request: HttpRequest) -> HttpResponse:
+def verify_script(request: HttpRequest) -> HttpResponseBase:
     """The standalone checker (Python 3 + cryptography), as the agency runs it."""
     return FileResponse(
         open(verify_package.__file__, "rb"),  # FileResponse closes it

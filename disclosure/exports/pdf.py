@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.template import Context, Engine, Template
@@ -467,7 +468,9 @@ def render_volumes(
     running: dict[Connection, tuple[BaseProcess, Path]] = {}
 
     def collect(block: bool) -> None:
-        for end in connection_wait(list(running), timeout=None if block else 0):
+        # wait() hands back the objects it was given: here the receiving ends of our pipes.
+        ready = cast(list[Connection], connection_wait(list(running), timeout=None if block else 0))
+        for end in ready:
             process, path = running.pop(end)
             try:
                 error = end.recv()
@@ -496,8 +499,8 @@ def render_volumes(
         while running:
             collect(block=True)
     finally:
-        for end, (process, _path) in running.items():
-            process.terminate()
-            process.join()
+        for end, (unfinished, _path) in running.items():
+            unfinished.terminate()
+            unfinished.join()
             end.close()
     return paths

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
+from multiprocessing.context import ForkServerContext
 
 __all__ = ["ReaderError", "Source", "forkserver_context", "read_ahead"]
 
@@ -52,7 +52,7 @@ class Source:
     params: dict = field(default_factory=dict)
 
 
-def forkserver_context() -> BaseContext:
+def forkserver_context() -> ForkServerContext:
     """The one process context of an export (this reader, the PDF workers): "forkserver", safe in a
     threaded parent, unlike fork, and cheaper than spawn because the server preloads WeasyPrint once
     for the PDF workers. The preload list must be the same wherever the context is asked for, since
@@ -63,7 +63,7 @@ def forkserver_context() -> BaseContext:
 
 
 def read_ahead(
-    context: BaseContext,
+    context: ForkServerContext,
     source: Source,
     queries: Sequence[tuple[str, Sequence]],
     *,

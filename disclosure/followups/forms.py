@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from django import forms
 from django.conf import settings
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -55,7 +59,7 @@ class FollowUpForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, aliases: list[Alias] = (), initial_picks: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, aliases: Sequence[Alias] = (), initial_picks: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial_picks = dict(initial_picks or {})  # unbound: rows shown ticked with these justifications
         for name in ("received_at", "deadline"):
@@ -64,7 +68,10 @@ class FollowUpForm(forms.Form):
         self.row_errors: dict[str, dict[str, str]] = {}
 
     def _picked(self) -> list[str]:
-        return list(dict.fromkeys(self.data.getlist("pick"))) if self.is_bound else list(self.initial_picks)
+        if not self.is_bound:
+            return list(self.initial_picks)
+        posted = cast(MultiValueDict, self.data)  # bound to request.POST (a QueryDict): ticked rows repeat "pick"
+        return list(dict.fromkeys(posted.getlist("pick")))
 
     def _why(self, token: str) -> str:
         return self.data.get(f"why:{token}", "").strip() if self.is_bound else self.initial_picks.get(token, "")

@@ -1,11 +1,12 @@
 """The REST representation of follow-up requests: what callers send and what they get back."""
 
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from requests_app.dates import receipt_errors
-from requests_app.models import NOTE_MAX_LENGTH, FollowUpDecision, FollowUpRequest, FollowUpToken
+from requests_app.models import NOTE_MAX_LENGTH, FollowUpDecision, FollowUpRequest, FollowUpToken, Warrant
 from requests_app.serializers import DocumentSerializer, SignatureCheckSerializer
 from requests_app.services import latest_signature_check
 
@@ -56,7 +57,7 @@ class FollowUpDecisionSerializer(serializers.ModelSerializer):
     """One reviewer's decision on one pseudonym (never the identity behind it)."""
 
     position = serializers.IntegerField(source="token.position", read_only=True)
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewer: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = FollowUpDecision
@@ -64,8 +65,12 @@ class FollowUpDecisionSerializer(serializers.ModelSerializer):
 
 
 class FollowUpListSerializer(serializers.ModelSerializer):
-    warrant = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    warrant: "serializers.SlugRelatedField[Warrant]" = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True
+    )
+    created_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     token_count = serializers.IntegerField(read_only=True)
     approved_count = serializers.IntegerField(read_only=True)
 
@@ -87,8 +92,12 @@ class FollowUpListSerializer(serializers.ModelSerializer):
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
-    warrant = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    warrant: "serializers.SlugRelatedField[Warrant]" = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True
+    )
+    created_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     document = DocumentSerializer(read_only=True, allow_null=True)  # the model allows none
     signature = serializers.SerializerMethodField(help_text="The latest check of the request's signature.")
     gate = serializers.SerializerMethodField(
