@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import random
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -93,6 +94,8 @@ def _audit_rows(count: int, people: dict, rng: random.Random) -> Iterator[dict]:
         ref = f"WD-{year}-{warrant_no:06d}"
         roll = rng.random()
         actor = rng.choice(actors)
+        details: dict[str, Any]
+        ip: str | None
         obj_type, obj_id, ip = (
             "requests_app.warrant",
             str(warrant_no),
@@ -239,11 +242,12 @@ def warrants(count: int, *, officer, reviewer, agency_list: list[Agency], seed: 
             for warrant in rows:
                 kinds = rng.sample(WarrantTarget.Kind.values, rng.randint(1, 3))
                 for kind in kinds:
-                    identifier = {
+                    identifiers: dict[str, str] = {
                         WarrantTarget.Kind.UID: f"user-{warrant.pk}",
                         WarrantTarget.Kind.PHONE: f"010-{warrant.pk % 10000:04d}-{rng.randint(0, 9999):04d}",
                         WarrantTarget.Kind.EMAIL: f"t{warrant.pk}@mail.example",
-                    }[kind]
+                    }
+                    identifier = identifiers[kind]
                     targets.append(WarrantTarget(warrant=warrant, kind=kind, identifier=identifier))
                 perms.append(
                     UserObjectPermission(

@@ -44,6 +44,7 @@ def bench_retention(args: argparse.Namespace, report: Report, people: dict) -> N
         fixtures.settle()
     total = Message.objects.count()
     newest = Message.objects.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    assert newest is not None, "the store holds the messages generated above"
     officer, agency = people["officer.kim"], fixtures.agencies()[0]
     # A few holds: warrants on busy people over the last two weeks of the store (placed on commit).
     groups = [_most_rooms(2), _several_rooms(3), _most_rooms(5)[2:]]

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from disclosure.bodies import BodyCipher
@@ -306,7 +306,7 @@ class _Plan:
         chosen: list[str] = []
         seen: set[str] = set()
         while len(chosen) < count:
-            batch = []
+            batch: list[str] = []
             while len(batch) < count - len(chosen):
                 digits = f"010{rng.randint(2000, 9999)}{rng.randint(0, 9999):04d}"
                 if digits not in seen:
@@ -407,7 +407,8 @@ class _Plan:
         end = self.end_us
         members = []
         founders = 2 if kind == Room.Kind.DIRECT else max(2, int(len(chosen) * rng.uniform(0.3, 0.8)))
-        leave_rate = {Room.Kind.DIRECT: 0.05, Room.Kind.GROUP: 0.2, Room.Kind.OPEN: 0.35}[kind]
+        leave_rates: dict[str, float] = {Room.Kind.DIRECT: 0.05, Room.Kind.GROUP: 0.2, Room.Kind.OPEN: 0.35}
+        leave_rate = leave_rates[kind]
         for position, person in enumerate(chosen):
             joined = created if position < founders else created + rng.randrange(max(end - created - DAY, HOUR))
             left = None
@@ -511,7 +512,7 @@ class _Writer:
                     text = f"{name}님이 들어왔습니다." if joined else f"{name}님이 나갔습니다."
                 else:
                     text = f"{name} joined this chatroom." if joined else f"{name} left this chatroom."
-                kind = Message.Kind.SYSTEM
+                kind: str = Message.Kind.SYSTEM
             else:
                 quick = t - last < 15 * 60 * US
                 if quick and earlier in active and earlier != previous and rand() < (0.7 if direct else 0.4):
@@ -650,12 +651,20 @@ def _day_sealer():
     return seal
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    """The database column of ``model``'s concrete field ``name`` (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return field.column
+
+
 def _insert_messages(rows: Iterator[tuple], total: int, progress: ProgressCallback | None) -> dict[str, int]:
     """Write the message rows with parameterised multi-row INSERTs; returns the count by kind."""
     meta = Message._meta
     quote = connection.ops.quote_name
     names = ("room", "sender", "sent_at", "kind", "sealed_body", "key_generation")
-    columns = [meta.get_field(name).column for name in names]
+    columns = [_column(Message, name) for name in names]
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608 - names from the model, values are parameters
     one = "(%s, %s, %s, %s, %s, %s)"
     full = head + ", ".join([one] * ROWS_PER_INSERT)

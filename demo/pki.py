@@ -84,6 +84,8 @@ def _load_or_make(directory: Path, name: str, subject: x509.Name, issuer: DemoId
     key_path, cert_path = directory / f"{name}.key.pem", directory / f"{name}.cert.pem"
     if key_path.exists() and cert_path.exists():
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):  # every demo key is made below, on P-256
+            raise ValueError(f"{key_path} does not hold an elliptic-curve key")
         return DemoIdentity(x509.load_pem_x509_certificate(cert_path.read_bytes()), key)
     key = ec.generate_private_key(ec.SECP256R1())
     identity = DemoIdentity(_issue(subject, key, issuer, ca=ca), key)

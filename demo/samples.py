@@ -146,6 +146,8 @@ class SampleWarrant:
         """The warrant, signed now by the agency's registered chief investigator (claiming a moment
         before the suggested receipt time)."""
         keys = _keys(self.agency)
+        if keys is None:  # samples are offered only for agencies with a demo PKI (see below)
+            raise LookupError("This agency has no demo PKI to sign a sample with.")
         chief = Investigator.objects.filter(agency=self.agency, is_chief=True).first()
         stamp = "%Y-%m-%d %H:%M"
         lines = [

@@ -49,10 +49,12 @@ VALUES: dict[str, dict[str, Any]] = {
 _BOOLEANS = {True: _("yes"), False: _("no")}
 
 
-def register(labels: Mapping[str, Any] = (), values: Mapping[str, Iterable[tuple[str, Any]]] = ()) -> None:
+def register(
+    labels: Mapping[str, Any] | None = None, values: Mapping[str, Iterable[tuple[str, Any]]] | None = None
+) -> None:
     """Add labels for detail keys, and choices (``(value, label)`` pairs) for the values of keys."""
-    LABELS.update(labels)
-    for key, choices in dict(values).items():
+    LABELS.update(labels or {})
+    for key, choices in dict(values or {}).items():
         VALUES.setdefault(key, {}).update(dict(choices))
 
 

@@ -12,7 +12,7 @@ KEY_FILES = ("WARRANTDESK_KEK_FILE", "WARRANTDESK_SIGNING_KEY_FILE")
 def key_files_exist(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """A key file named in the environment must exist: settings read it as unset until then (so that
     ``init_local_keys`` can create it), and no export could be made or signed without it."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name in KEY_FILES:
         path = os.environ.get(name, "")
         if path and not os.environ.get(name.removesuffix("_FILE")) and not Path(path).exists():

@@ -69,6 +69,7 @@ def staff_save(
             raise DomainError(f"user name {username!r}: {' '.join(exc.messages)}", code="bad_username") from exc
         if not password:
             raise DomainError("a new user needs a password", code="password_required")
+    assert user is not None, "found above, or made just now"
     before = [] if created else sorted(user.groups.values_list("name", flat=True))
     changed = []
     if email is not None and email != user.email:

@@ -89,7 +89,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
 
-    def handle(self, *args, dry_run=False, verbose=False, batch_size=200, progress=False, **options):
+    def handle(
+        self,
+        *args,
+        dry_run: bool = False,
+        verbose: bool = False,
+        batch_size: int = 200,
+        progress: bool = False,
+        **options,
+    ) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
@@ -183,7 +191,7 @@ class Command(BaseCommand):
             )
         unfinished = self._report(survey(keystore.names()), configured, newest, verbose=verbose, dry_run=False)
         if interrupted:
-            raise CommandError("interrupted", returncode=EXIT_SIGNAL.get(stopped["signal"], 1))
+            raise CommandError("interrupted", returncode=EXIT_SIGNAL.get(signal.Signals(stopped["signal"]), 1))
         if failed or unfinished:
             raise CommandError("some keys are still under an older KEK (see above)")
 
