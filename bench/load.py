@@ -236,6 +236,9 @@ def bench_load(args, report, people: dict) -> None:
     for _name, kind, count in result["status"]:
         counts[kind] += count
     errors = counts.get("5xx", 0) + counts.get("no answer", 0)
+    refused = [f"{name} {count}" for name, kind, count in result["status"] if kind == "4xx"]
+    if refused:
+        report.notes.append(f"load: 4xx answers by request: {', '.join(refused)}")
     report.add(
         Row(
             f"load: 5xx answers ({users} users, {seconds} s)",

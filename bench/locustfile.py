@@ -17,6 +17,7 @@ import random
 from collections import Counter
 
 from locust import HttpUser, between, events, task
+from locust.clients import HttpSession
 
 SESSIONS = json.loads(open(os.environ["BENCH_LOAD_SESSIONS"]).read())  # noqa: SIM115
 STATUS = Counter()  # (request name, status class) -> count
@@ -126,22 +127,25 @@ class Officer(Staff):
         )
         if assigned.status_code >= 300:
             return
-        # The reviewer's move, on the reviewer's session (same connection pool, other cookies).
-        headers = {"Accept": "application/json", "X-CSRFToken": reviewer["csrftoken"]}
-        cookies = {"sessionid": reviewer["sessionid"], "csrftoken": reviewer["csrftoken"]}
-        with self.client.post(
+        # The reviewer's move, from a client of the reviewer's own (its own cookies), reported like the rest.
+        with self.reviewer_client().post(
             f"/api/v1/warrants/{pk}/transitions/",
             name="write: reject with a note (API)",
             json={"to": "REJECTED", "note": "Load test: outside the operator's service."},
-            headers=headers,
-            cookies=cookies,
+            headers={"Accept": "application/json", "X-CSRFToken": reviewer["csrftoken"]},
             catch_response=True,
         ) as r:
             if r.status_code >= 500 or r.status_code == 0:
                 r.failure(f"HTTP {r.status_code}")
             else:
                 r.success()
-        self.use(self.me)  # the reviewer's cookies must not stick to this user's client
+
+    def reviewer_client(self) -> HttpSession:
+        if getattr(self, "_reviewer", None) is None:
+            self._reviewer = HttpSession(base_url=self.host, request_event=self.environment.events.request, user=self)
+            self._reviewer.cookies.set("sessionid", SESSIONS["reviewer"]["sessionid"])
+            self._reviewer.cookies.set("csrftoken", SESSIONS["reviewer"]["csrftoken"])
+        return self._reviewer
 
 
 class Auditor(Staff):
