@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import connection
@@ -51,6 +52,9 @@ from .layout import (
     ROOMS,
     TARGETS,
 )
+
+if TYPE_CHECKING:
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
 BATCH = 5000  # rows fetched, written and reported at a time
 REDACT_CACHE = 16384  # texts
@@ -339,7 +343,7 @@ def _reader_source() -> reader.Source | None:
         return None
     settings_dict = connection.settings_dict
     if connection.vendor == "sqlite":
-        if connection.is_in_memory_db():
+        if cast("SQLiteDatabaseWrapper", connection).is_in_memory_db():  # the vendor says which wrapper it is
             return None
         return reader.Source("sqlite", name=str(settings_dict["NAME"]))
     if connection.vendor == "postgresql":

@@ -212,7 +212,9 @@ class Command(BaseCommand):
             services.warrant_assign(warrant=warrant, user=jung, actor=officer)
             if background:
                 continue
-            services.document_check_signature(document=services.current_warrant_document(warrant), actor=officer)
+            document = services.current_warrant_document(warrant)
+            assert document is not None, "the warrant was just logged with its document"
+            services.document_check_signature(document=document, actor=officer)
             if final in {Status.APPROVED, Status.DELIVERED}:
                 services.warrant_approve(warrant=warrant, actor=park, note="Demo: scope and signature in order")
             if final == Status.DELIVERED:
