@@ -20,7 +20,7 @@ from locust import HttpUser, between, events, task
 from locust.clients import HttpSession
 
 SESSIONS = json.loads(open(os.environ["BENCH_LOAD_SESSIONS"]).read())  # noqa: SIM115
-STATUS = Counter()  # (request name, status class) -> count
+STATUS: Counter[tuple[str, str]] = Counter()  # (request name, status class) -> count
 TIMES: list[tuple[str, float]] = []  # (request name, milliseconds) of every answered request
 _officer_numbers = itertools.count()
 _created = itertools.count(1)
