@@ -1,5 +1,6 @@
 """`make run` must keep working: the app starts as it does and serves the login page; demo data is idempotent."""
 
+import base64
 import io
 import os
 import re
@@ -15,9 +16,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import UserObjectPermission
 
-from demo.management.commands.seed_demo import DEMO_PASSWORD, USERS
+from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_BASE32, USERS
 from disclosure.models import Notification
 from disclosure.notifications import overdue_q
 from requests_app.models import Agency, Document, Investigator, Warrant, WarrantEvent, WarrantTarget
@@ -121,7 +124,8 @@ def test_seed_demo_prints_the_logins_without_touching_the_database():
 
     lines = output.getvalue().splitlines()
     assert lines[0] == f"Demo logins (password for all: {DEMO_PASSWORD}):"
-    assert [line.split()[0] for line in lines[1:]] == [username for username, *_rest in USERS]
+    assert [line.split()[0] for line in lines[1:-1]] == [username for username, *_rest in USERS]
+    assert DEMO_TOTP_BASE32 in lines[-1]  # the demo's second factor
 
 
 @pytest.mark.django_db
@@ -130,3 +134,8 @@ def test_the_printed_demo_logins_work():
 
     refused = [username for username, *_rest in USERS if not Client().login(username=username, password=DEMO_PASSWORD)]
     assert refused == []
+    # Every demo user is enrolled with the printed TOTP key: its current code passes the second factor.
+    code = f"{TOTP(base64.b32decode(DEMO_TOTP_BASE32)).token():06d}"
+    for username, *_rest in USERS:
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        assert device.verify_token(code), username

@@ -3,6 +3,7 @@
 Idempotent: running it again changes nothing that is already there.
 """
 
+import base64
 import datetime as dt
 import hashlib
 from contextlib import nullcontext
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo import pki as demo_pki
 from demo import samples
@@ -33,6 +35,11 @@ from warrantdesk.exceptions import DomainError
 from warrantdesk.roles import Role, sync_roles
 
 DEMO_PASSWORD = "warrantdesk-demo"
+# The demo's second factor: every demo user is enrolled with this TOTP key (demo only: it is published
+# here and printed by `make run`), so that anyone can add it to an authenticator app, or compute the
+# code (`oathtool --totp -b KEY`; the browser journey does it with django-otp's own TOTP).
+DEMO_TOTP_KEY = b"warrantdesk-demo-2fa"  # 20 bytes, as authenticator apps expect
+DEMO_TOTP_BASE32 = base64.b32encode(DEMO_TOTP_KEY).decode()
 DEMO_SEED = 1
 STORE_DAYS = 120
 NO_BACKGROUND_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
@@ -87,6 +94,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, name, role, _superuser in USERS:
             self.stdout.write(f"  {username:<15} {role.value:<15} {name}")
+        self.stdout.write(
+            f"Second factor (demo only; the same for all): add the key {DEMO_TOTP_BASE32} to an authenticator "
+            f"app, or run: oathtool --totp -b {DEMO_TOTP_BASE32}"
+        )
 
     @transaction.atomic
     def seed_users(self) -> dict:
@@ -102,6 +113,9 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=role.value))
+            # Enrolled for two-factor sign-in with the published demo key (unless enrolled already).
+            if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                TOTPDevice.objects.create(user=user, name="demo", key=DEMO_TOTP_KEY.hex(), confirmed=True)
             users[username] = user
         return users
 
