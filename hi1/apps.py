@@ -10,6 +10,8 @@ class Hi1Config(AppConfig):
     def ready(self) -> None:
         from requests_app.page_hooks import register_warrant_panel
 
+        from . import audit_details
         from .panels import exchange_panel
 
         register_warrant_panel(exchange_panel)
+        audit_details.register()  # the labels of its audit details

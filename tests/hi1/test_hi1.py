@@ -339,3 +339,13 @@ def test_messages_are_sealed_at_rest_and_every_one_is_audited_with_its_hash(hi1_
         )
     )
     assert {xml_sha(data), xml_sha(response.content), xml_sha(query.bytes()), xml_sha(answer.content)} <= hashes
+
+
+def test_the_hi1_audit_details_have_labels_in_the_reader_s_language():
+    from django.utils import translation
+
+    from warrantdesk import audit_labels
+
+    with translation.override("ko"):
+        assert audit_labels.label("transaction") == "HI-1 트랜잭션"
+        assert audit_labels.value("kind", "fetched") == "기관이 가져감"
