@@ -8,9 +8,14 @@ that a route added later is described without anyone remembering to: tests/test_
 operation as every role and fails on a status or a body the schema does not give.
 """
 
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
 from django.urls import Resolver404, resolve
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+if TYPE_CHECKING:
+    from rest_framework.authentication import BaseAuthentication
 
 ERROR = {
     "type": "object",
@@ -75,7 +80,8 @@ def _challenge() -> bool:
     authentication class has a challenge to give; otherwise 403."""
     from rest_framework.settings import api_settings
 
-    first = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]
+    # The stub types the setting as the dotted paths it is written as; api_settings hands back the classes.
+    first = cast("type[BaseAuthentication]", api_settings.DEFAULT_AUTHENTICATION_CLASSES[0])
     return bool(first().authenticate_header(None)) if api_settings.DEFAULT_AUTHENTICATION_CLASSES else False
 
 
