@@ -221,12 +221,12 @@ class WarrantTarget(models.Model):
         return f"{self.get_kind_display()}: {self.identifier}"
 
 
-def document_path(instance: "Document", filename: str) -> str:
+def document_path(instance: "Document | None", filename: str) -> str:
     # Server-made name: the client's file name is never used as a path.
     return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.pdf"
 
 
-def signature_path(instance: "Document", filename: str) -> str:
+def signature_path(instance: "Document | None", filename: str) -> str:
     return f"signatures/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.p7s"
 
 

@@ -59,9 +59,10 @@ def warrant_list_filtered(
 
 
 def warrant_get_visible(*, user, pk) -> Warrant | None:
-    if parse_id(pk) is None:
+    ident = parse_id(pk)
+    if ident is None:
         return None
-    return warrant_list_visible_to(user=user).filter(pk=parse_id(pk)).first()
+    return warrant_list_visible_to(user=user).filter(pk=ident).first()
 
 
 def document_get_visible(*, user, pk) -> Document | None:

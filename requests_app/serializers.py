@@ -1,3 +1,4 @@
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -53,7 +54,7 @@ class CertificateInputSerializer(serializers.Serializer):
 
 
 class InvestigatorSerializer(serializers.ModelSerializer):
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agency: "serializers.SlugRelatedField[Agency]" = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Investigator
@@ -95,8 +96,12 @@ class SignatureCheckSerializer(serializers.ModelSerializer):
     outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
     explanation = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
-    investigator = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    checked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    investigator: "serializers.SlugRelatedField[Investigator]" = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True
+    )
+    checked_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = SignatureCheck
@@ -166,7 +171,9 @@ def _viewer(serializer: serializers.Serializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     download_url = serializers.SerializerMethodField()
     duplicates = serializers.SerializerMethodField(help_text="Other warrants holding the same file (SHA-256).")
 
@@ -194,7 +201,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = WarrantEvent
@@ -202,7 +209,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class WarrantListSerializer(serializers.ModelSerializer):
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agency: "serializers.SlugRelatedField[Agency]" = serializers.SlugRelatedField(slug_field="code", read_only=True)
     target_count = serializers.IntegerField(read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
@@ -227,8 +234,12 @@ class WarrantListSerializer(serializers.ModelSerializer):
 class WarrantDetailSerializer(WarrantListSerializer):
     targets = TargetSerializer(many=True, read_only=True)
     documents = DocumentSerializer(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    approved_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     signature = serializers.SerializerMethodField(help_text="The latest check of the current warrant document.")
     gate = serializers.SerializerMethodField(help_text="Why approval/export is blocked; empty when allowed.")
@@ -332,7 +343,9 @@ class AssignSerializer(serializers.Serializer):
 
 class PreservationOrderSerializer(serializers.ModelSerializer):
     document = DocumentSerializer(read_only=True)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = PreservationOrder

@@ -7,9 +7,9 @@ its status-history row and its audit entry in one transaction: either all of it 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -100,7 +100,7 @@ def warrant_register(
     _require(actor, "requests_app.add_warrant")
     if errors := receipt_errors(received_at=received_at, deadline=deadline):
         raise DomainError(" ".join(errors.values()), code="bad_dates")
-    fields = {
+    fields: dict[str, Any] = {  # the keyword arguments of _warrant_create, typed there
         "agency": agency,
         "warrant_number": warrant_number,
         "court": court,
@@ -290,12 +290,20 @@ def upload_stage(
         raise
     key_name = keystore.warrant_files_key(warrant.reference) if warrant is not None else keystore.staging_key()
     upload.seek(0)
-    stored_name, _sealed = sealed.store(default_storage, document_path(None, ""), upload, key_name=key_name)
+    stored_name, _sealed = sealed.store(
+        default_storage,
+        document_path(None, ""),
+        upload,  # type: ignore[arg-type]  # stub: UploadedFile.read() takes no size; Django's passes it on
+        key_name=key_name,
+    )
     staged = StagedUpload(checked, stored_name, key_name)
     if signature_upload:
         signature_upload.seek(0)
         staged.signature_name, _sealed = sealed.store(
-            default_storage, signature_path(None, ""), signature_upload, key_name=key_name
+            default_storage,
+            signature_path(None, ""),
+            signature_upload,  # type: ignore[arg-type]  # stub: UploadedFile.read() takes no size; Django's passes it on
+            key_name=key_name,
         )
         staged.signature_sha256 = signature_sha256
     return staged
@@ -358,7 +366,7 @@ def document_create(
     staged: StagedUpload,
     actor,
     kind: str = Document.Kind.WARRANT,
-    confirmed_duplicates: list[duplicates.Duplicate] = (),
+    confirmed_duplicates: Sequence[duplicates.Duplicate] = (),
     details: dict | None = None,
 ) -> Document:
     """The ``Document`` row of a staged upload (warrant, follow-up or preservation-order document), with
@@ -446,8 +454,8 @@ def document_check_signature(*, document: Document, actor=None) -> SignatureChec
     with document_file(document) as handle:
         pdf = handle.read()
     detached = None
-    if document.signature_file:
-        with sealed.open_stored(default_storage, document.signature_file.name) as handle:
+    if signature_name := document.signature_file.name:  # the same test as the FieldFile's truth
+        with sealed.open_stored(default_storage, signature_name) as handle:
             detached = handle.read()
     # A follow-up request is judged at its own receipt time, exactly as a warrant is at its own.
     follow_up = getattr(document, "follow_up", None) if document.kind == Document.Kind.FOLLOW_UP else None
@@ -545,6 +553,7 @@ def document_file(document: Document, *, verify: bool = False) -> BinaryIO:
     """The plaintext of a stored document, streaming (stored sealed under its warrant's files key).
     Raises ``keystore.KeyDestroyed`` once the warrant's key was destroyed, ``sealed.SealedFileError``
     (with ``verify``: before the first byte) when the stored file was altered."""
+    assert document.file.name is not None, "a document row always names its stored file"
     return sealed.open_stored(default_storage, document.file.name, verify=verify)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,9 @@ from . import signatures
 from .dates import signature_warnings, warning_message
 from .models import Agency, Investigator, SignatureOutcome
 from .registry import agency_anchor_certificates
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 # When no signature is valid, report the one closest to being acceptable.
 _CLOSEST_FIRST = [
@@ -33,7 +37,8 @@ _CLOSEST_FIRST = [
     SignatureOutcome.MALFORMED,
 ]
 
-EXPLANATIONS = {
+# Keyed by outcome; a SignatureCheck's ``outcome`` column (a plain str) finds its entry too.
+EXPLANATIONS: dict[str, StrPromise] = {
     SignatureOutcome.VALID: _(
         "The document carries an intact signature of a registered chief investigator of the issuing agency, "
         "covering the whole document."

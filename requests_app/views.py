@@ -177,7 +177,7 @@ def warrant_transition(request: HttpRequest, pk: int) -> HttpResponse:
     warrant = warrant_or_404(request, pk)
     form = TransitionForm(request.POST)
     if form.has_error("note"):
-        messages.error(request, " ".join(form.errors["note"]))
+        messages.error(request, " ".join(str(error) for error in form.errors["note"]))
         return redirect(warrant)
     if not form.is_valid() or form.cleaned_data["to"] not in Status.values:
         messages.error(request, _("Unknown action."))

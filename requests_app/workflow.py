@@ -10,11 +10,15 @@ says whether it exists and who may make it.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from warrantdesk.exceptions import Conflict
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class Status(models.TextChoices):
@@ -39,7 +43,7 @@ REVIEW = "requests_app.review_warrant"
 @dataclass(frozen=True)
 class Rule:
     by: str
-    label: str
+    label: "StrPromise"  # translated when shown
     note_required: bool = False
     four_eyes: bool = False  # the officer who logged the warrant may not make this move
 

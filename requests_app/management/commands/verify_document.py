@@ -29,9 +29,10 @@ class Command(BaseCommand):
             raise CommandError(f"No agency with code {agency!r}.")
         moment = timezone.now()
         if at:
-            moment = parse_datetime(at)
-            if moment is None:
+            parsed = parse_datetime(at)
+            if parsed is None:
                 raise CommandError(f"--at: not an ISO 8601 time: {at!r}")
+            moment = parsed
             if timezone.is_naive(moment):
                 moment = moment.replace(tzinfo=dt.UTC)
         try:
