@@ -10,7 +10,7 @@ from .models import Message
 
 def register() -> None:
     audit_labels.register(
-        labels={"transaction": _("HI-1 transaction"), "http": _("HTTP status"), "code": _("error code")},
+        labels={"transaction": _("HI-1 transaction"), "http": _("HTTP status"), "error_code": _("error code")},
         values={
             "kind": [
                 *Message.Kind.choices,

@@ -44,7 +44,7 @@ def _refuse(request, error: Hi1Error, *, data: bytes = b"", client=None, receive
         action=AuditAction.HI1_REFUSED,
         actor_label=f"api-client:{client.prefix}" if client is not None else "anonymous",
         details={
-            "code": error.code,
+            "error_code": error.code,
             "http": error.status,
             "sha256": exchange.sha256(data) if data else "",
             "size": len(data) if data else int(request.META.get("CONTENT_LENGTH") or 0),
