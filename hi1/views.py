@@ -91,6 +91,7 @@ def endpoint(request):
             request, Hi1Error(xml.E_TOO_LARGE, f"The message is larger than {max_bytes} bytes.", 413), client=client
         )
     data = request.read(max_bytes + 1)
+    sender = None  # known once the header is read: the refusal is then addressed to it
     try:
         root = xml.parse(data)
         header = root.find("c:Header", xml.NS)
@@ -117,7 +118,7 @@ def endpoint(request):
         if root.find("c:Payload/c:RequestPayload", xml.NS) is None:
             raise Hi1Error(xml.E_UNSUPPORTED, "Only request messages are accepted here.")
     except Hi1Error as error:
-        return _refuse(request, error, data=data, client=client)
+        return _refuse(request, error, data=data, client=client, receiver=sender)
     transaction_id = xml.text(header, "c:TransactionIdentifier")
     row, new = intake.claim(found, transaction_id, data)
     if not new:

@@ -349,3 +349,9 @@ def test_the_hi1_audit_details_have_labels_in_the_reader_s_language():
     with translation.override("ko"):
         assert audit_labels.label("transaction") == "HI-1 트랜잭션"
         assert audit_labels.value("kind", "fetched") == "기관이 가져감"
+
+
+def test_a_refusal_after_the_header_was_read_is_addressed_to_the_sender(hi1_token, other_token, signed_pdf):
+    response = post(warrant_message(signed_pdf, start=START, end=END)[0], other_token)
+    root = parsed(response)
+    assert root.findtext(".//c:ReceiverIdentifier/c:UniqueIdentifier", namespaces=xml.NS) == "agency-a-hi1"
