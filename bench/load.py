@@ -51,25 +51,31 @@ def _database_url() -> str:
     )
 
 
-def signed_in(user) -> dict:
-    """A session of ``user`` with the password and the second factor done, as the login views leave it."""
-    from django.conf import settings
+def verified_client(user):
+    """A test client signed in as ``user`` with the second factor verified, as the login views leave it."""
     from django.test import Client
-    from django.utils.crypto import get_random_string
 
     client = Client()
     client.force_login(user)
-    session = client.session
     try:
         from django_otp import DEVICE_ID_SESSION_KEY
         from django_otp.plugins.otp_totp.models import TOTPDevice
     except ImportError:  # before two-factor login: the password session is enough
-        pass
-    else:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        device = device or TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        return client
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def signed_in(user) -> dict:
+    """The cookies of a session of ``user`` (password and second factor done), for locust."""
+    from django.conf import settings
+    from django.utils.crypto import get_random_string
+
+    client = verified_client(user)
     return {
         "username": user.get_username(),
         "sessionid": client.cookies[settings.SESSION_COOKIE_NAME].value,
