@@ -236,6 +236,8 @@ def bench_load(args, report, people: dict) -> None:
         return
     result = json.loads(result_file.read_text())
     server_errors = [line for line in (work / "gunicorn.log").read_text().splitlines() if "Traceback" in line]
+    if "CPU usage above" in (work / "locust.log").read_text():
+        report.notes.append("load: locust warned that its own CPU use went above 90%: the client was a bottleneck too")
     shutil.rmtree(work, ignore_errors=True)
     _report(report, result, seconds=seconds, elapsed=elapsed, users=users)
     counts: dict[str, int] = defaultdict(int)
