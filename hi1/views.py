@@ -26,7 +26,7 @@ from warrantdesk.api_clients import ClientTokenAuthentication
 from warrantdesk.audit import audit_record
 from warrantdesk.models import AuditAction
 
-from . import delivery, exchange, intake, roundtrip, xml
+from . import delivery, exchange, intake, json_form, roundtrip, xml
 from .models import ClientBinding, Endpoint, Message
 from .xml import Hi1Error
 
@@ -93,6 +93,10 @@ def endpoint(request):
     data = request.read(max_bytes + 1)
     sender = None  # known once the header is read: the refusal is then addressed to it
     try:
+        if request.content_type == "application/json":
+            if len(data) > max_bytes:
+                raise Hi1Error(xml.E_TOO_LARGE, f"The message is larger than {max_bytes} bytes.", 413)
+            data = json_form.to_xml(data)  # then checked, stored and answered as the XML it stands for
         root = xml.parse(data)
         header = root.find("c:Header", xml.NS)
         sender = xml.Endpoint(

@@ -130,3 +130,57 @@ def warrant_message(
     )
     builder.document(ids["doc"], pdf, associated=[ids["auth"]])
     return builder.bytes(), ids
+
+
+def json_form(data: bytes) -> bytes:
+    """The JSON form of an XML HI-1 message (names with their prefixes, arrays where the JSON schemas say so)."""
+    import json
+    from pathlib import Path
+
+    from lxml import etree
+
+    from hi1 import json_form as hi1_json
+
+    arrays = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and value.get("type") == "array":
+                    arrays.add(key)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in Path(hi1_json.JSON_DIR).glob("*.schema.json"):
+        walk(json.loads(path.read_text()))
+
+    def name(tag: str) -> str:
+        namespace, _sep, local = tag[1:].partition("}")
+        prefix = hi1_json.PREFIX_OF.get(namespace, "")
+        return f"{prefix}:{local}" if prefix else local
+
+    integers = {"ActionIdentifier", "Generation", "SequenceNumber", "ErrorCode"}
+    booleans = {"ApprovalIsEmergency", "LastSequence"}
+
+    def convert(element):
+        if len(element) == 0:
+            local = element.tag.rpartition("}")[2]
+            text = element.text or ""
+            return int(text) if local in integers else text == "true" if local in booleans else text
+        result: dict = {}
+        xsi_type = element.get(f"{{{xml.XSI}}}type")
+        if xsi_type:
+            prefix, _sep, local = xsi_type.partition(":")
+            result["@xsi:type"] = f"{{{hi1_json.PREFIXES[prefix]}}}{local}"
+        for child in element:
+            key = name(child.tag)
+            value = convert(child)
+            if key.rpartition(":")[2] in arrays or key in arrays:
+                result.setdefault(key, []).append(value)
+            else:
+                result[key] = value
+        return result
+
+    return json.dumps(convert(etree.fromstring(data))).encode()

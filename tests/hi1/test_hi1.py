@@ -355,3 +355,28 @@ def test_a_refusal_after_the_header_was_read_is_addressed_to_the_sender(hi1_toke
     response = post(warrant_message(signed_pdf, start=START, end=END)[0], other_token)
     root = parsed(response)
     assert root.findtext(".//c:ReceiverIdentifier/c:UniqueIdentifier", namespaces=xml.NS) == "agency-a-hi1"
+
+
+def test_the_json_form_is_accepted_and_checked_against_the_json_schemas(hi1_token, signed_pdf):
+    from tests.hi1.builder import json_form
+
+    data, ids = warrant_message(signed_pdf, start=START, end=END)
+    as_json = json_form(data)
+    response = Client().post(
+        URL, data=as_json, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {hi1_token}"
+    )
+    assert response.status_code == 200, response.content
+    created = parsed(response).findall(".//c:CREATEResponse/c:Identifier", xml.NS)
+    assert sorted(e.text for e in created) == sorted(ids.values())
+    assert Warrant.objects.get().warrant_number == "EPOC-2026-0042"
+
+    broken = as_json.replace(b'"TransactionIdentifier": "', b'"TransactionIdentifier": "x')
+    response = Client().post(
+        URL, data=broken, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {hi1_token}"
+    )
+    assert response.status_code == 400 and error_code(response) == xml.E_SCHEMA
+    response = Client().post(
+        URL, data=b"[[[", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {hi1_token}"
+    )
+    assert response.status_code == 400 and error_code(response) == xml.E_MALFORMED
+    assert Warrant.objects.count() == 1
