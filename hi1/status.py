@@ -66,6 +66,10 @@ def object_element(parent, found: Object, warrant):
         obj.set(f"{{{xml.XSI}}}type", "task:LDTaskObject")
         xml.sub(obj, "ObjectIdentifier", str(found.object_id))
         xml.dictionary_entry(obj, "Status", ("ETSI", "LDTaskStatus", ldtask_status(warrant, found)), xml.TASK)
+    elif found.kind == Object.Kind.DELIVERY:
+        obj = xml.sub(parent, "HI1Object")
+        obj.set(f"{{{xml.XSI}}}type", "delivery:DeliveryObject")
+        xml.sub(obj, "ObjectIdentifier", str(found.object_id))
     else:
         obj = xml.sub(parent, "HI1Object")
         obj.set(f"{{{xml.XSI}}}type", "doc:DocumentObject")

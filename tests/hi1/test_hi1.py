@@ -115,6 +115,11 @@ def test_a_warrant_through_hi1_to_its_delivery(
     assert "/d/" in reference["url"]
     assert deliver.find(".//c:DELIVER", xml.NS) is not None
     assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {hi1_token}").status_code == 204
+    delivery_id = deliver.findtext(".//c:DELIVER/c:Identifier", namespaces=xml.NS)
+    query = MessageBuilder()
+    query.get(delivery_id)
+    answer = parsed(post(query.bytes(), hi1_token))
+    assert answer.find(".//c:GETResponse/c:HI1Object", xml.NS).get(f"{{{xml.XSI}}}type") == "delivery:DeliveryObject"
 
     kinds = list(Message.objects.filter(warrant=warrant).values_list("direction", "kind"))
     assert ("IN", "REQUEST") in kinds and ("OUT", "RESPONSE") in kinds and ("OUT", "DELIVER") in kinds
