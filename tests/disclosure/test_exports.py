@@ -422,3 +422,25 @@ def test_the_alias_table_reads_back_as_written_with_awkward_names(awkward_conver
         with package_open(export) as handle:
             plain.write_bytes(handle.read())
         assert layout.read_participants(plain) == read
+
+
+def test_the_rows_carry_sent_at_as_utc_iso_text_made_by_the_database(approved_warrant):
+    """The export's queries give ``sent_at`` as the text the package holds (``datetime.isoformat()`` in UTC,
+    microseconds only when not zero), on SQLite and PostgreSQL: no datetime per row to make, pickle
+    between the reader and the export process, and format again."""
+    scope = warrant_scope(approved_warrant)
+    messages = list(scope.messages().order_by("sent_at", "pk"))
+    assert len(messages) >= 3
+    middle = messages[len(messages) // 2]
+    Message.objects.filter(pk=middle.pk).update(sent_at=middle.sent_at.replace(microsecond=0))  # same day, in scope
+    Message.objects.filter(pk=messages[-1].pk).update(sent_at=messages[-1].sent_at.replace(microsecond=123))
+    stored = dict(scope.messages().values_list("pk", "sent_at"))
+    assert any(moment.microsecond == 0 for moment in stored.values())
+    assert any(moment.microsecond for moment in stored.values())
+
+    rows = [row for batch in exports._batches(scope) for row in batch]
+
+    assert len(rows) == len(stored)
+    for pk, _room, _sender, sent_at, _kind, _text in rows:
+        assert type(sent_at) is str
+        assert sent_at == stored[pk].astimezone(dt.UTC).isoformat()
