@@ -117,12 +117,15 @@ def bench_report(args, report, people) -> None:
     today = timezone.localdate()
     period = transparency.Period(today - dt.timedelta(days=366), today)
     raw = transparency.figures(period)
+    cpu = time.process_time()
     seconds, _runs = median_time(lambda: transparency.figures(period), 3)
+    cpu = (time.process_time() - cpu) / 3  # this process only: on SQLite all of it, on a busy machine a truer figure
     report.add(
         Row(
             f"transparency report figures, {Warrant.objects.count():,} warrants (a year)",
             f"{seconds:.2f} s",
-            f"{raw['warrants']['received']:,} received, {raw['accounts']['pseudonymised']:,} pseudonymised",
+            f"{raw['warrants']['received']:,} received, {raw['accounts']['pseudonymised']:,} pseudonymised, "
+            f"{cpu:.2f} s CPU in Python",
             f"<= {GOAL_SECONDS:.0f} s",
             seconds <= GOAL_SECONDS,
         )
