@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -95,8 +95,14 @@ def current_code(device: TOTPDevice) -> str:
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """The page asked for, if it is a path of this site; else home. Only ever given to
+    ``HttpResponseRedirect``, never to ``redirect()`` (which would take a bare word for a view name)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if (
+        target.startswith("/")
+        and "\x00" not in target
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
         return target
     return reverse("home")
 
@@ -118,7 +124,7 @@ def _second_factor_page(view):
 def verify(request: HttpRequest) -> HttpResponse:
     """Step two of signing in: a 6-digit code of the authenticator app, or one recovery code."""
     if request.user.is_verified():  # type: ignore[union-attr]  # installed by django-otp's middleware
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     device = confirmed_totp(request.user)
     if device is None:
         return redirect(_with_next("two-factor-setup", request.GET.get("next", "")))
@@ -140,7 +146,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                     request,
                     _("You signed in with a recovery code; %(left)d codes are left.") % {"left": left},
                 )
-            return redirect(_safe_next(request))
+            return HttpResponseRedirect(_safe_next(request))
         audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=request.user)
         error = _("That code is not valid. Enter the current code of your authenticator app, or a recovery code.")
     return render(
@@ -218,7 +224,7 @@ def codes(request: HttpRequest) -> HttpResponse:
     """The recovery codes, once: read from the session and removed from it."""
     shown = request.session.pop(_CODES_SESSION_KEY, None)
     if not shown:
-        return redirect(_safe_next(request))
+        return HttpResponseRedirect(_safe_next(request))
     response = render(request, "registration/two_factor_codes.html", {"codes": shown, "next": _safe_next(request)})
     response["Cache-Control"] = "no-store"
     return response
