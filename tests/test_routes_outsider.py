@@ -256,6 +256,9 @@ PUBLIC_ROUTES = {
     "transparency-report-sig",
     "transparency-report-csv",
     "transparency-report-pdf",
+    # The HI-1 endpoint has no session login: each message is authenticated by the agency's API client
+    # token, and a missing or wrong one is answered with an HI-1 error (tests/hi1).
+    "hi1-endpoint",
 }
 
 
