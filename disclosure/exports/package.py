@@ -169,6 +169,7 @@ def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) ->
         sql[name] = text.replace("%s", "?") if connection.vendor == "sqlite" else text  # the driver's style
     cursors: list = []
     known = _known_contacts()
+    asked: dict[tuple[str, str], Account | None] = {}
 
     def lookup(kind: str, value: str) -> Person | None:
         if (kind, value) not in cache:
@@ -176,12 +177,15 @@ def _lookup_factory(pseudonymiser: Pseudonymiser, by_uid: dict[str, Account]) ->
             normalized = normalize_phone(value) if kind == "phone" else normalize_email(value)
             account = None
             if normalized and _may_exist(known, normalized):
-                if not cursors:
-                    connection.ensure_connection()
-                    cursors.append(connection.connection.cursor())
-                cursors[0].execute(sql[field_name], (normalized,))
-                row = cursors[0].fetchone()
-                account = Account(**dict(zip(columns, row, strict=True))) if row else None
+                # One question per value, however it is written ("010-1234-5678", "+82 10 1234 5678" ...).
+                if (field_name, normalized) not in asked:
+                    if not cursors:
+                        connection.ensure_connection()
+                        cursors.append(connection.connection.cursor())
+                    cursors[0].execute(sql[field_name], (normalized,))
+                    row = cursors[0].fetchone()
+                    asked[(field_name, normalized)] = Account(**dict(zip(columns, row, strict=True))) if row else None
+                account = asked[(field_name, normalized)]
             if account is not None:
                 by_uid.setdefault(account.uid, account)
             cache[(kind, value)] = _person(account, target=account.pk in pseudonymiser.target_ids) if account else None
