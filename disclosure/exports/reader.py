@@ -94,7 +94,9 @@ def read_ahead(
                 break
             if data.startswith(_ERROR):
                 raise ReaderError(data[len(_ERROR) :].decode(errors="replace"))
-            yield pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
+            rows = pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
+            del data  # not kept while the caller works through the batch
+            yield rows
     finally:
         receiving.close()  # a reader blocked on a full pipe gets BrokenPipeError and exits
         process.join(timeout=5)

@@ -470,3 +470,21 @@ def test_a_phone_number_or_address_of_no_account_is_answered_without_the_databas
     # The same number written another way is not asked again: the answer stays that of the first question.
     Account.objects.filter(pk=known.pk).delete()
     assert lookup("phone", "+82 10-2345-6789").uid == known.uid
+
+
+def test_the_files_are_the_same_whatever_the_rows_written_at_a_time(approved_warrant, monkeypatch, tmp_path):
+    """The pass writes its JSON and CSV WRITE_ROWS rows at a time (the export process's memory): the
+    files do not depend on it, also when a write falls inside a room or a batch."""
+    monkeypatch.setattr(exports, "_write_report", lambda *args, **kwargs: [])  # the files, not the PDF
+
+    def files(rows_at_a_time: int, out: Path) -> dict[str, bytes]:
+        monkeypatch.setattr(exports, "WRITE_ROWS", rows_at_a_time)
+        out.mkdir()
+        built = exports.build_package(warrant_scope(approved_warrant), out_dir=out)
+        with zipfile.ZipFile(built.path) as archive:
+            return {name: archive.read(name) for name in (layout.CONVERSATIONS, layout.MESSAGES_CSV)}
+
+    whole = files(exports.WRITE_ROWS, tmp_path / "whole")
+    assert whole[layout.MESSAGES_CSV].count(b"\r\n") > 3
+    assert files(2, tmp_path / "two") == whole
+    assert files(1, tmp_path / "one") == whole
