@@ -585,6 +585,7 @@ def test_a_letter_is_not_marked_posted_before_it_is_due(delivered, legal_officer
     assert "not due before 2026-04-01" in refused
 
     with time_machine.travel(DUE, tick=False):
+        client = client_for(legal_officer)  # a month later: the earlier session ended on its idle timeout
         due_page = client.get(letter.get_absolute_url()).content.decode()
         client.post(url)
 

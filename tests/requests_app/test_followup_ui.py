@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import escape
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo.generator import generate
 from disclosure import keys, pseudonyms
@@ -33,6 +34,7 @@ from tests import pki
 from tests.factories import PASSWORD, warrant_fields
 from tests.helpers import client_for, stored_files, verify_signature
 from warrantdesk.models import AuditEntry
+from warrantdesk.two_factor import confirmed_totp, current_code
 
 START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)  # the store's messages: March and April 2025
 RECEIVED = pki.RECEIPT  # the follow-up's receipt: the test certificates are valid then
@@ -642,10 +644,16 @@ def test_the_follow_up_flow_in_a_browser(live_server, settings, monkeypatch, req
             pages.append(page.content())
 
         def sign_in(user) -> None:
+            """The password, then the second factor: the current code of the user's enrolled device."""
+            device = confirmed_totp(user) or TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+            TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # one code may serve two sign-ins here
+            device.refresh_from_db()
             page.goto(f"{live_server.url}/accounts/login/")
             page.get_by_label("Username").fill(user.username)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
+            page.get_by_label("Code", exact=True).fill(current_code(device))
+            page.get_by_role("button", name="Verify").click()
             expect(page.get_by_role("heading", name="Warrants", exact=True)).to_be_visible()
 
         def sign_out() -> None:
