@@ -12,7 +12,7 @@ class LoggedIn(permissions.IsAuthenticated):
     """Signed in and active; case-level checks happen in the selectors and services. An auditor who
     does no other work reads only: any other method is refused before a view parses its input, with
     the 404 (recorded) every refusal answers, so that a write route says nothing of what it holds. A call
-with an API client's token must also hold the route's scope (warrantdesk/api_clients.py)."""
+    with an API client's token must also hold the route's scope (warrantdesk/api_clients.py)."""
 
     def has_permission(self, request, view) -> bool:
         if not (super().has_permission(request, view) and request.user.is_active):
