@@ -110,8 +110,11 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 # --- Tests -----------------------------------------------------------------------------------------
+# The two database passes run side by side (one per core; each target's output is printed whole when it
+# ends): the suite's wall time is the longer pass, not their sum. `make test-sqlite` / `make test-postgres`
+# run one pass alone.
 test: sysdeps-test venv messages lint check-migrations
-	@$(MAKE) test-sqlite test-postgres
+	@$(MAKE) -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: venv
 	@echo "== pytest on SQLite"
