@@ -196,7 +196,32 @@ def rekey(source: BinaryIO, target: BinaryIO, *, key_name: str) -> None:
         target.write(block)
 
 
-class SealedReader(io.RawIOBase):
+class SeekableReader(io.RawIOBase):
+    """A read-only raw stream of a known ``size`` whose position is ``_position``: seeking only moves
+    it; subclasses implement ``readinto`` from there (the sealed reader here, the S3 object reader in
+    ``warrantdesk.storage``)."""
+
+    size: int
+    _position: int = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+
+class SealedReader(SeekableReader):
     """The plaintext of a sealed file, readable and seekable, one chunk in memory at a time.
 
     Raises KeyDestroyed / KeyUnavailable when opened if the key is gone, SealedFileError when a chunk
@@ -239,22 +264,6 @@ class SealedReader(io.RawIOBase):
         download whose headers already went out."""
         for index in range(self._chunks):
             self._chunk(index)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
 
     def readinto(self, buffer) -> int:
         if self._position >= self.size:

@@ -20,8 +20,6 @@ are sealed: S3's own server-side encryption (``AWS_S3_SERVER_SIDE_ENCRYPTION``) 
 
 from __future__ import annotations
 
-import io
-import os
 from typing import Any, BinaryIO, cast
 
 from boto3.exceptions import S3UploadFailedError
@@ -33,7 +31,7 @@ from storages.backends import s3
 from storages.utils import clean_name
 
 from .exceptions import DomainError
-from .sealed import SealedFileError
+from .sealed import SealedFileError, SeekableReader
 
 MIN_WINDOW = 256 * 1024
 MAX_WINDOW = 16 * 1024 * 1024
@@ -55,7 +53,7 @@ def _status(error: ClientError) -> int | None:
     return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
-class RangedReader(io.RawIOBase):
+class RangedReader(SeekableReader):
     """A read-only, seekable view of one S3 object, fetched by ``Range`` requests as it is read.
 
     ``read(n)`` returns ``n`` bytes unless the object ends first. ``requests`` and ``fetched`` count the
@@ -79,22 +77,6 @@ class RangedReader(io.RawIOBase):
         self._body_position = self._body_end = 0
         self._window = MIN_WINDOW
         self.requests = self.fetched = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
