@@ -4,8 +4,11 @@ import base64
 import datetime as dt
 import email
 import email.policy
+import io
+import json
 import socket
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +19,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 
 from disclosure import notifications, services
 from disclosure.models import Account, Delivery, Disclosure, Export, Notification
+from disclosure.packages import package_open
 from requests_app.models import FollowUpRequest, FollowUpToken, Investigator, Warrant
 from tests.factories import AccountFactory, InvestigatorFactory
 from warrantdesk.two_factor import mark_verified
@@ -359,3 +363,28 @@ def database_cells_holding(keys: list[bytes]) -> list[tuple[str, int]]:
                     if hit:
                         found.append((table, index))
     return found
+
+
+def arranged_follow_up(export: Export, officer) -> FollowUpRequest:
+    """A decided follow-up of ``export``'s warrant with its first pseudonym approved (arranged, not
+    decided: the decisions are tested elsewhere), ready for an identity sheet."""
+    warrant = export.warrant
+    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        token = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"][0]["token"]
+    follow_up = FollowUpRequest.objects.create(
+        warrant=warrant,
+        reference=f"{warrant.reference}-F1",
+        received_at=warrant.received_at,
+        deadline=warrant.deadline,
+        created_by=officer,
+        status=FollowUpRequest.Status.DECIDED,
+    )
+    FollowUpToken.objects.create(
+        request=follow_up,
+        position=1,
+        token=token,
+        justification="Arranged",
+        validity=FollowUpToken.Validity.VALID,
+        decision=FollowUpToken.Decision.APPROVED,
+    )
+    return follow_up

@@ -27,10 +27,11 @@ from django.db import connection
 from disclosure import services
 from disclosure.models import Export, Message, PendingRekey
 from disclosure.packages import package_open
-from requests_app.models import FollowUpRequest, FollowUpToken
+from requests_app.models import FollowUpRequest
 from requests_app.workflow import Status
 from tests.conftest import TEST_KEK, TEST_OLD_KEK, TEST_SIGNING_KEY_PEM
 from tests.disclosure.conftest import approved_warrant, delivered, people, store  # noqa: F401
+from tests.helpers import arranged_follow_up
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditAction, AuditEntry, PeriodicJob
 
@@ -155,24 +156,7 @@ def test_export_and_identity_sheet_killed_midway_complete_once_after_a_restart(
     # Then its identity sheet (a follow-up with one approved pseudonym, arranged), killed the same way.
     from disclosure.tasks import run_identity_sheet
 
-    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
-        token = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"][0]["token"]
-    follow_up = FollowUpRequest.objects.create(
-        warrant=approved_warrant,
-        reference=f"{approved_warrant.reference}-F1",
-        received_at=approved_warrant.received_at,
-        deadline=approved_warrant.deadline,
-        created_by=legal_officer,
-        status=FollowUpRequest.Status.DECIDED,
-    )
-    FollowUpToken.objects.create(
-        request=follow_up,
-        position=1,
-        token=token,
-        justification="Arranged",
-        validity=FollowUpToken.Validity.VALID,
-        decision=FollowUpToken.Decision.APPROVED,
-    )
+    follow_up = arranged_follow_up(export, legal_officer)
     run_identity_sheet.enqueue(follow_up.pk, legal_officer.pk)
     run_killed_at(worker, worker_env, "export.built", tmp_path / "paused-again")
     sheets = Export.objects.filter(follow_up=follow_up)

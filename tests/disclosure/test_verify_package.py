@@ -33,10 +33,9 @@ from disclosure.models import Account, DownloadLink, Export
 from disclosure.packages import package_open
 from disclosure.scope import warrant_scope
 from requests_app import services as warrant_services
-from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.services import TargetInput
 from tests.factories import AccountFactory, MessageFactory, warrant_fields
-from tests.helpers import client_for, verify_signature
+from tests.helpers import arranged_follow_up, client_for, verify_signature
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SCRIPT = Path(verify_package.__file__)
@@ -405,24 +404,7 @@ def test_the_scope_preview_says_what_its_count_of_non_targets_means(
 @pytest.fixture
 def identity_sheet(export, approved_warrant, legal_officer) -> Export:
     """A follow-up with one approved pseudonym (arranged, not decided: the decisions are tested elsewhere)."""
-    with package_open(export) as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
-        token = json.loads(archive.read("conversations.json"))["participants"]["pseudonymised"][0]["token"]
-    follow_up = FollowUpRequest.objects.create(
-        warrant=approved_warrant,
-        reference=f"{approved_warrant.reference}-F1",
-        received_at=approved_warrant.received_at,
-        deadline=approved_warrant.deadline,
-        created_by=legal_officer,
-        status=FollowUpRequest.Status.DECIDED,
-    )
-    FollowUpToken.objects.create(
-        request=follow_up,
-        position=1,
-        token=token,
-        justification="Arranged",
-        validity=FollowUpToken.Validity.VALID,
-        decision=FollowUpToken.Decision.APPROVED,
-    )
+    follow_up = arranged_follow_up(export, legal_officer)
     sheet = services.export_run(export=services.identity_sheet_start(follow_up=follow_up, actor=legal_officer))
     assert sheet.status == Export.Status.READY, sheet.error
     return sheet
