@@ -93,6 +93,10 @@ def prepare_environment() -> tuple[Path, bool]:
     # Encryption at rest is on, as in production: a fresh KEK for this run (never the developer's) and the
     # directory key store inside the data directory, so the figures include sealing and opening bodies.
     os.environ["WARRANTDESK_KEK"] = base64.b64encode(os.urandom(32)).decode()
+    if keep:  # a kept store is only readable with its KEK: kept beside it (0600), for WARRANTDESK_KEK_FILE
+        kek_file = var_dir / "kek.b64"
+        kek_file.touch(mode=0o600)
+        kek_file.write_text(os.environ["WARRANTDESK_KEK"] + "\n")
     os.environ.pop("WARRANTDESK_KEK_FILE", None)
     os.environ["WARRANTDESK_KEYSTORE"] = "dir"
     os.environ["WARRANTDESK_KEYRING_DIR"] = str(var_dir / "keyring")

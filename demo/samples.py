@@ -14,13 +14,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import timezone
 
 from requests_app.models import Agency, Investigator, Warrant
 
-from . import pki
+if TYPE_CHECKING:
+    from . import pki
 
 SAMPLE_AGENCY = "scdpo"
 SAMPLE_NUMBER = re.compile(r"DEMO-\d{8}-\d{6}")
@@ -48,6 +50,14 @@ def _sample_targets() -> list[dict]:
         return []
 
 
+def _pki():
+    """``demo.pki`` (pyHanko, about 20 MB), imported when a sample is made rather than in every process
+    that loads the demo's views."""
+    from . import pki
+
+    return pki
+
+
 def _keys(agency: Agency) -> pki.DemoAgencyPKI | None:
     """The demo PKI of ``agency`` when seed_demo made one and registered its chief, else None."""
     directory = _directory() / agency.code
@@ -56,7 +66,7 @@ def _keys(agency: Agency) -> pki.DemoAgencyPKI | None:
     chief = Investigator.objects.filter(agency=agency, is_chief=True).first()
     if chief is None:
         return None
-    return pki.agency_pki(_directory(), agency.code, agency.name, chief.name, chief.name)
+    return _pki().agency_pki(_directory(), agency.code, agency.name, chief.name, chief.name)
 
 
 def text_pdf(lines: list[str], *, font_size: int = 11) -> bytes:
@@ -167,7 +177,7 @@ class SampleWarrant:
             "",
             f"Signed: {chief.name if chief else ''}, chief investigator",
         ]
-        return pki.sign_pdf(
+        return _pki().sign_pdf(
             text_pdf(lines), keys.chief, keys.root, signed_at=self.received_at - dt.timedelta(minutes=30)
         )
 
@@ -224,4 +234,4 @@ def sample_followup_pdf(warrant: Warrant, aliases, *, now: dt.datetime | None = 
     for token, reason in picks.items():
         lines += [f"  - {names.get(token, '')}: {token[:40]}", f"    {token[40:]}", f"    Why: {reason}"]
     lines += ["", f"Signed: {chief.name if chief else ''}, chief investigator"]
-    return pki.sign_pdf(text_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))
+    return _pki().sign_pdf(text_pdf(lines), keys.chief, keys.root, signed_at=now - dt.timedelta(minutes=30))

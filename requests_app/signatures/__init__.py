@@ -58,6 +58,9 @@ pyHanko calls outside its documented public surface are marked ``# pyHanko inter
 are made: re-check them when upgrading pyHanko.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .certificates import (
     CertificateInfo,
     ValidityProblem,
@@ -66,8 +69,6 @@ from .certificates import (
     chains_to,
     load_certificates,
 )
-from .cms import verify_detached
-from .pdf import verify_pdf
 from .reasons import (
     AN_AUTHORITY_ABOVE,
     AT_POINT,
@@ -95,7 +96,31 @@ from .reasons import (
     WEAK_ALGORITHM_FALLBACK,
 )
 from .results import DocumentFindings, Outcome, SignatureFinding
-from .trust import ALGORITHM_POLICY, WeakKey, weak_key
+
+if TYPE_CHECKING:
+    from .cms import verify_detached
+    from .pdf import verify_pdf
+    from .trust import ALGORITHM_POLICY, WeakKey, weak_key
+
+# pyHanko (with aiohttp, which it imports for its timestamp client) is about 20 MB in every process that
+# imports it, and most never check a signature: every web process imports this package through the
+# registry and the admin, and an export process has no use for it. Its modules load on first use.
+_LAZY = {
+    "verify_detached": ".cms",
+    "verify_pdf": ".pdf",
+    "ALGORITHM_POLICY": ".trust",
+    "WeakKey": ".trust",
+    "weak_key": ".trust",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if (module := _LAZY.get(name)) is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALGORITHM_POLICY",
