@@ -135,7 +135,9 @@ bench: sysdeps-run venv
 	@if [ ! -f bench/run.py ]; then echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
 	# The load test (bench/load.py) needs PostgreSQL: the local one, started here if it can be.
 	load_url="$${BENCH_LOAD_DATABASE_URL:-$$(scripts/postgres.sh start 2>/dev/null | tail -n 1 || true)}"
-	BENCH_LOAD_DATABASE_URL="$$load_url" $(PY) bench/run.py $(BENCH_ARGS)
+	# The same PostgreSQL runs the export section a second time, printed beside SQLite's.
+	BENCH_LOAD_DATABASE_URL="$$load_url" BENCH_EXPORT_DATABASE_URL="$${BENCH_EXPORT_DATABASE_URL-$$load_url}" \
+		$(PY) bench/run.py $(BENCH_ARGS)
 
 # --- Cleaning --------------------------------------------------------------------------------------
 clean:

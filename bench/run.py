@@ -13,11 +13,13 @@ import base64
 import cProfile
 import datetime as dt
 import io
+import json
 import os
 import platform
 import pstats
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--report-warrants", type=int, default=100_000, help="warrants for the transparency report (default 100,000)"
     )
     parser.add_argument("--quick", action="store_true", help="a store of 100,000 messages instead of 1,000,000")
+    parser.add_argument("--rows-json", metavar="FILE", help=argparse.SUPPRESS)  # the side-by-side run's rows
     parser.add_argument(
         "--only",
         choices=[
@@ -152,6 +155,8 @@ class Row:
 class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The export section on SQLite (this run) beside the same section on PostgreSQL (a run of its own)
+    side_by_side: list[tuple[Row, Row | None]] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -164,12 +169,25 @@ class Report:
         print("=" * 136)
         for row in self.rows:
             print(format_row(row))
-        met = sum(1 for row in self.rows if row.ok)
-        failed = sum(1 for row in self.rows if row.ok is False)
+        if self.side_by_side:
+            print("-" * 136)
+            print(f"  {'exports, same store and warrant':<50} {'SQLite':>26}   {'PostgreSQL':>26}   goal")
+            for mine, theirs in self.side_by_side:
+                print(f"  {(mine.label + ' ').ljust(50, '.')} {_cell(mine):>26}   {_cell(theirs):>26}   {mine.goal}")
+        rows = self.rows + [theirs for _mine, theirs in self.side_by_side if theirs is not None]
+        met = sum(1 for row in rows if row.ok)
+        failed = sum(1 for row in rows if row.ok is False)
         print("-" * 136)
         print(f"goals: {met} OK, {failed} FAIL (exit status stays 0: benchmarks never fail the build)")
         for note in self.notes:
             print(f"note: {note}")
+
+
+def _cell(row: Row | None) -> str:
+    if row is None:
+        return "-"
+    verdict = "" if row.ok is None else (" OK" if row.ok else " FAIL")
+    return f"{row.value}{verdict}"
 
 
 def format_row(row: Row) -> str:
@@ -526,6 +544,41 @@ def bench_signatures(args: argparse.Namespace, report: Report, people: dict) -> 
 # --- main -----------------------------------------------------------------------------------------
 
 
+def _export_postgres_url(args: argparse.Namespace) -> str | None:
+    """PostgreSQL for the export section's second run: ``BENCH_EXPORT_DATABASE_URL`` (``make bench``
+    gives the local server's), when this run is on SQLite and not itself that second run."""
+    from django.db import connection
+
+    if args.rows_json or connection.vendor != "sqlite":
+        return None
+    return os.environ.get("BENCH_EXPORT_DATABASE_URL") or None
+
+
+def _exports_side_by_side(args: argparse.Namespace, report: Report, mine: list[Row], url: str) -> None:
+    """The export section again on PostgreSQL (same generator seed, same sizes: the same store), in a
+    bench process of its own, its rows shown beside this run's."""
+    say("\n[5] exports again on PostgreSQL (BENCH_EXPORT_DATABASE_URL), in a bench process of its own ...")
+    with tempfile.TemporaryDirectory(prefix="warrantdesk-bench-pg-") as tmp:
+        rows_file = Path(tmp) / "rows.json"
+        command = [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "exports", "--rows-json", str(rows_file)]
+        for option in ("messages", "pdf_messages"):
+            if getattr(args, option) is not None:
+                command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+        if args.quick:
+            command.append("--quick")
+        env = {**os.environ, "BENCH_DATABASE_URL": url}
+        env.pop("BENCH_KEEP", None)
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not rows_file.exists():
+            tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+            report.notes.append(f"exports on PostgreSQL: the run failed (exit {done.returncode}): {tail}")
+            return
+        theirs = {row["label"]: Row(**row) for row in json.loads(rows_file.read_text())}
+    for row in theirs.values():
+        say(f"  -> [PostgreSQL] {format_row(row)}")
+    report.side_by_side = [(row, theirs.get(row.label)) for row in mine]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     var_dir, temporary = prepare_environment()
@@ -557,7 +610,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "exports"):
             from bench.exports import bench_exports
 
+            first = len(report.rows)
             bench_exports(args, report, people)
+            if postgres := _export_postgres_url(args):
+                _exports_side_by_side(args, report, report.rows[first:], postgres)
         if args.only in (None, "notifications"):
             from bench.notifications import bench_notifications
 
@@ -585,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     report.notes.append(f"whole run {time.perf_counter() - begun:.0f} s; load average at the end {load}")
     report.print()
+    if args.rows_json:
+        Path(args.rows_json).write_text(json.dumps([row.__dict__ for row in report.rows]))
     if args.only == "load":
         from bench.load import save_rows
 
