@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import resource
 import statistics
 import time
 
@@ -121,16 +122,19 @@ def bench_merkle(args, report, people) -> None:
         call_command("verify_audit_log", stdout=out)
         return out.getvalue()
 
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started, cpu = time.perf_counter(), time.process_time()
     output = command().strip()
     verify = time.perf_counter() - started
     cpu = time.process_time() - cpu  # this process only: on SQLite all of it, on a busy machine a truer figure
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)  # the second half
     goal = 5.0 * total / 1_000_000
     report.add(
         Row(
             f"verify_audit_log {total:,} (chain+tree+checkpoint)",
             f"{verify:.2f} s",
-            f"{total / verify:,.0f} entries/s, {cpu:.2f} s CPU in Python",
+            f"{total / verify:,.0f} entries/s, CPU {cpu:.2f} s + {child_cpu:.2f} s (2nd half)",
             f"goal <= {goal:.2f} s (5 s/1M)",
             ok=verify <= goal and output.startswith("OK"),
         )

@@ -213,9 +213,10 @@ def _fixed(row: tuple, *, details_canonical: bool) -> tuple:
     return (row[0], at, *row[2:9], details, row[10], row[11])
 
 
-def _row_batches(*, after_seq: int = 0, size: int = 5000) -> Iterator[list[tuple]]:
+def row_batches(*, after_seq: int = 0, until_seq: int | None = None, size: int = 5000) -> Iterator[list[tuple]]:
     """All entries in storage order as lists of (seq, timestamp text, ..., details text, prev, hash)
-    (those with ``seq`` above ``after_seq`` only, when given: the Merkle tree's catch-up).
+    (those with ``seq`` above ``after_seq`` and up to ``until_seq`` only, when given: the Merkle tree's
+    catch-up, a part of the log checked by a process of its own).
 
     Read with a plain cursor (server-side on PostgreSQL), bypassing the ORM's per-row conversions.
     SQLite hands back the stored texts, canonical already (the time made so in SQL): its rows are
@@ -230,10 +231,17 @@ def _row_batches(*, after_seq: int = 0, size: int = 5000) -> Iterator[list[tuple
     elif connection.vendor == "postgresql":
         columns[1] = _POSTGRES_AT
     with connection.chunked_cursor() as cursor:
-        where = "WHERE seq > %s " if after_seq else ""
+        conditions, params = [], []
+        if after_seq:
+            conditions.append("seq > %s")
+            params.append(after_seq)
+        if until_seq is not None:
+            conditions.append("seq <= %s")
+            params.append(until_seq)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         cursor.execute(
             f"SELECT {', '.join(columns)} FROM {table} {where}ORDER BY seq",  # noqa: S608  (constant names)
-            [after_seq] if after_seq else None,
+            params or None,
         )
         while batch := cursor.fetchmany(size):
             if stored_text_is_canonical:
@@ -244,14 +252,14 @@ def _row_batches(*, after_seq: int = 0, size: int = 5000) -> Iterator[list[tuple
             yield batch
 
 
-def _rows(*, after_seq: int = 0) -> Iterator[tuple]:
-    """The rows of ``_row_batches`` one by one."""
-    for batch in _row_batches(after_seq=after_seq):
+def entry_rows(*, after_seq: int = 0) -> Iterator[tuple]:
+    """The rows of ``row_batches`` one by one."""
+    for batch in row_batches(after_seq=after_seq):
         yield from batch
 
 
 def canonical_row(row: tuple) -> bytes:
-    """The canonical bytes of a row of ``_rows()``: the Merkle tree's leaf."""
+    """The canonical bytes of a row of ``entry_rows()``: the Merkle tree's leaf."""
     return _canonical(*row[1:11])
 
 
@@ -265,7 +273,7 @@ def verify_chain(rows: Iterable[tuple] | None = None, *, leaves: list[bytes] | N
     ``leaves``, when given, receives each entry's RFC 6962 leaf hash in order (SHA-256 of 0x00 and
     the canonical bytes), so that ``verify_audit_log`` checks the chain and the tree in one pass."""
     rows = list(rows) if rows is not None else None
-    batches = [rows] if rows is not None else _row_batches()
+    batches = [rows] if rows is not None else row_batches()
     expected_prev = GENESIS_HASH
     count = 0
     sha256 = hashlib.sha256
@@ -302,7 +310,7 @@ def verify_chain(rows: Iterable[tuple] | None = None, *, leaves: list[bytes] | N
 
 def _diagnose(rows: list[tuple] | None) -> ChainProblem:
     """Second, slower pass over the full log (only after a break) to name what happened."""
-    rows = rows if rows is not None else list(_rows())
+    rows = rows if rows is not None else list(entry_rows())
     head_seq = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
     by_hash = {row[11]: index for index, row in enumerate(rows)}
     expected_prev = GENESIS_HASH

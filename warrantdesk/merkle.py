@@ -220,7 +220,7 @@ def tree_extend() -> Extension:
             else audit.GENESIS_HASH
         )
         batch: list[MerkleNode] = []
-        for row in audit._rows(after_seq=before):
+        for row in audit.entry_rows(after_seq=before):
             if row[0] > head.seq:
                 break
             if row[0] != frontier.size + 1:
@@ -270,7 +270,7 @@ class TreeCheck:
         wanted: dict[Node, bytes] = {}  # the perfect subtrees the roots at ``sizes`` are made of
         for size in sizes:
             wanted.update(dict.fromkeys(_cover(0, size), b""))
-        counts = _stored_levels()
+        counts = stored_level_counts()
         level, nodes = 0, self.leaves
         sha256 = hashlib.sha256
         while nodes:
@@ -307,16 +307,7 @@ class TreeCheck:
             self.mismatch = (level, _first_missing(level, expected, lowest) if count else 0)
             return
         compared = min(expected, len(nodes))  # a stored tree longer than the log is reported apart
-        table = MerkleNode._meta.db_table
-        parts = []
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(
-                f'SELECT hash FROM {table} WHERE level = %s AND "index" < %s ORDER BY "index"',  # noqa: S608
-                [level, compared],
-            )
-            while batch := cursor.fetchmany(50_000):
-                parts.append(b"".join(map(_first, batch)))
-        stored_hashes = b"".join(parts)
+        stored_hashes = stored_level(level, 0, compared)
         if stored_hashes != b"".join(nodes[:compared]):
             index = next((i for i in range(compared) if stored_hashes[32 * i : 32 * i + 32] != nodes[i]), compared - 1)
             self.mismatch = (level, index)
@@ -325,11 +316,27 @@ class TreeCheck:
         self.leaves = []
 
 
+def stored_level(level: int, start: int, stop: int) -> bytes:
+    """The stored hashes of ``level``, indexes [start, stop), concatenated in order (one column read
+    with a plain cursor: 32 bytes a node, no model instances)."""
+    table = MerkleNode._meta.db_table
+    parts = []
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f'SELECT hash FROM {table} WHERE level = %s AND "index" >= %s AND "index" < %s '  # noqa: S608
+            'ORDER BY "index"',
+            [level, start, stop],
+        )
+        while batch := cursor.fetchmany(50_000):
+            parts.append(b"".join(map(_first, batch)))
+    return b"".join(parts)
+
+
 def _first(row: tuple):
     return row[0]
 
 
-def _stored_levels() -> dict[int, tuple[int, int, int]]:
+def stored_level_counts() -> dict[int, tuple[int, int, int]]:
     """Per stored level: how many nodes, the lowest and the highest index."""
     rows = MerkleNode.objects.values("level").annotate(n=Count("*"), low=Min("index"), high=Max("index")).order_by()
     return {row["level"]: (row["n"], row["low"], row["high"]) for row in rows}

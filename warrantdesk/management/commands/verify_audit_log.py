@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from warrantdesk import checkpoints, merkle
+from warrantdesk import checkpoints, log_check, merkle
 from warrantdesk.audit import verify_chain
 from warrantdesk.models import AuditEntry, Checkpoint
 
@@ -22,30 +22,42 @@ class Command(BaseCommand):
     def handle(self, *args, expect_head=None, **options):
         started = time.perf_counter()
         stored = list(Checkpoint.objects.order_by("tree_size"))
-        tree = merkle.TreeCheck(sizes=[checkpoint.tree_size for checkpoint in stored])
-        try:
-            report = verify_chain(leaves=tree.leaves)
-            if report.ok:
-                tree.finish()
-        finally:
-            tree.close()
+        sizes = [checkpoint.tree_size for checkpoint in stored]
+        # Two processes for a long valid log; the sequential walk otherwise, and whenever the parallel
+        # check finds anything wrong (the walk then says what and where).
+        verified = log_check.verify(sizes)
+        if verified is None:
+            tree = merkle.TreeCheck(sizes=sizes)
+            try:
+                report = verify_chain(leaves=tree.leaves)
+                if report.ok:
+                    tree.finish()
+            finally:
+                tree.close()
+            if not report.ok:
+                problem = report.problem
+                raise CommandError(f"FAILED at entry #{problem.seq} [{problem.kind}]: {problem.message}")
+            verified = log_check.Verified(
+                count=report.count,
+                head_hash=report.head_hash,
+                stored=tree.stored,
+                roots=tree.roots,
+                mismatch=tree.mismatch,
+            )
         elapsed = time.perf_counter() - started
-        if not report.ok:
-            problem = report.problem
-            raise CommandError(f"FAILED at entry #{problem.seq} [{problem.kind}]: {problem.message}")
-        moved_on = expect_head and expect_head != report.head_hash
+        moved_on = expect_head and expect_head != verified.head_hash
         if moved_on and not AuditEntry.objects.filter(hash=expect_head).exists():
             raise CommandError(f"FAILED: the recorded head {expect_head[:16]}… is no longer in the chain")
         problems = []
-        if tree.mismatch is not None:
-            level, index = tree.mismatch
+        if verified.mismatch is not None:
+            level, index = verified.mismatch
             first = (index << level) + 1
             problems.append(
                 f"the stored Merkle tree differs from the entries at level {level}, node {index} "
                 f"(entries #{first}..#{first + (1 << level) - 1})"
             )
-        elif tree.stored > report.count:
-            problems.append(f"the stored Merkle tree holds {tree.stored} leaves but the log only {report.count}")
+        elif verified.stored > verified.count:
+            problems.append(f"the stored Merkle tree holds {verified.stored} leaves but the log only {verified.count}")
         if stored:
             try:
                 key = checkpoints.public_key()
@@ -53,13 +65,13 @@ class Command(BaseCommand):
                 raise CommandError(f"FAILED: cannot check the checkpoints: {exc.message}") from exc
             for checkpoint in stored:
                 problem = checkpoints.checkpoint_check(
-                    checkpoint, key=key, recomputed_root=tree.roots.get(checkpoint.tree_size)
+                    checkpoint, key=key, recomputed_root=verified.roots.get(checkpoint.tree_size)
                 )
                 if problem:
                     problems.append(f"checkpoint of {checkpoint.tree_size} entries: {problem}")
         if problems:
             raise CommandError("FAILED: " + "; ".join(problems))
         self.stdout.write(
-            f"OK {report.count} entries verified in {elapsed:.2f}s; head {report.head_hash}; "
-            f"tree of {tree.stored} leaves and {len(stored)} signed checkpoint(s) match"
+            f"OK {verified.count} entries verified in {elapsed:.2f}s; head {verified.head_hash}; "
+            f"tree of {verified.stored} leaves and {len(stored)} signed checkpoint(s) match"
         )
