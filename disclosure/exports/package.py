@@ -345,17 +345,29 @@ def _queries(scope: Scope) -> Iterator[tuple[str, tuple]]:
     every matching rowid in memory (35 MB at 1,000,000 messages). The rows are read without the ORM's
     per-row converters."""
     columns = ("pk", "room_id", "sender_id", "sent_at", "kind", "sealed_body", "key_generation")
+    sent_at = Message._meta.get_field("sent_at")
+    compiled: str | None = None  # the SQL is the same for every interval: compiled once (500 rooms: 0.5 s)
     for item in sorted(scope.rooms, key=lambda item: item.room.pk):
         for interval in item.intervals:
-            query = Message.objects.filter(
-                room_id=item.room.pk, sent_at__gte=interval.start, sent_at__lt=interval.end
-            ).order_by("sent_at", "pk")
-            if connection.vendor in ("sqlite", "postgresql"):
-                query = query.annotate(stamp=_UtcText("sent_at")).values_list(*columns[:3], "stamp", *columns[4:])
-            else:
-                query = query.values_list(*columns)
-            sql, params = query.query.sql_with_params()
-            yield sql, tuple(params)
+            params = (
+                item.room.pk,
+                sent_at.get_db_prep_value(interval.start, connection),
+                sent_at.get_db_prep_value(interval.end, connection),
+            )
+            if compiled is None:
+                query = Message.objects.filter(
+                    room_id=item.room.pk, sent_at__gte=interval.start, sent_at__lt=interval.end
+                ).order_by("sent_at", "pk")
+                if connection.vendor in ("sqlite", "postgresql"):
+                    query = query.annotate(stamp=_UtcText("sent_at")).values_list(*columns[:3], "stamp", *columns[4:])
+                else:
+                    query = query.values_list(*columns)
+                sql, orm_params = query.query.sql_with_params()
+                if tuple(orm_params) != params:  # not the shape expected: compile every interval's own
+                    yield sql, tuple(orm_params)
+                    continue
+                compiled = sql
+            yield compiled, params
 
 
 def _batches(scope: Scope) -> Iterator[list[tuple]]:
