@@ -60,7 +60,7 @@ def validator() -> Draft202012Validator:
 
 def _depth(value: Any, level: int = 0) -> int:
     if level > MAX_DEPTH:
-        raise Hi1Error(xml.E_MALFORMED, "The JSON message is nested too deeply.")
+        raise Hi1Error(xml.E_VALIDATION, "The JSON message is nested too deeply.")
     if isinstance(value, dict):
         return max((_depth(v, level + 1) for v in value.values()), default=level)
     if isinstance(value, list):
@@ -77,14 +77,14 @@ def to_xml(data: bytes) -> bytes:
     try:
         message = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
-        raise Hi1Error(xml.E_MALFORMED, "The message is not well-formed JSON.") from None
+        raise Hi1Error(xml.E_VALIDATION, "The message is not well-formed JSON.") from None
     if not isinstance(message, dict):
-        raise Hi1Error(xml.E_SCHEMA, "The JSON message is not an HI1Message object.")
+        raise Hi1Error(xml.E_VALIDATION, "The JSON message is not an HI1Message object.")
     _depth(message)
     error = next(iter(validator().iter_errors(message)), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(top)"
-        raise Hi1Error(xml.E_SCHEMA, f"The message does not match the JSON schemas of V1.15.1 (at {where}).")
+        raise Hi1Error(xml.E_VALIDATION, f"The message does not match the JSON schemas of V1.15.1 (at {where}).")
     root = etree.Element(f"{{{xml.CORE}}}HI1Message", nsmap=xml.NSMAP)
     _fill(root, message)
     return xml.serialise(root)
@@ -94,7 +94,7 @@ def _qualified(key: str) -> str:
     prefix, _sep, local = key.rpartition(":")
     namespace = PREFIXES.get(prefix)
     if namespace is None or not local:
-        raise Hi1Error(xml.E_SCHEMA, f"Unknown name {key[:80]!r} in the JSON message.")
+        raise Hi1Error(xml.E_VALIDATION, f"Unknown name {key[:80]!r} in the JSON message.")
     return f"{{{namespace}}}{local}"
 
 
@@ -102,7 +102,7 @@ def _xsi_type(value: str) -> str:
     namespace, _sep, local = value.removeprefix("{").partition("}")
     prefix = PREFIX_OF.get(namespace)
     if not prefix or not local:
-        raise Hi1Error(xml.E_SCHEMA, f"Unknown object type {value[:120]!r} in the JSON message.")
+        raise Hi1Error(xml.E_VALIDATION, f"Unknown object type {value[:120]!r} in the JSON message.")
     return f"{prefix}:{local}"
 
 
@@ -112,7 +112,7 @@ def _fill(element, value: Any) -> None:
             if key == "@xsi:type":
                 element.set(f"{{{xml.XSI}}}type", _xsi_type(str(child)))
             elif key.startswith("@"):
-                raise Hi1Error(xml.E_SCHEMA, f"Unknown attribute {key[:80]!r} in the JSON message.")
+                raise Hi1Error(xml.E_VALIDATION, f"Unknown attribute {key[:80]!r} in the JSON message.")
             else:
                 for item in child if isinstance(child, list) else [child]:
                     _fill(etree.SubElement(element, _qualified(key)), item)
@@ -121,4 +121,4 @@ def _fill(element, value: Any) -> None:
     elif isinstance(value, int | float | str):
         element.text = str(value)
     elif value is not None:
-        raise Hi1Error(xml.E_SCHEMA, "Unexpected value in the JSON message.")
+        raise Hi1Error(xml.E_VALIDATION, "Unexpected value in the JSON message.")

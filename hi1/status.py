@@ -1,5 +1,7 @@
-"""A warrant's status as HI-1 sees it: the ETSI dictionary values of AuthorisationStatus and
-LDTaskStatus (TS 103 120, annex of dictionaries), and the objects a GET answers with."""
+"""A warrant's status as HI-1 sees it: values of the ETSI-owned dictionaries AuthorisationStatus and
+LDTaskStatus (TS 103 120; sources and what could not be confirmed: design notes, "HI-1 interface"),
+and the objects a GET answers with. Only values of those dictionaries are sent, always with
+DictionaryOwner ETSI and the dictionary's name."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from . import xml
 from .models import Object
 
 AUTHORISATION_STATUS = {
-    Status.RECEIVED: "Pending",
-    Status.VERIFIED: "Pending",
+    Status.RECEIVED: "AwaitingApproval",
+    Status.VERIFIED: "AwaitingApproval",
     Status.SIGNATURE_FAILED: "Invalid",
     Status.REJECTED: "Rejected",
     Status.APPROVED: "Active",

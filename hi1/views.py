@@ -4,7 +4,8 @@ an HI-1 message.
 
 Order of the checks on a POST, each a whole-message HI-1 error with nothing stored: the size (413,
 before a byte is parsed), the token (401), the client's scope and agency binding (403), the XML and
-its schemas (400), the sender (403 unknown, 403 another agency's), the receiver (400)."""
+its schemas (400), the sender (403 unknown, 403 another agency's), the receiver (400), the action
+identifiers (400, each once)."""
 
 from __future__ import annotations
 
@@ -57,15 +58,17 @@ def _client(request):
     try:
         found = ClientTokenAuthentication().authenticate(request)
     except exceptions.AuthenticationFailed as exc:
-        raise Hi1Error(xml.E_AUTH, f"Authentication failed: {exc.detail}", status=401) from None
+        raise Hi1Error(xml.E_CONFIGURATION, f"Authentication failed: {exc.detail}", status=401) from None
     if found is None:
-        raise Hi1Error(xml.E_AUTH, "Send the agency's API token as 'Authorization: Bearer <token>'.", status=401)
+        raise Hi1Error(
+            xml.E_CONFIGURATION, "Send the agency's API token as 'Authorization: Bearer <token>'.", status=401
+        )
     user, client = found
     if SCOPE not in client.scopes:
-        raise Hi1Error(xml.E_AUTH, f"This client's token lacks the scope {SCOPE}.", status=403)
+        raise Hi1Error(xml.E_CONFIGURATION, f"This client's token lacks the scope {SCOPE}.", status=403)
     binding = ClientBinding.objects.select_related("agency").filter(client=client).first()
     if binding is None or not binding.agency.active:
-        raise Hi1Error(xml.E_WRONG_AGENCY, "This client is not bound to an active agency for HI-1.", status=403)
+        raise Hi1Error(xml.E_CONFIGURATION, "This client is not bound to an active agency for HI-1.", status=403)
     return user, client, binding
 
 
@@ -109,28 +112,29 @@ def endpoint(request):
             .first()
         )
         if found is None:
-            raise Hi1Error(xml.E_UNKNOWN_SENDER, f"Unknown sender {sender}.", status=403)
+            raise Hi1Error(xml.E_CONFIGURATION, f"Unknown sender {sender}.", status=403)
         if found.agency_id != binding.agency_id:
-            raise Hi1Error(xml.E_WRONG_AGENCY, "This token belongs to another agency than the sender.", status=403)
+            raise Hi1Error(xml.E_CONFIGURATION, "This token belongs to another agency than the sender.", status=403)
         ours = xml.our_endpoint()
         receiver = xml.Endpoint(
             xml.text(header, "c:ReceiverIdentifier/c:CountryCode"),
             xml.text(header, "c:ReceiverIdentifier/c:UniqueIdentifier"),
         )
         if receiver != ours:
-            raise Hi1Error(xml.E_WRONG_RECEIVER, f"This endpoint is {ours}, not {receiver}.")
+            raise Hi1Error(xml.E_IMPROPER_VALUE, f"This endpoint is {ours}, not {receiver}.")
         if root.find("c:Payload/c:RequestPayload", xml.NS) is None:
-            raise Hi1Error(xml.E_UNSUPPORTED, "Only request messages are accepted here.")
+            raise Hi1Error(xml.E_NOT_SUPPORTED, "Only request messages are accepted here.")
+        intake.check_action_identifiers(root)
     except Hi1Error as error:
         return _refuse(request, error, data=data, client=client, receiver=sender)
     transaction_id = xml.text(header, "c:TransactionIdentifier")
     row, new = intake.claim(found, transaction_id, data)
     if not new:
         if row.request_sha256 != exchange.sha256(data):
-            reused = Hi1Error(xml.E_CONFLICT, "This TransactionIdentifier was used for another message.", 409)
+            reused = Hi1Error(xml.E_IMPROPER_VALUE, "This TransactionIdentifier was used for another message.", 409)
             return _refuse(request, reused, data=data, client=client, receiver=sender)
         if not row.completed:
-            running = Hi1Error(xml.E_CONFLICT, "This transaction is still being processed; ask again shortly.", 409)
+            running = Hi1Error(xml.E_TRANSIENT, "This transaction is still being processed; ask again shortly.", 409)
             return _refuse(request, running, data=data, client=client, receiver=sender)
         return _xml(row.response.encode(), row.http_status)  # the same answer, nothing done twice
     try:
@@ -165,6 +169,7 @@ def _fetch_delivery(user, binding) -> HttpResponse:
 
 
 @require_GET
+@refuse_auditors  # case content (targets, document bodies): an auditor takes no file of a case (404, recorded)
 def warrant_export(request, pk: int):
     """The warrant as an HI-1 CREATE message (Authorisation, LDTask, Documents), for whoever may see it."""
     warrant = get_object_or_404(Warrant.objects.select_related("agency"), pk=pk)

@@ -42,23 +42,22 @@ class Hi1Error(Exception):
         self.code, self.description, self.status = code, description, status
 
 
-# The error codes warrantdesk answers with (README: "HI-1 interface"), grouped as TS 103 120 groups its
-# own: message-level problems, authentication and identification, then problems of one action.
-E_GENERIC = 1000
-E_TOO_LARGE = 1001
-E_MALFORMED = 1002
-E_FORBIDDEN_XML = 1003
-E_SCHEMA = 1004
-E_AUTH = 2000
-E_UNKNOWN_SENDER = 2001
-E_WRONG_AGENCY = 2002
-E_WRONG_RECEIVER = 2003
-E_NOT_FOUND = 3000
-E_UNSUPPORTED = 3001
-E_INVALID = 3002
-E_DOCUMENT = 3003
-E_CONFLICT = 3004
-E_NOT_PERMITTED = 3005
+# The error codes of TS 103 120 Annex D (table D.1), those warrantdesk answers with: what each refusal
+# gets is listed in README "HI-1 interface", the sources and the choices in the design notes. The numbers
+# are the standard's; a code is never reused for another meaning.
+E_GENERAL = 3000  # general business logic error (also: not applied, another action of the message was refused)
+E_NOT_SUPPORTED = 3001  # feature not supported
+E_DUPLICATE_ACTION_ID = 3002
+E_TRANSIENT = 3003  # transient technical error: nothing was done, the message may be sent again
+E_CONFIGURATION = 3004  # configuration issue: this sender, token or account is not set up for this
+E_MISSING = 3005  # required element missing
+E_IMPROPER_VALUE = 3007
+E_ALREADY_EXISTS = 3010  # object already exists (an ObjectIdentifier, a warrant number, a document)
+E_GET_NOT_FOUND = 3014
+E_LINK_NOT_FOUND = 3016  # an AssociatedObject does not exist
+E_LINK_FAILED = 3018  # an AssociatedObject was refused in the same message
+E_VALIDATION = 3020  # not well-formed, not valid against the schemas, or a DTD
+E_TOO_LARGE = 3022  # message too large
 
 
 class _ShippedSchemasOnly(etree.Resolver):
@@ -120,28 +119,28 @@ def parse(data: bytes) -> etree._Element:
     if len(data) > max_bytes:
         raise Hi1Error(E_TOO_LARGE, f"The message is larger than {max_bytes} bytes.", status=413)
     if any(marker in data for marker in _DOCTYPE_MARKERS):  # refused before the parser sees it
-        raise Hi1Error(E_FORBIDDEN_XML, "Document type declarations (DTDs, entities) are not accepted.")
+        raise Hi1Error(E_VALIDATION, "Document type declarations (DTDs, entities) are not accepted.")
     try:
         tree = etree.fromstring(data, _hardened_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise Hi1Error(E_MALFORMED, f"The message is not well-formed XML (line {exc.lineno or 0}).") from None
+        raise Hi1Error(E_VALIDATION, f"The message is not well-formed XML (line {exc.lineno or 0}).") from None
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise Hi1Error(E_FORBIDDEN_XML, "Document type declarations (DTDs, entities) are not accepted.")
+        raise Hi1Error(E_VALIDATION, "Document type declarations (DTDs, entities) are not accepted.")
     root = tree.getroot()
     for element in root.iter():
         if isinstance(element, etree._Entity):  # an unexpanded entity reference: refused as well
-            raise Hi1Error(E_FORBIDDEN_XML, "Entity references are not accepted.")
+            raise Hi1Error(E_VALIDATION, "Entity references are not accepted.")
     validator = schema()
     if not validator.validate(tree):
         error = validator.error_log.last_error
         where = f"line {error.line}: " if error is not None else ""
         message = (error.message if error is not None else "invalid")[:300]
         raise Hi1Error(
-            E_SCHEMA, f"The message does not match the ETSI TS 103 120 {ETSI_VERSION} schemas ({where}{message})."
+            E_VALIDATION, f"The message does not match the ETSI TS 103 120 {ETSI_VERSION} schemas ({where}{message})."
         )
     if root.tag != f"{{{CORE}}}HI1Message":
-        raise Hi1Error(E_SCHEMA, "The document is not an HI1Message.")
+        raise Hi1Error(E_VALIDATION, "The document is not an HI1Message.")
     return root
 
 

@@ -46,6 +46,8 @@ DOWNLOAD_ROUTES = {
     "followups:sheet-deliver",
     "link-download",
     "disclosure:notification-letter",
+    "hi1:warrant-export",  # the warrant as an HI-1 message: its targets and its documents' bodies
+    "hi1-endpoint",  # GET: the agency's next HI-1 delivery (a one-time link to a package)
 }
 # Files an auditor may take: the filtered audit log, the signed checkpoints and the keys and checkers
 # published for outsiders (and, in demo mode, the sample documents every visitor of the demo gets).
