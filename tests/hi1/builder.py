@@ -55,7 +55,7 @@ class MessageBuilder:
     ):
         obj = self._create("auth:AuthorisationObject", object_id, associated)
         xml.sub(obj, "AuthorisationReference", reference, ns=xml.AUTH)
-        # As ETSI's own EPOC-to-HI-1 translation writes them (design notes, "HI-1 interface").
+        # As an EPOC-form-to-HI-1 translator writes it (design notes, "HI-1 interface").
         xml.dictionary_entry(obj, "AuthorisationLegalType", ("ETSI", "EPOCLegalType", "EPOC"), xml.AUTH)
         xml.dictionary_entry(
             obj, "AuthorisationDesiredStatus", ("ETSI", "AuthorisationDesiredStatus", "SubmittedToCSP"), xml.AUTH
