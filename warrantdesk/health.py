@@ -1,7 +1,8 @@
 """Liveness and readiness probes for load balancers and systemd (README "Deployment").
 
 ``/healthz``: the process answers (no database). ``/readyz``: the database answers, every migration is
-applied, the key store can be read and the task backend's queue can be reached; 200 when all hold, else 503.
+applied, the key store can be read, the file storage can be reached (the media directory writable, or the S3
+bucket answering) and the task backend's queue can be reached; 200 when all hold, else 503.
 Both are public, answer JSON naming each check "ok" or "failed" and nothing more (no error text, host,
 path or version: an outsider learns only that the service is up). They answer before every other
 middleware: a load balancer probes the machine's own address over plain HTTP, which the host check and
@@ -56,6 +57,23 @@ def check_keystore() -> None:
     next(iter(backend.names()), None)
 
 
+def check_storage() -> None:
+    from django.core.files.storage import FileSystemStorage, storages
+
+    storage = storages["default"]
+    if isinstance(storage, FileSystemStorage):
+        root = Path(storage.location)
+        where = root if root.exists() else root.parent  # created with the first file
+        if not where.is_dir() or not os.access(where, os.W_OK | os.X_OK):
+            raise PermissionError("media directory not usable")
+        return
+    bucket = getattr(storage, "bucket", None)
+    if bucket is not None:  # S3 (django-storages): the bucket itself, one HEAD request
+        bucket.meta.client.head_bucket(Bucket=bucket.name)
+        return
+    storage.exists(".readyz")  # another backend: one round trip that raises when it cannot be reached
+
+
 def check_tasks() -> None:
     from django.tasks import task_backends
 
@@ -70,6 +88,7 @@ READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "migrations": check_migrations,
     "keystore": check_keystore,
+    "storage": check_storage,
     "tasks": check_tasks,
 }
 

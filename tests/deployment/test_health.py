@@ -48,7 +48,7 @@ def test_readyz_names_each_check_and_nothing_else():
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "migrations": "ok", "keystore": "ok", "tasks": "ok"},
+        "checks": {"database": "ok", "migrations": "ok", "keystore": "ok", "storage": "ok", "tasks": "ok"},
     }
 
 
@@ -75,7 +75,7 @@ def test_readyz_answers_503_while_the_database_is_down_and_recovers(monkeypatch)
     assert while_down.status_code == 503
     assert while_down.json() == {
         "status": "unavailable",
-        "checks": {"database": "failed", "migrations": "failed", "keystore": "ok", "tasks": "failed"},
+        "checks": {"database": "failed", "migrations": "failed", "keystore": "ok", "storage": "ok", "tasks": "failed"},
     }
     assert "nonexistent" not in while_down.content.decode() and "OperationalError" not in while_down.content.decode()
     assert after.status_code == 200
@@ -103,7 +103,13 @@ def test_readyz_fails_when_the_key_store_cannot_be_read(settings, tmp_path):
     response = get("/readyz")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "migrations": "ok", "keystore": "failed", "tasks": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "keystore": "failed",
+        "storage": "ok",
+        "tasks": "ok",
+    }
 
 
 @pytest.mark.django_db
@@ -111,3 +117,29 @@ def test_readyz_fails_without_a_key_encryption_key(settings):
     settings.WARRANTDESK_KEKS = []
 
     assert get("/readyz").json()["checks"]["keystore"] == "failed"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_the_media_directory_cannot_be_written(settings, tmp_path):
+    mount = tmp_path / "media-volume"
+    mount.write_text("")  # the shared volume is not mounted as a directory
+    settings.MEDIA_ROOT = str(mount / "media")
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+
+    response = get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "failed"
+    assert "media" not in response.content.decode()  # names the check, never the path
+
+
+@pytest.mark.django_db
+def test_readyz_asks_the_s3_bucket_itself(s3_storage, settings):
+    assert get("/readyz").json()["checks"]["storage"] == "ok"
+
+    options = {**settings.STORAGES["default"]["OPTIONS"], "bucket_name": "no-such-bucket-here"}
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": options}}
+
+    response = get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "failed"
