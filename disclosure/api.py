@@ -14,6 +14,7 @@ from requests_app.models import Warrant
 from requests_app.shortcuts import warrant_or_404
 from warrantdesk.access import deny
 from warrantdesk.api_permissions import LoggedIn
+from warrantdesk.openapi import WARRANT_ID
 from warrantdesk.params import parse_id
 
 from . import keys, services
@@ -251,6 +252,7 @@ class ScopeSerializer(serializers.Serializer):
     retention = _RetentionGapSerializer()
 
 
+@extend_schema(parameters=[WARRANT_ID])
 class WarrantScopeView(APIView):
     """What a warrant covers, before any export."""
 
@@ -300,6 +302,7 @@ class ExportStartSerializer(serializers.Serializer):
     retry = serializers.BooleanField(required=False, default=False, help_text="Retry after a failure.")
 
 
+@extend_schema(parameters=[WARRANT_ID])
 class WarrantExportsView(APIView):
     """A warrant's conversation exports; POST starts one."""
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, cast
 from django.conf import settings
 from django.urls import Resolver404, resolve
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 if TYPE_CHECKING:
     from rest_framework.authentication import BaseAuthentication
@@ -37,6 +39,10 @@ VALIDATION_ERROR = {
     "a body that could not be parsed at all gives ``detail`` instead.",
     "additionalProperties": {},
 }
+
+# The warrant's id in /api/v1/warrants/{id}/...: the routes outside the warrant viewset (scope, exports,
+# follow-ups) say its type themselves, as the viewset's own routes get it from the model.
+WARRANT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The warrant's id.")
 
 
 class SessionScheme(OpenApiAuthenticationExtension):

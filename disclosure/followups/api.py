@@ -18,6 +18,7 @@ from requests_app.models import FollowUpRequest, FollowUpToken
 from requests_app.shortcuts import warrant_or_404
 from warrantdesk.access import acting_user, deny
 from warrantdesk.api_permissions import LoggedIn
+from warrantdesk.openapi import WARRANT_ID
 from warrantdesk.params import parse_id
 
 from . import services
@@ -30,6 +31,7 @@ from .serializers import (
 )
 
 
+@extend_schema(parameters=[WARRANT_ID])
 class WarrantFollowUpsView(APIView):
     """``/api/v1/warrants/<id>/follow-ups/``: the follow-up requests of one warrant the caller may see."""
 
