@@ -194,6 +194,16 @@ _SQLITE_AT = (
     "ELSE CAST(at AS TEXT) END"
 )
 _POSTGRES_AT = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""  # = _timestamp()
+# jsonb keeps an object's keys shortest first: the top level is written here with its keys in code point
+# order ("C" collation: UTF-8 byte order is code point order) and json.dumps' separators, which is
+# ``details_text`` for the usual flat ASCII details. Anything it does not reproduce (non-ASCII text, a
+# nested object, a float jsonb prints otherwise) shows as a row whose bytes miss its stored hash, and
+# that row alone is made canonical in Python (``row_batches``): the verdict never depends on this SQL.
+_POSTGRES_DETAILS = (
+    "CASE WHEN jsonb_typeof(details) = 'object' THEN coalesce((SELECT '{' || string_agg(to_json(k)::text "
+    "|| ': ' || v::text, ', ' ORDER BY k COLLATE \"C\") || '}' FROM jsonb_each(details) AS e(k, v)), '{}') "
+    "ELSE details::text END"
+)
 
 
 def _canonical_at(at: str) -> bool:
@@ -220,8 +230,8 @@ def row_batches(*, after_seq: int = 0, until_seq: int | None = None, size: int =
 
     Read with a plain cursor (server-side on PostgreSQL), bypassing the ORM's per-row conversions.
     SQLite hands back the stored texts, canonical already (the time made so in SQL): its rows are
-    passed on as they come, a whole batch at a time. PostgreSQL hands back jsonb text, made
-    canonical here.
+    passed on as they come, a whole batch at a time. PostgreSQL writes the time and (for flat ASCII
+    details) the details canonically in SQL; a row whose bytes then miss its hash is made canonical here.
     """
     table = AuditEntry._meta.db_table
     columns = list(_COLUMNS)
@@ -230,6 +240,7 @@ def row_batches(*, after_seq: int = 0, until_seq: int | None = None, size: int =
         columns[1] = _SQLITE_AT
     elif connection.vendor == "postgresql":
         columns[1] = _POSTGRES_AT
+        columns[9] = _POSTGRES_DETAILS
     with connection.chunked_cursor() as cursor:
         conditions, params = [], []
         if after_seq:
@@ -247,6 +258,8 @@ def row_batches(*, after_seq: int = 0, until_seq: int | None = None, size: int =
             if stored_text_is_canonical:
                 if not all(isinstance(row[1], str) and _canonical_at(row[1]) for row in batch):
                     batch = [_fixed(row, details_canonical=True) for row in batch]
+            elif connection.vendor == "postgresql":
+                batch = [row if _content_ok(row) else _fixed(row, details_canonical=False) for row in batch]
             else:
                 batch = [_fixed(row, details_canonical=False) for row in batch]
             yield batch

@@ -10,7 +10,7 @@ independent:
   ``prev_hash`` and its last entry's hash: the links at the seam and at the ends are checked here;
 - each half hashes its leaves and rebuilds its subtrees up to level ALIGN_LEVEL (all inside the half,
   since the seam is aligned), comparing them with the stored nodes of the same indexes;
-- the few stored nodes above that level (16 for 1,000,000 entries) are checked against their two
+- the few stored nodes above that level (about 1,000 for 1,000,000 entries) are checked against their two
   stored children, which the halves have just checked against the entries: by induction every
   stored node equals the rebuilt one, and a checkpoint's root is read from the stored tree;
 - the count of stored nodes per level must be exactly what the tree size asks for (nothing missing,
@@ -36,7 +36,7 @@ from . import audit, merkle
 from .models import AuditChainHead, AuditEntry
 from .verify_checkpoint import leaf_hash, node_hash
 
-ALIGN_LEVEL = 16  # the seam between the halves is a multiple of 65,536 entries (the tests make it 4)
+ALIGN_LEVEL = 10  # the seam between the halves is a multiple of 1,024 entries, within 0.5% of the middle (tests: 4)
 PARALLEL_MIN = 200_000  # below this the second process costs more than it saves
 
 

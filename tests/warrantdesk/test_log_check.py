@@ -6,6 +6,7 @@ nodes above them checked against their children. Transactional: the second half 
 process, on a connection of its own, which sees only committed rows.
 """
 
+import hashlib
 import threading
 
 import pytest
@@ -104,3 +105,29 @@ def test_a_process_with_other_threads_is_not_forked(log):
         stop.set()
         other.join()
     assert command_output("verify_audit_log").startswith("OK 40 entries verified")
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"via": "PORTAL", "kind": "ORDINARY", "agency": "SCDPO", "targets": 2},  # jsonb: shortest key first
+        {"이름": "김민준", "note": "non-ASCII, escaped in the canonical text"},
+        {"nested": {"zeta": 1, "a": [1.5, 1e-07, None, True]}, "b": 'tab\there "quoted" \\ back'},
+        {},
+        {"a": 10**20, "control": "\x01\x1f"},
+    ],
+    ids=["keys-by-length", "korean", "nested-and-floats", "empty", "big-int-and-controls"],
+)
+def test_details_of_every_shape_read_back_canonical_on_either_database(details):
+    from warrantdesk.audit import audit_record, canonical_row, entry_rows, verify_chain
+    from warrantdesk.models import AuditAction
+
+    for _ in range(3):
+        audit_record(action=AuditAction.WARRANT_ASSIGNED, actor=None, warrant_ref="WD-2026-000001", details=details)
+
+    rows = list(entry_rows())
+    stored = {entry.seq: entry for entry in AuditEntry.objects.all()}
+    assert [row[11] for row in rows] == [stored[row[0]].hash for row in rows]
+    assert all(hashlib.sha256(canonical_row(row)).hexdigest() == row[11] for row in rows)
+    assert verify_chain().ok
+    assert command_output("verify_audit_log").startswith("OK 3 entries verified")
