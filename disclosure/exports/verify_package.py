@@ -32,6 +32,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -128,6 +129,11 @@ class Report:
         )
 
 
+# What reading a damaged member raises (a wrong CRC, broken deflate data, a cut-off file, a header byte
+# naming another compression method or encryption): the package is INVALID, the damage named.
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
 def _sha256(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with archive.open(name) as handle:
@@ -213,6 +219,14 @@ def verify(path: str, *, public_key_pem: bytes | None = None, fingerprint: str |
         fingerprint = parse_fingerprint(fingerprint)
     report = Report()
     try:
+        return _verify(report, path, public_key_pem, fingerprint)
+    except DAMAGED as exc:  # the manifest, its signature or the key inside cannot be read
+        report.problems.append(f"{path}: damaged, cannot be read ({exc})")
+        return report
+
+
+def _verify(report: Report, path: str, public_key_pem: bytes | None, fingerprint: str | None) -> Report:
+    try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         report.problems.append(f"{path}: not a readable ZIP package ({exc})")
@@ -252,7 +266,11 @@ def verify(path: str, *, public_key_pem: bytes | None = None, fingerprint: str |
                 report.problems.append(f"{name}: listed in the manifest but missing from the package")
                 continue
             expected = expected if isinstance(expected, dict) else {}
-            digest, size = _sha256(archive, name)
+            try:
+                digest, size = _sha256(archive, name)
+            except DAMAGED as exc:
+                report.problems.append(f"{name}: damaged in the package, cannot be read ({exc})")
+                continue
             if digest != expected.get("sha256") or size != expected.get("size"):
                 report.problems.append(
                     f"{name}: content differs from the manifest (SHA-256 {digest[:16]}…, expected "

@@ -218,6 +218,38 @@ def test_every_failure_says_what_failed(genuine, published, tmp_path):
     assert last_line(content.stdout) == "INVALID: 1 problem(s), listed above"
 
 
+def damage(source: Path, target: Path, name: str) -> Path:
+    """One byte of ``name``'s stored data flipped in the file itself (a bad disk, a broken transfer):
+    its CRC no longer matches, or its compressed data no longer inflates."""
+    raw = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        item = archive.getinfo(name)
+    header = item.header_offset  # the local header: 30 bytes, then the name and the extra field
+    start = header + 30 + int.from_bytes(raw[header + 26 : header + 28], "little")
+    start += int.from_bytes(raw[header + 28 : header + 30], "little")
+    raw[start + item.compress_size // 2] ^= 0x40
+    target.write_bytes(bytes(raw))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("member", "failure"),
+    [
+        ("messages.csv", "FAIL  messages.csv: damaged in the package, cannot be read ("),
+        ("manifest.json", "damaged.zip: damaged, cannot be read ("),
+    ],
+)
+def test_a_damaged_package_is_invalid_and_says_where(genuine, published, tmp_path, member, failure):
+    damaged = damage(genuine, tmp_path / "damaged.zip", member)
+
+    result = run_script(damaged, "--public-key", published["pem_path"], cwd=tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and not result.stderr, result.stderr
+    assert failure in result.stdout
+    assert last_line(result.stdout) == "INVALID: 1 problem(s), listed above"
+
+
 # --- usage -----------------------------------------------------------------------------------------
 
 
