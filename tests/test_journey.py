@@ -454,9 +454,9 @@ class Journey:
 
     def notices(self, reviewer, warrant_url: str) -> None:
         """The delivery planned a notice to each target, due now (WARRANTDESK_NOTIFY_AFTER_DAYS=0). The
-        legal team sees them pending; the periodic process's job sends what is due (run here at once,
-        as its timer would within the minute); the team sees them sent; the SMTP server has each, in
-        the person's language, naming nobody else."""
+        legal team sees them pending; what is due is sent (``send_notifications``, the one-shot form of
+        the periodic process's job, run here at once instead of within its minute); the team sees them
+        sent; the SMTP server has each, in the person's language, naming nobody else."""
         from playwright.sync_api import expect
 
         reviewer.goto(warrant_url)
@@ -464,7 +464,7 @@ class Journey:
         expect(rows.first).to_be_visible()
         reviewer.locator("#notification-panel").scroll_into_view_if_needed()
         self.shot(reviewer, "notices-planned")
-        self.stack.manage("run_periodic", "--job", "notifications.send_due")
+        self.stack.manage("send_notifications")
         reviewer.reload()
         sent = reviewer.locator("#notification-panel tr.notification--sent")
         expect(sent.first).to_be_visible()
@@ -473,9 +473,14 @@ class Journey:
         accounts = self.stack.accounts()
         for message_id in ids:
             assert message_id in messages, f"the notice {message_id} did not reach the SMTP server"
-            check_notice(messages[message_id], accounts, lang=self.lang)
+            check_notice(messages[message_id], accounts)
+        letters = reviewer.locator("#notification-panel tr.notification--needs_letter").count()
+        assert rows.count() == len(ids) + letters, "a notice by e-mail was not sent"
+        print(f"{self.lang} notices received by the SMTP server and checked: {len(ids)} (letters: {letters})")
+        uid = sent.first.locator("td a").first.inner_text().strip()
         sent.first.locator("a[href^='/disclosure/notifications/']").click()
         expect(reviewer.locator("main")).to_contain_text(ids[0])
+        expect(reviewer.frame_locator("iframe.preview-html").locator("body")).to_contain_text(uid)  # rendered
         self.shot(reviewer, "notice-preview")
 
     def follow_up(self, officer, warrant_url: str) -> str:
@@ -562,7 +567,7 @@ class Journey:
         assert done.returncode == 1, done.stdout + done.stderr
 
 
-def check_notice(message: email.message.EmailMessage, accounts: list[dict], *, lang: str) -> None:
+def check_notice(message: email.message.EmailMessage, accounts: list[dict]) -> None:
     """One notice as the SMTP server received it: to one account's address, in that person's language,
     and naming no other account (ID, name, e-mail address or phone number)."""
     address = email.utils.parseaddr(message["To"])[1]
@@ -642,5 +647,9 @@ def test_the_whole_journey_in_a_browser_against_gunicorn(stack, lang):
         )
         try:
             walk(Journey(browser, stack, lang))
+        except BaseException:
+            for name, text in stack.logs().items():  # what the app's processes said, for the failure
+                print(f"----- {name} (last 30 lines) -----", *text.splitlines()[-30:], sep="\n")
+            raise
         finally:
             browser.close()
