@@ -10,19 +10,36 @@ fields from every form and serializer of the apps.
 A list route declares the form that parses its query string (``filtered_by`` / ``filter_form``);
 wherever that form refuses a value, the route must refuse it too (400, or the page showing the error
 and no result), not ignore it and show more than was asked for.
+
+The case, the personas and their signed-in sessions are built once for the module (``shared_world``):
+each test starts from them as built. A malformed id that no route pattern accepts reaches no view (the
+URL resolver answers 404 before any view or role check): on each route it is sent once per method, as
+one role in turn, so that each role meets it on other routes; an id a pattern accepts reaches the view
+and is sent as every role.
 """
 
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from django import forms
 from django.conf import settings
-from django.urls import get_resolver, resolve, reverse
+from django.urls import Resolver404, get_resolver, resolve, reverse
 from rest_framework import serializers
 
 from requests_app.models import FollowUpRequest, FollowUpToken
+from tests.conftest import (
+    PERSONAS,
+    client_with_cookies,
+    make_agency,
+    make_pdf_upload,
+    make_warrant,
+    session_cookies,
+    shared_world,
+)
 from tests.helpers import (
     Route,
     api_create_fields,
@@ -153,6 +170,20 @@ ARGUMENT_ROUTES = sorted(
 )
 
 
+def _build_world() -> SimpleNamespace:
+    """The personas, the case with everything a route can name (export, notice, follow-up, investigator)
+    and a signed-in session for each persona."""
+    world = SimpleNamespace(**{role: PERSONAS[role]() for role in ROLES}, agency=make_agency())
+    world.warrant = make_warrant(world.legal_officer, world.reviewer, world.agency, make_pdf_upload())
+    for route in ID_ROUTES:
+        pk_for(route, world.warrant)
+    world.cookies = {role: session_cookies(client_for(getattr(world, role))) for role in ROLES}
+    return world
+
+
+world = shared_world(_build_world)
+
+
 @pytest.fixture(autouse=True)
 def _demo_mode_on(settings):
     """The demo routes (sample documents) read parameters too: walk them switched on."""
@@ -182,11 +213,29 @@ def _refused(response) -> bool:
     return form is not None and bool(form.errors)
 
 
-def _clients(request, route: Route, roles: list[str] = ROLES):
+def _clients(world, route: Route, roles: list[str] = ROLES) -> list:
+    """(role, client signed in as that persona) for each role the route is walked as."""
+    clients = []
     for role in ["admin_user"] if route.name.startswith("admin:") else roles:
-        client = client_for(request.getfixturevalue(role))
+        client = client_with_cookies(world.cookies[role])
         client.raise_request_exception = False
-        yield role, client
+        clients.append((role, client))
+    return clients
+
+
+def _reached_a_view(response) -> bool:
+    """Whether the URL resolver matches the address the handler resolved: else no view was called."""
+    try:
+        resolve(response.wsgi_request.path_info)
+    except Resolver404:
+        return False
+    return True
+
+
+def _first_role(route: Route, label: str, method: str) -> int:
+    """Which role sends a malformed id first on a route: each in turn, so that a malformed id no pattern
+    accepts (sent once) meets every role across the routes."""
+    return (ARGUMENT_ROUTES.index(route) + list(BAD_IDS).index(label) + ("get", "post").index(method)) % len(ROLES)
 
 
 def _url(route: Route) -> str:
@@ -215,12 +264,12 @@ def test_the_walk_covers_every_list_page_and_api_list_and_their_filters():
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES, ids=[route.id for route in LIST_ROUTES])
-def test_a_list_route_refuses_each_malformed_parameter_and_never_fails(route, request, warrant):
+def test_a_list_route_refuses_each_malformed_parameter_and_never_fails(route, world, db):
     url = _url(route)
     form_class = _filter_form(url)
     failures = []
 
-    for role, client in _clients(request, route):
+    for role, client in _clients(world, route):
         for label, value in MALFORMED.items():
             # Every parameter at once: whatever reads any of them must not fail.
             everything = client.get(url, {name: value for name in QUERY_PARAMETERS})
@@ -239,28 +288,49 @@ def test_a_list_route_refuses_each_malformed_parameter_and_never_fails(route, re
 
 
 @pytest.mark.parametrize("route", ARGUMENT_ROUTES, ids=[route.id for route in ARGUMENT_ROUTES])
-def test_a_malformed_id_or_argument_answers_404_on_every_route_that_takes_one(route, request, warrant):
+def test_a_malformed_id_or_argument_answers_404_on_every_route_that_takes_one(route, world, db):
+    clients = _clients(world, route)
     failures = []
 
-    for role, client in _clients(request, route):
-        for label, raw in BAD_IDS.items():
-            url = route.url_with_raw_argument(raw)
-            for method in ("get", "post"):
+    for label, raw in BAD_IDS.items():
+        url = route.url_with_raw_argument(raw)
+        for method in ("get", "post"):
+            first = _first_role(route, label, method) % len(clients)
+            for index, (role, client) in enumerate(clients[first:] + clients[:first]):
                 response = getattr(client, method)(url)
                 if response.status_code not in {404, 405}:
                     failures.append((role, method, label, response.status_code))
+                if index == 0 and not _reached_a_view(response):
+                    break  # no view behind this address: the other roles would meet the resolver's 404 too
 
     assert failures == []
 
 
+def test_each_role_meets_each_malformed_id_that_reaches_no_view():
+    """The turns of ``_first_role``: an id no pattern accepts is sent as one role per route and method,
+    and each role sends each such id on some route."""
+    met, unmatched = set(), set()
+
+    for route in ARGUMENT_ROUTES:
+        for label, raw in BAD_IDS.items():
+            try:
+                resolve(unquote(urlsplit(route.url_with_raw_argument(raw)).path))
+            except Resolver404:
+                unmatched.add(label)
+                met |= {(ROLES[_first_role(route, label, method)], label) for method in ("get", "post")}
+
+    assert {"not-a-number", "negative", "superscript-digit", "fraction", "traversal"} <= unmatched
+    assert met == {(role, label) for role in ROLES for label in unmatched}
+
+
 @pytest.mark.parametrize("route", ID_ROUTES, ids=[route.id for route in ID_ROUTES])
-def test_malformed_parameters_and_fields_on_a_real_case_never_fail(route, request, warrant):
+def test_malformed_parameters_and_fields_on_a_real_case_never_fail(route, world, warrant):
     url = route.url(pk_for(route, warrant))
     api = ":" not in route.name
     failures = []
 
     # Outsiders and auditors get the 404 before any parsing (test_routes_outsider walks that).
-    for role, client in _clients(request, route, roles=["legal_officer", "reviewer", "admin_user"]):
+    for role, client in _clients(world, route, roles=["legal_officer", "reviewer", "admin_user"]):
         for label, value in MALFORMED_ON_A_CASE.items():
             answers = {
                 "query": client.get(url, {name: value for name in QUERY_PARAMETERS}),

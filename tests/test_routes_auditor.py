@@ -12,9 +12,13 @@ export with its package on disk, a one-time link, a follow-up request, a notice,
 
 The auditor's own actions are the few exceptions to the write rule: signing in and out, choosing the
 language, and verifying the audit chain (which records an ``audit.verified`` entry and nothing else).
+
+The case, the personas and the auditor's signed-in sessions are built once for the module
+(``shared_world``); each test starts from them as built.
 """
 
 import io
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -26,6 +30,15 @@ from django.urls import reverse
 
 from disclosure import services as disclosure_services
 from disclosure.models import Export
+from tests.conftest import (
+    PERSONAS,
+    client_with_cookies,
+    make_agency,
+    make_pdf_upload,
+    make_warrant,
+    session_cookies,
+    shared_world,
+)
 from tests.factories import pdf_bytes
 from tests.helpers import Route, client_for, pk_for, verify_signature, walk_routes
 from warrantdesk import checkpoints, keystore, sealed
@@ -126,14 +139,20 @@ def media_files(settings) -> list[str]:
     return sorted(str(path) for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
-@pytest.fixture
-def case(warrant, legal_officer, reviewer, second_officer):
+def _build_world() -> SimpleNamespace:
     """A case with everything a route can name: an approved warrant, a ready export whose package is
-    on disk, a one-time link to it, a follow-up request, a notice, and a signed audit checkpoint."""
+    on disk, a one-time link to it, a follow-up request, a notice, and a signed audit checkpoint; and a
+    signed-in session of the auditor for each method a test sends (a logout ends the last one)."""
     from requests_app import services
 
+    world = SimpleNamespace(
+        **{name: PERSONAS[name]() for name in ["legal_officer", "second_officer", "reviewer", "auditor"]},
+        agency=make_agency(),
+    )
+    legal_officer = world.legal_officer
+    warrant = world.warrant = make_warrant(legal_officer, world.reviewer, world.agency, make_pdf_upload())
     verify_signature(warrant, actor=legal_officer)
-    services.warrant_approve(warrant=warrant, actor=reviewer)
+    services.warrant_approve(warrant=warrant, actor=world.reviewer)
     package = b"PK\x05\x06" + b"\x00" * 18  # an empty ZIP, sealed at rest as the export service seals it
     name, stored = sealed.store(
         default_storage,
@@ -141,7 +160,7 @@ def case(warrant, legal_officer, reviewer, second_officer):
         io.BytesIO(package),
         key_name=keystore.warrant_files_key(warrant.reference),
     )
-    export = Export.objects.create(
+    world.export = Export.objects.create(
         warrant=warrant,
         requested_by=legal_officer,
         status=Export.Status.READY,
@@ -150,9 +169,29 @@ def case(warrant, legal_officer, reviewer, second_officer):
         package_size=stored.size,
         manifest='{"counts": {"messages": 1}}',
     )
-    _link, token = disclosure_services.export_issue_link(export=export, actor=legal_officer, recipient="Inspector")
+    _link, world.token = disclosure_services.export_issue_link(
+        export=world.export, actor=legal_officer, recipient="Inspector"
+    )
     checkpoint = checkpoints.checkpoint_create(created_by="test")
-    return {"warrant": warrant, "export": export, "token": token, "size": checkpoint.tree_size if checkpoint else 1}
+    world.size = checkpoint.tree_size if checkpoint else 1
+    for route in ROUTES:  # the notice, follow-up and investigator the routes name
+        if "pk" in route.kwargs:
+            pk_for(route, warrant)
+    world.auditor_sessions = {method: session_cookies(client_for(world.auditor)) for method in [*WRITE_METHODS, "get"]}
+    return world
+
+
+world = shared_world(_build_world)
+
+
+@pytest.fixture
+def case(world, warrant):
+    return {
+        "warrant": warrant,
+        "export": Export.objects.get(pk=world.export.pk),
+        "token": world.token,
+        "size": world.size,
+    }
 
 
 def url_for(route: Route, case) -> str:
@@ -200,10 +239,10 @@ def test_an_auditor_is_not_staff_and_so_never_reaches_the_django_admin(auditor):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])
-def test_an_auditor_writes_nothing_and_downloads_no_file_of_a_case(route, case, auditor, settings):
+def test_an_auditor_writes_nothing_and_downloads_no_file_of_a_case(route, case, world, settings):
     url = url_for(route, case)
-    # A fresh session for each request (a logout ends the last one), signed in before the snapshot.
-    clients = {method: client_for(auditor) for method in [*WRITE_METHODS, "get"]}
+    # A session of its own for each request (a logout ends the last one), signed in before the snapshot.
+    clients = {method: client_with_cookies(cookies) for method, cookies in world.auditor_sessions.items()}
     before, files_before = database_state(), media_files(settings)
     head_before = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     answers = {}

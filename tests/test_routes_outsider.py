@@ -1,10 +1,12 @@
 """An outsider learns nothing about cases not assigned to them: every route with a pk answers 404.
 
 The routes are collected from the URL resolver, so a route added later is covered without
-anyone having to remember this test.
+anyone having to remember this test. The case (with everything a route can name), the personas and
+their signed-in sessions are built once for the module (``shared_world``); each test starts from them.
 """
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,11 +25,40 @@ from requests_app.models import (
     WarrantEvent,
     WarrantTarget,
 )
+from tests.conftest import (
+    PERSONAS,
+    client_with_cookies,
+    make_agency,
+    make_pdf_upload,
+    make_warrant,
+    session_cookies,
+    shared_world,
+)
 from tests.factories import pdf_bytes
 from tests.helpers import client_for, pk_for, routes_with_pk
 from warrantdesk.models import AuditAction, AuditEntry
 
 ROUTES = routes_with_pk()
+PERSONA_NAMES = ["legal_officer", "reviewer", "outsider", "auditor", "admin_user"]
+
+
+def _build_world() -> SimpleNamespace:
+    world = SimpleNamespace(**{name: PERSONAS[name]() for name in PERSONA_NAMES}, agency=make_agency())
+    world.warrant = make_warrant(world.legal_officer, world.reviewer, world.agency, make_pdf_upload())
+    for route in ROUTES:  # the export, notice, follow-up and investigator the routes name
+        pk_for(route, world.warrant)
+    world.cookies = {name: session_cookies(client_for(getattr(world, name))) for name in PERSONA_NAMES}
+    return world
+
+
+world = shared_world(_build_world)
+
+
+def signed_in(world, persona: str):
+    """A client signed in as the persona, with the world's session."""
+    return client_with_cookies(world.cookies[persona])
+
+
 POST_PAYLOAD = {"to": "REJECTED", "note": "Not ours", "username": "charlie", "kind": "SUPPORTING"}
 
 
@@ -87,13 +118,11 @@ def test_the_route_list_covers_web_api_and_document_downloads():
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.id for route in ROUTES])
-def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(
-    route, warrant, legal_officer, admin_user, outsider
-):
+def test_an_outsider_gets_404_on_every_route_of_a_case_and_changes_nothing(route, world, warrant, outsider):
     url = route.url(pk_for(route, warrant))
-    officer = client_for(admin_user if route.owner in REGISTRY_OWNERS else legal_officer)
+    officer = signed_in(world, "admin_user" if route.owner in REGISTRY_OWNERS else "legal_officer")
     answers_to_officer = {"GET": officer.get(url).status_code, "POST": officer.post(url).status_code}
-    intruder = client_for(outsider)
+    intruder = signed_in(world, "outsider")
     before = state()
     denials_before = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).count()
 
@@ -211,11 +240,11 @@ AUDIT_PAGES = [("get", "/audit/"), ("get", "/audit/export.csv"), ("get", "/api/v
 
 @pytest.mark.parametrize(("method", "url"), AUDIT_PAGES, ids=[url for _method, url in AUDIT_PAGES])
 @pytest.mark.parametrize("persona", ["legal_officer", "reviewer", "outsider"])
-def test_the_audit_log_is_404_for_anyone_but_auditors(method, url, persona, request):
+def test_the_audit_log_is_404_for_anyone_but_auditors(method, url, persona, request, world):
     user = request.getfixturevalue(persona)
     exports_before = AuditEntry.objects.filter(action=AuditAction.AUDIT_EXPORTED).count()
 
-    response = getattr(client_for(user), method)(url)
+    response = getattr(signed_in(world, persona), method)(url)
 
     assert response.status_code == 404
     denial = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).latest("seq")
@@ -225,10 +254,8 @@ def test_the_audit_log_is_404_for_anyone_but_auditors(method, url, persona, requ
 
 @pytest.mark.parametrize(("method", "url"), AUDIT_PAGES, ids=[url for _method, url in AUDIT_PAGES])
 @pytest.mark.parametrize("persona", ["auditor", "admin_user"])
-def test_auditors_and_administrators_can_open_the_audit_log(method, url, persona, request):
-    user = request.getfixturevalue(persona)
-
-    response = getattr(client_for(user), method)(url)
+def test_auditors_and_administrators_can_open_the_audit_log(method, url, persona, world, db):
+    response = getattr(signed_in(world, persona), method)(url)
 
     assert response.status_code == 200
 
