@@ -90,3 +90,29 @@ def test_a_traceback_is_scrubbed_too(json_lines):
 
     assert EMAIL not in stream.getvalue() and PASSWORD not in stream.getvalue()
     assert "ValueError" in read()[0]["exc_info"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sent to kim.minjun+work@example.co.kr today",
+        "9" * 5000 + "x.y@example.org",  # an address glued to a long run is still found whole
+        "<park_jiho@mail.example.com>, (lee@example.kr)",
+        "name(at)host: real@example.net",
+    ],
+)
+def test_addresses_are_scrubbed_whole_wherever_they_stand(text):
+    from warrantdesk.logs import SCRUBBED, scrub_text
+
+    scrubbed = scrub_text(text)
+
+    assert "@" not in scrubbed
+    assert SCRUBBED in scrubbed
+
+
+def test_a_long_run_without_an_address_is_left_as_it_is():
+    from warrantdesk.logs import scrub_text
+
+    text = "GET /api/v1/warrants/" + "a" * 8000 + "/scope/"
+
+    assert scrub_text(text) == text
