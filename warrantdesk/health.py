@@ -50,11 +50,16 @@ def check_keystore() -> None:
         raise RuntimeError("no key-encryption key")
     backend = keystore.backend()
     if isinstance(backend, keystore.DirectoryBackend):
-        root = Path(backend.root)
-        where = root if root.exists() else root.parent  # created with the first key
-        if not where.is_dir() or not os.access(where, os.R_OK | os.W_OK | os.X_OK):
-            raise PermissionError("key store directory not usable")
+        _usable_directory(Path(backend.root), os.R_OK | os.W_OK | os.X_OK, "key store directory not usable")
     next(iter(backend.names()), None)
+
+
+def _usable_directory(root: Path, mode: int, problem: str) -> None:
+    """``root``, or its parent while it is not created yet (it is with the first file), is a directory
+    this process may use with ``mode``; else PermissionError(``problem``)."""
+    where = root if root.exists() else root.parent
+    if not where.is_dir() or not os.access(where, mode):
+        raise PermissionError(problem)
 
 
 def check_storage() -> None:
@@ -62,10 +67,7 @@ def check_storage() -> None:
 
     storage = storages["default"]
     if isinstance(storage, FileSystemStorage):
-        root = Path(storage.location)
-        where = root if root.exists() else root.parent  # created with the first file
-        if not where.is_dir() or not os.access(where, os.W_OK | os.X_OK):
-            raise PermissionError("media directory not usable")
+        _usable_directory(Path(storage.location), os.W_OK | os.X_OK, "media directory not usable")
         return
     bucket = getattr(storage, "bucket", None)
     if bucket is not None:  # S3 (django-storages): the bucket itself, one HEAD request

@@ -146,8 +146,7 @@ def _check_half(start: int, end: int, stored: int) -> _Half:
             nodes[: stop - first_index]
         ):
             return _Half(ok=False)
-        pairs = zip(nodes[0::2], nodes[1::2], strict=False)
-        nodes = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
+        nodes = merkle.level_above(nodes)
         level += 1
     return _Half(ok=True, count=count, first_prev=first_prev, last_hash=last)
 
