@@ -19,6 +19,14 @@ urlpatterns = [
     path("notifications/<int:pk>/defer/", views_notifications.notification_defer, name="notification-defer"),
     path("notifications/<int:pk>/letter.pdf", views_notifications.notification_letter, name="notification-letter"),
     path(
+        "notifications/<int:pk>/letter.html",
+        views_notifications.notification_letter_html,
+        name="notification-letter-html",
+    ),
+    path(
+        "notifications/<int:pk>/email.html", views_notifications.notification_email_html, name="notification-email-html"
+    ),
+    path(
         "notifications/<int:pk>/mark-sent/", views_notifications.notification_mark_sent, name="notification-mark-sent"
     ),
     path("notifications/<int:pk>/requeue/", views_notifications.notification_requeue, name="notification-requeue"),

@@ -9,7 +9,10 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.csp import CSP
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
 from requests_app.page_hooks import Panel
@@ -97,7 +100,7 @@ def warrant_notifications(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The notice exactly as it will go out, in the person's language: the e-mail (subject, plain text
-    and HTML), or for a paper letter the letter itself with its address block."""
+    and, in a frame, the HTML part), or for a paper letter the address block and, in a frame, the letter."""
     notification = _notification_or_404(request, pk)
     context = {
         "notification": notification,
@@ -107,13 +110,54 @@ def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "letter_due": notifications.letter_may_be_posted(notification),
     }
     if context["letter"]:
-        facts = notifications.notice_facts(notification)
-        context.update(notice=facts, html=notifications.letter_html(notification, facts))
+        context["notice"] = notifications.notice_facts(notification)
     else:
-        message = notifications.notice_message(notification)
-        html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
-        context.update(message=message, html=html)
+        context["message"] = notifications.notice_message(notification)
     return render(request, "disclosure/notification_preview.html", context)
+
+
+# The policy of a notice shown in the preview page's frame: its own inline styles (the e-mail's style
+# attributes, the letter's <style>) and nothing else: no script, image, font, form, base or plug-in,
+# sandboxed even when opened on its own, framed only by this site's pages.
+NOTICE_DOCUMENT_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.NONE],
+    "frame-ancestors": [CSP.SELF],
+    "sandbox": True,
+}
+
+
+def _notice_document(html: str, locale: str) -> HttpResponse:
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    if locale:  # the person's language, not the reader's (LocaleMiddleware keeps a header set here)
+        response["Content-Language"] = locale
+    return response
+
+
+@require_GET
+@xframe_options_sameorigin
+@csp_override(NOTICE_DOCUMENT_CSP)
+def notification_email_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The HTML part of the notice e-mail, as the person receives it, for the preview page's frame. A
+    frame given the e-mail in ``srcdoc`` would inherit the page's policy, which refuses inline styles."""
+    notification = _notification_or_404(request, pk)
+    facts = notifications.notice_facts(notification)
+    message = notifications.notice_message(notification, facts)
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    return _notice_document(str(html), facts.locale)
+
+
+@require_GET
+@xframe_options_sameorigin
+@csp_override(NOTICE_DOCUMENT_CSP)
+def notification_letter_html(request: HttpRequest, pk: int) -> HttpResponse:
+    """The paper letter as HTML (what the PDF prints), for the preview page's frame."""
+    notification = _notification_or_404(request, pk)
+    facts = notifications.notice_facts(notification)
+    return _notice_document(notifications.letter_html(notification, facts), facts.locale)
 
 
 @require_POST

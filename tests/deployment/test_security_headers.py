@@ -3,6 +3,9 @@
 Every HTML page a signed-in officer or auditor opens carries a CSP with a fresh nonce, and every inline
 <script> on it carries that nonce (no other inline script runs), with no inline event handler and no
 style attribute or <style> element without it (htmx's own indicator <style> is switched off).
+
+The one exception is named: the notices the notification preview shows in its sandboxed frames are
+whole documents with a policy of their own, their inline styles and nothing else (no script at all).
 """
 
 import re
@@ -10,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 
 from tests.helpers import client_for, pk_for, routes_with_pk, routes_without_arguments
 
@@ -45,6 +48,35 @@ def csp_problems(response) -> list[str]:
     return problems
 
 
+# The notices shown in the notification preview's sandboxed frames (e-mail as sent, letter as printed):
+# their own inline styles apply, nothing else loads or runs, and only this site's pages frame them.
+FRAMED_DOCUMENTS = {"disclosure:notification-email-html", "disclosure:notification-letter-html"}
+FRAMED_POLICY = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["'self'"],
+    "sandbox": [],
+}
+
+
+def framed_document_problems(response) -> list[str]:
+    policy = response.headers.get("Content-Security-Policy", "")
+    directives = {name: values for name, *values in (part.split() for part in policy.split(";"))}
+    problems = [] if directives == FRAMED_POLICY else [f"policy {policy!r}"]
+    if response.get("X-Frame-Options") != "SAMEORIGIN":
+        problems.append(f"X-Frame-Options {response.get('X-Frame-Options')!r}")
+    parser = _Tags()
+    parser.feed(response.content.decode())
+    for tag, attrs in parser.tags:
+        if tag in {"script", "iframe", "object", "embed", "base", "form"} or any(
+            name.startswith("on") for name in attrs
+        ):
+            problems.append(f"<{tag}> in a framed document")
+    return problems
+
+
 def _html_pages(client, warrant):
     routes = routes_without_arguments() + routes_with_pk()
     for route in routes:
@@ -68,11 +100,16 @@ def test_every_page_carries_the_csp_and_every_inline_script_its_nonce(request, p
     client = client_for(request.getfixturevalue(persona))
 
     pages = dict(_html_pages(client, warrant))
+    framed = {url: pages.pop(url) for url in list(pages) if resolve(url).view_name in FRAMED_DOCUMENTS}
 
     assert len(pages) >= 8, sorted(pages)  # the walk reached the app's pages
     assert reverse("requests_app:warrant-list") in pages or persona == "auditor"
     problems = {url: found for url, response in pages.items() if (found := csp_problems(response))}
     assert problems == {}
+    # The case's officer reaches the framed notices (the exception is not dead), the auditor does not.
+    assert {resolve(url).view_name for url in framed} == (FRAMED_DOCUMENTS if persona == "legal_officer" else set())
+    framed_problems = {url: framed_document_problems(response) for url, response in framed.items()}
+    assert framed_problems == {url: [] for url in framed}
 
 
 def test_the_nonce_is_fresh_on_every_response(legal_officer):

@@ -24,6 +24,7 @@ from disclosure.models import Account, Disclosure, Notification
 from disclosure.notifications import sender
 from requests_app.models import Warrant
 from requests_app.workflow import Status
+from tests.conftest import make_pdf_upload, make_warrant, session_cookies
 from tests.factories import warrant_fields
 from tests.helpers import (
     DELIVERED_AT,
@@ -394,7 +395,9 @@ def test_the_legal_team_previews_each_email_and_sees_overdue_ones(delivered, leg
 
     assert preview.status_code == 200
     body = preview.content.decode()
-    assert "u-target-en" in body and "3 messages you sent" in body and "srcdoc" in body
+    assert "u-target-en" in body and "3 messages you sent" in body  # the plain text
+    [frame] = frames_of(body)
+    assert frame["src"] == reverse("disclosure:notification-email-html", args=[notification.pk])
     assert listing.status_code == 200 and panel.status_code == 200
     assert listing.content.decode().count("notification--overdue") == 4
     assert "u-target-ko" in panel.content.decode()
@@ -534,22 +537,141 @@ def test_a_notice_refused_once_then_sent_counts_two_attempts(settings, delivered
     assert {(n.status, n.attempts) for n in emails} == {(Notification.Status.SENT, 2)}
 
 
-def test_the_html_preview_is_the_whole_email_escaped_into_a_sandboxed_frame(delivered, legal_officer, people):
+def test_the_html_preview_is_the_whole_email_escaped_in_a_sandboxed_frame_of_its_own(delivered, legal_officer, people):
     hostile = 'Alice "Al" O\'Neil <script>alert(1)</script> & co'
     Account.objects.filter(pk=people["target_en"].pk).update(display_name=hostile)
     notification = Notification.objects.get(account__uid="u-target-en")
+    client = client_for(legal_officer)
 
-    page = client_for(legal_officer).get(notification.get_absolute_url()).content.decode()
-
+    page = client.get(notification.get_absolute_url()).content.decode()
     [frame] = frames_of(page)
+    document = client.get(frame["src"]).content.decode()
+
     assert frame["sandbox"] == ""  # no script, no same origin, no forms, no navigation of the page
-    document = frame["srcdoc"]
+    assert frame["src"] == f"/disclosure/notifications/{notification.pk}/email.html"  # an id, no identity
+    assert "srcdoc" not in frame
     assert document.startswith("<!doctype html>") and document.rstrip().endswith("</html>")
     assert "Dear Alice &quot;Al&quot; O&#x27;Neil &lt;script&gt;alert(1)&lt;/script&gt; &amp; co," in document
-    assert "3 messages you sent" in document
-    assert "<script>alert" not in page  # neither the frame's attribute nor the plain-text block lets it through
+    assert "3 messages you sent" in document and '<html lang="en">' in document
+    assert "<script>alert" not in page + document  # neither the frame nor the plain-text block lets it through
     plain = page.split('<pre class="preview-text">')[1].split("</pre>")[0]
     assert "Dear Alice &quot;Al&quot; O&#x27;Neil &lt;script&gt;" in plain
+
+
+NOTICE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
+
+
+@pytest.mark.parametrize("route", ["notification-email-html", "notification-letter-html"])
+def test_a_notice_document_has_a_policy_of_its_own_its_styles_and_nothing_else(route, delivered, legal_officer):
+    notification = Notification.objects.get(account__uid="u-target-ko")
+    url = reverse(f"disclosure:{route}", args=[notification.pk])
+    client = client_for(legal_officer)
+
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    posted = client.post(url)
+
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == NOTICE_POLICY
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Content-Language"] == "ko"  # the person's language, not the reader's
+    document = response.content.decode()
+    assert '<html lang="ko">' in document and "u-target-ko" in document and "김지훈" in document
+    assert "Content-Disposition" not in response
+    assert posted.status_code == 405
+    # The preview page keeps the application's policy: no inline style, framed by nobody.
+    page = client.get(notification.get_absolute_url())
+    assert "'unsafe-inline'" not in page["Content-Security-Policy"] and page["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("route", ["notification-email-html", "notification-letter-html"])
+def test_a_notice_document_is_for_the_cases_team_only(route, delivered, reviewer, request, client):
+    notification = Notification.objects.get(account__uid="u-target-ko")
+    url = reverse(f"disclosure:{route}", args=[notification.pk])
+    other_case = make_warrant(
+        request.getfixturevalue("second_officer"),
+        request.getfixturevalue("second_reviewer"),
+        delivered.agency,
+        make_pdf_upload(),
+    )
+    strangers = {
+        "outsider": request.getfixturevalue("outsider"),
+        "officer of another case": other_case.created_by,
+        "auditor": request.getfixturevalue("auditor"),
+    }
+
+    team = client_for(reviewer).get(url)
+    refused = {name: client_for(user).get(url) for name, user in strangers.items()}
+    missing = client_for(reviewer).get(reverse(f"disclosure:{route}", args=[notification.pk + 1000]))
+    anonymous = client.get(url)
+
+    assert team.status_code == 200 and "김지훈" in team.content.decode()
+    assert {name: answer.status_code for name, answer in refused.items()} == dict.fromkeys(strangers, 404)
+    for answer in refused.values():
+        assert "김지훈" not in answer.content.decode() and answer["X-Frame-Options"] == "DENY"
+    assert missing.status_code == 404
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
+    denials = AuditEntry.objects.filter(action=AuditAction.ACCESS_DENIED).order_by("seq")
+    assert [(entry.actor, entry.details["path"]) for entry in denials][-4:] == [
+        *((user, url) for user in strangers.values()),
+        (reviewer, reverse(f"disclosure:{route}", args=[notification.pk + 1000])),
+    ]
+    assert not AuditEntry.objects.filter(action=AuditAction.NOTIFICATION_LETTER).exists()  # only the PDF is
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_shows_the_notice_with_its_own_styles_in_chromium(delivered, legal_officer, live_server):
+    """What the legal team sees is what the person gets: the e-mail's style attributes and the letter's
+    <style> apply inside the sandboxed frames (a frame given its document in srcdoc would take the page's
+    policy, which refuses inline styles, and show the notice unstyled)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+        pytest.skip(f"needs Debian's Chromium at {CHROMIUM}; `make test` installs it")
+    from playwright.sync_api import expect, sync_playwright
+
+    email = Notification.objects.get(account__uid="u-target-en").get_absolute_url()
+    letter = Notification.objects.get(account__uid="u-paper").get_absolute_url()
+    cookies = [
+        {"name": name, "value": value, "url": live_server.url}
+        for name, value in session_cookies(client_for(legal_officer)).items()
+    ]
+    refused: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            context = browser.new_context()
+            context.set_default_timeout(10_000)
+            context.add_cookies(cookies)
+            page = context.new_page()
+            page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
+            page.goto(f"{live_server.url}{email}")
+            frame = page.frame_locator("iframe.preview-html")
+            expect(frame.locator("body")).to_contain_text("Dear Alice Walker,")
+            email_body = frame.locator("body").evaluate("body => getComputedStyle(body).color")
+            email_table = frame.locator("table").evaluate("table => getComputedStyle(table).borderCollapse")
+            footer = frame.locator("p").last.evaluate("p => getComputedStyle(p).borderTopStyle")
+            page.goto(f"{live_server.url}{letter}")
+            expect(frame.locator("body")).to_contain_text("u-paper")
+            heading = frame.locator("h1").evaluate("h1 => getComputedStyle(h1).fontSize")
+            sender = frame.locator(".sender").evaluate("div => getComputedStyle(div).color")
+        finally:
+            browser.close()
+
+    assert (email_body, email_table, footer) == ("rgb(26, 26, 26)", "collapse", "solid")  # its style attributes
+    assert (heading, sender) == ("18.6667px", "rgb(51, 51, 51)")  # the letter's <style>: 14pt, #333
+    assert not [text for text in refused if "Content Security Policy" in text or "frame" in text.lower()], refused
 
 
 def test_the_plain_text_preview_wraps_within_the_page(delivered, legal_officer):
@@ -622,6 +744,8 @@ def test_a_letter_notice_previews_the_letter_not_an_email(delivered, legal_offic
     client = client_for(legal_officer)
 
     page = client.get(letter.get_absolute_url()).content.decode()
+    [frame] = frames_of(page)
+    document = client.get(frame["src"]).content.decode()
     Account.objects.filter(pk=people["no_email"].pk).update(postal_address="")
     without_address = client.get(letter.get_absolute_url()).content.decode()
 
@@ -629,8 +753,8 @@ def test_a_letter_notice_previews_the_letter_not_an_email(delivered, legal_offic
     assert "<dd></dd>" not in page  # no empty To
     assert "이도윤<br>서울특별시 종로구 세종대로 1<br>03154" in page
     assert reverse("disclosure:notification-letter", args=[letter.pk]) in page
-    [frame] = frames_of(page)
-    assert frame["sandbox"] == "" and "서울특별시 종로구 세종대로 1" in frame["srcdoc"]
+    assert frame["sandbox"] == "" and frame["src"] == reverse("disclosure:notification-letter-html", args=[letter.pk])
+    assert "서울특별시 종로구 세종대로 1" in document and "<style>" in document
     assert "no postal address" not in page and "no postal address" in without_address
 
 
