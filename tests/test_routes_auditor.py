@@ -59,6 +59,9 @@ DOWNLOAD_ROUTES = {
     "followups:sheet-deliver",
     "link-download",
     "disclosure:notification-letter",
+    # The notice as its person gets it (e-mail, letter), shown in the preview's frame: a page, but a case's.
+    "disclosure:notification-email-html",
+    "disclosure:notification-letter-html",
     "hi1:warrant-export",  # the warrant as an HI-1 message: its targets and its documents' bodies
     "hi1-endpoint",  # GET: the agency's next HI-1 delivery (a one-time link to a package)
 }
