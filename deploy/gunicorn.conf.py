@@ -33,3 +33,8 @@ limit_request_fields = 100
 if os.path.isdir("/dev/shm"):  # noqa: S108
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 proc_name = "warrantdesk-web"
+# No control socket (gunicorn >= 25.1, for `gunicornc`): its default place is $HOME/.gunicorn, and the
+# service user's home is the data directory, which several machines share and which is backed up (tar
+# warns "socket ignored"; a second machine's gunicorn would replace the first one's socket). Signals do
+# the same: HUP reloads (the unit's ExecReload), TERM stops gracefully, TTIN/TTOU add or remove a worker.
+control_socket_disable = True

@@ -6,7 +6,7 @@
 #   scripts/s3.sh start    start moto_server on 127.0.0.1:$S3_PORT (default 9123) if it is not running,
 #                          create the bucket $S3_BUCKET (default warrantdesk), print the endpoint URL
 #   scripts/s3.sh url      print the endpoint URL of the running server
-#   scripts/s3.sh env      print the settings' variables for it (eval "$(scripts/s3.sh env)")
+#   scripts/s3.sh env      print the settings' variables for it as `export` lines: eval "$(scripts/s3.sh env)"
 #   scripts/s3.sh stop     stop it
 #
 # stdout carries only the URL, so `AWS_S3_ENDPOINT_URL=$(scripts/s3.sh start)` works; progress goes to stderr.
@@ -74,7 +74,8 @@ case "${1:-}" in
     url) [ -n "$(running_pid)" ] || die "not running (scripts/s3.sh start)"; url ;;
     env)
         [ -n "$(running_pid)" ] || die "not running (scripts/s3.sh start)"
-        printf '%s\n' "WARRANTDESK_STORAGE=s3" "AWS_STORAGE_BUCKET_NAME=$BUCKET" "AWS_S3_ENDPOINT_URL=$(url)" \
+        # "export": `eval "$(scripts/s3.sh env)"` must hand them to the commands the shell runs next.
+        printf 'export %s\n' "WARRANTDESK_STORAGE=s3" "AWS_STORAGE_BUCKET_NAME=$BUCKET" "AWS_S3_ENDPOINT_URL=$(url)" \
             "AWS_S3_REGION_NAME=us-east-1" "AWS_S3_ADDRESSING_STYLE=path" \
             "AWS_ACCESS_KEY_ID=testing" "AWS_SECRET_ACCESS_KEY=testing"
         ;;
