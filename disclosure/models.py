@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from warrantdesk.models import ChoiceLabels
+
 from .bodies import BodyCipher
 from .identifiers import normalize_email, normalize_phone
 
 
-class Account(models.Model):
+class Account(ChoiceLabels):
     class Locale(models.TextChoices):
         KO = "ko", _("Korean")
         EN = "en", _("English")
@@ -42,7 +44,7 @@ class Account(models.Model):
         return {"phone_normalized": normalize_phone(phone) or "", "email_normalized": normalize_email(email)}
 
 
-class Room(models.Model):
+class Room(ChoiceLabels):
     class Kind(models.TextChoices):
         DIRECT = "DIRECT", _("Direct chat")
         GROUP = "GROUP", _("Group chat")
@@ -204,7 +206,7 @@ def package_path(instance: "Export", filename: str) -> str:
     return f"exports/{instance.warrant.reference}/{filename}"
 
 
-class Export(models.Model):
+class Export(ChoiceLabels):
     """One attempt at building a warrant's disclosure package. A failed attempt stays, with its reason;
     a retry is a new row. ``package`` is set only when the complete file has been published."""
 
@@ -290,7 +292,7 @@ class Disclosure(models.Model):
         return f"{self.account_id} in export {self.export_id}: {self.role}"
 
 
-class Delivery(models.Model):
+class Delivery(ChoiceLabels):
     class Channel(models.TextChoices):
         IN_PERSON = "IN_PERSON", _("Handed over in person")
         COURIER = "COURIER", _("Courier / registered mail")
@@ -332,7 +334,7 @@ class DownloadLink(models.Model):
         return f"Link for export {self.export_id} to {self.recipient}"
 
 
-class Notification(models.Model):
+class Notification(ChoiceLabels):
     """The notice owed to one person about one warrant: what was disclosed about them, to whom.
 
     One row per (warrant, account), planned from the Disclosure rows of delivered exports. The

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from disclosure.models import Export
 from requests_app.models import Agency, Document, FollowUpRequest, Warrant
-from warrantdesk.models import ApiClient
+from warrantdesk.models import ApiClient, ChoiceLabels
 
 
 class Endpoint(models.Model):
@@ -91,7 +91,7 @@ class Object(models.Model):
         return f"HI-1 {self.kind} {self.object_id}"
 
 
-class Message(models.Model):
+class Message(ChoiceLabels):
     """A message in or out of a warrant's HI-1 exchange, stored sealed under the warrant's files key
     (hi1/exchange.py); only its hash and size in the clear."""
 

@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from warrantdesk.models import ChoiceLabels
 
-class PublishedReport(models.Model):
+
+class PublishedReport(ChoiceLabels):
     """A frozen, signed version of the transparency report (see ``oversight.report``).
 
     ``document`` is the canonical JSON that was signed, exactly (banded figures only, the audit

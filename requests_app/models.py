@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from warrantdesk.models import ChoiceLabels
+
 from .dates import receipt_errors, warning_message
 from .workflow import OPEN, Status
 
@@ -106,7 +108,7 @@ class WarrantQuerySet(models.QuerySet):
         return self.filter(deadline__lt=now or timezone.now(), status__in=OPEN)
 
 
-class Warrant(models.Model):
+class Warrant(ChoiceLabels):
     class Kind(models.TextChoices):
         ORDINARY = "ORDINARY", _("Ordinary")
         EMERGENCY = "EMERGENCY", _("Emergency")
@@ -201,7 +203,7 @@ class Warrant(models.Model):
         return self.kind == self.Kind.EMERGENCY
 
 
-class WarrantTarget(models.Model):
+class WarrantTarget(ChoiceLabels):
     class Kind(models.TextChoices):
         UID = "UID", _("Account ID")
         PHONE = "PHONE", _("Phone number")
@@ -230,7 +232,7 @@ def signature_path(instance: "Document | None", filename: str) -> str:
     return f"signatures/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.p7s"
 
 
-class Document(models.Model):
+class Document(ChoiceLabels):
     """An uploaded document: stored once under a server-made name, never edited."""
 
     class Kind(models.TextChoices):
@@ -268,7 +270,7 @@ class Document(models.Model):
         return reverse("requests_app:document-download", args=[self.pk])
 
 
-class WarrantEvent(models.Model):
+class WarrantEvent(ChoiceLabels):
     """Append-only status history of a warrant (one row per move), as healthchecks' Flip."""
 
     warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="events")
@@ -301,7 +303,7 @@ class SignatureOutcome(models.TextChoices):
     PENDING = "PENDING", _("Check in progress")
 
 
-class SignatureCheck(models.Model):
+class SignatureCheck(ChoiceLabels):
     """One verification of one document against the registry as it was then. Never edited:
     a re-check after a registry change adds a new row."""
 
@@ -343,7 +345,7 @@ class SignatureCheck(models.Model):
         return [warning_message(warning) for warning in self.warnings or ()]
 
 
-class FollowUpRequest(models.Model):
+class FollowUpRequest(ChoiceLabels):
     """A separate, signed request to reveal named pseudonyms of a delivered export."""
 
     class Status(models.TextChoices):
@@ -383,7 +385,7 @@ class FollowUpRequest(models.Model):
             raise ValidationError(errors)
 
 
-class FollowUpToken(models.Model):
+class FollowUpToken(ChoiceLabels):
     """One pseudonym asked for, with the investigators' reason. Never the identity behind it."""
 
     class Validity(models.TextChoices):

@@ -13,14 +13,18 @@ from warrantdesk.params import parse_id
 from warrantdesk.roles import Role
 
 from .models import Document, SignatureCheck, Warrant, WarrantTarget
-from .permissions import VIEW
+from .permissions import VIEW, remembered
 
 
 def warrant_list_visible_to(*, user) -> QuerySet[Warrant]:
     """Warrants assigned to ``user`` (object permission) or all of them for administrators."""
     if not user.is_authenticated or not user.is_active:
         return Warrant.objects.none()
-    visible = get_objects_for_user(user, VIEW, klass=Warrant, accept_global_perms=True, with_superuser=True)
+    visible = remembered(
+        user,
+        "visible",
+        lambda: get_objects_for_user(user, VIEW, klass=Warrant, accept_global_perms=True, with_superuser=True),
+    )
     # A correlated count, added after guardian's filter: a GROUP BY here would make the database
     # group every visible warrant (twice, inside guardian's subquery) to return one page.
     targets = WarrantTarget.objects.filter(warrant=OuterRef("pk")).order_by().values("warrant")

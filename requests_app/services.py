@@ -42,7 +42,7 @@ from .models import (
     document_path,
     signature_path,
 )
-from .permissions import can, can_recheck_signature, can_view
+from .permissions import can, can_recheck_signature, can_view, forget_case_permissions
 from .workflow import SYSTEM, FourEyesViolation, Status, check_transition
 
 
@@ -182,6 +182,7 @@ def _warrant_create(
         WarrantTarget(warrant=warrant, kind=target.kind, identifier=target.identifier) for target in targets
     )
     assign_perm("view_warrant", actor, warrant)
+    forget_case_permissions(actor)
     WarrantEvent.objects.create(warrant=warrant, from_status="", to_status=warrant.status, actor=actor)
     audit_record(
         action=AuditAction.WARRANT_CREATED,
@@ -218,6 +219,7 @@ def warrant_assign(*, warrant: Warrant, user, actor) -> Warrant:
     if not user.is_active or not user.groups.filter(name__in=officer_roles).exists():
         raise DomainError(_("Only active intake officers, reviewers and administrators can be assigned."))
     assign_perm("view_warrant", user, warrant)
+    forget_case_permissions(user)
     audit_record(
         action=AuditAction.WARRANT_ASSIGNED,
         actor=actor,

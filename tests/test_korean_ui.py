@@ -284,7 +284,6 @@ MAIN_TEMPLATES = (
     "templates/disclosure/notification_row.html",
     "templates/warrantdesk/audit_log.html",
     "templates/includes/signature_verdict.html",
-    "templates/includes/status_badge.html",
     "templates/includes/pagination.html",
 )
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate
 
 
 class WarrantdeskConfig(AppConfig):
@@ -11,6 +11,11 @@ class WarrantdeskConfig(AppConfig):
         from . import checks, openapi, roles, signals  # noqa: F401
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="warrantdesk-sync-roles")
+        from django.contrib.auth import get_user_model
+
+        m2m_changed.connect(
+            roles.forget_roles, sender=get_user_model().groups.through, dispatch_uid="warrantdesk-forget-roles"
+        )
 
         import datetime as dt
 

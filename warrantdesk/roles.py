@@ -64,14 +64,26 @@ def sync_roles_after_migrate(**kwargs) -> None:
         sync_roles()
 
 
+# A page asks for the roles of its user several times (menu, panels, permissions): read once a user
+# object, that is once a request, and forgotten when the user's groups change (``forget_roles``).
+_ROLES_CACHE = "_warrantdesk_roles"
+
+
 def user_roles(user) -> set[Role]:
     if not user.is_authenticated:
         return set()
-    names = {group.name for group in user.groups.all()}
-    roles = {role for role in Role if role.value in names}
-    if user.is_superuser:
-        roles.add(Role.ADMINISTRATOR)
-    return roles
+    roles = user.__dict__.get(_ROLES_CACHE)
+    if roles is None:
+        names = {group.name for group in user.groups.all()}
+        roles = frozenset(role for role in Role if role.value in names)
+        user.__dict__[_ROLES_CACHE] = roles
+    return set(roles) | {Role.ADMINISTRATOR} if user.is_superuser else set(roles)
+
+
+def forget_roles(sender, instance, **kwargs) -> None:
+    """``m2m_changed`` of the users' groups: the changed user object reads its roles again."""
+    if hasattr(instance, "__dict__"):
+        instance.__dict__.pop(_ROLES_CACHE, None)
 
 
 def is_auditor_only(user) -> bool:
