@@ -480,7 +480,11 @@ class Journey:
         uid = sent.first.locator("td a").first.inner_text().strip()
         sent.first.locator("a[href^='/disclosure/notifications/']").click()
         expect(reviewer.locator("main")).to_contain_text(ids[0])
-        expect(reviewer.frame_locator("iframe.preview-html").locator("body")).to_contain_text(uid)  # rendered
+        notice = reviewer.frame_locator("iframe.preview-html").locator("body")
+        expect(notice).to_contain_text(uid)  # rendered from its own address, in the sandboxed frame
+        expect(notice).to_have_css("color", "rgb(26, 26, 26)")  # styled as sent (its inline styles apply)
+        # Chromium paints the sandboxed frame once it has been in view: a full-page shot alone leaves it blank.
+        reviewer.locator("iframe.preview-html").scroll_into_view_if_needed()
         self.shot(reviewer, "notice-preview")
 
     def follow_up(self, officer, warrant_url: str) -> str:
