@@ -2,6 +2,7 @@
 of each e-mail, deferral (reviewers), paper letters and the resolution of unconfirmed sends."""
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -118,8 +119,9 @@ def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The policy of a notice shown in the preview page's frame: its own inline styles (the e-mail's style
 # attributes, the letter's <style>) and nothing else: no script, image, font, form, base or plug-in,
-# sandboxed even when opened on its own, framed only by this site's pages.
-NOTICE_DOCUMENT_CSP = {
+# sandboxed even when opened on its own, framed only by this site's pages. (``True``: a directive without
+# a value, as django.utils.csp.build_policy renders it; django-stubs types the mapping without booleans.)
+NOTICE_DOCUMENT_CSP: dict[str, Any] = {
     "default-src": [CSP.NONE],
     "style-src": [CSP.UNSAFE_INLINE],
     "base-uri": [CSP.NONE],
