@@ -22,6 +22,9 @@ from locust.clients import HttpSession
 SESSIONS = json.loads(open(os.environ["BENCH_LOAD_SESSIONS"]).read())  # noqa: SIM115
 STATUS: Counter[tuple[str, str]] = Counter()  # (request name, status class) -> count
 TIMES: list[tuple[str, float]] = []  # (request name, milliseconds) of every answered request
+# The pause between two clicks of one person, in seconds (BENCH_LOAD_WAIT="min,max"; bench/load.py sets it):
+# 1-5 s, locust's own example of a person using a site (reading a list, opening a case, coming back).
+WAIT = tuple(float(part) for part in os.environ.get("BENCH_LOAD_WAIT", "1,5").split(","))
 _officer_numbers = itertools.count()
 _created = itertools.count(1)
 
@@ -44,7 +47,7 @@ def _write(**_kwargs):
 
 class Staff(HttpUser):
     abstract = True
-    wait_time = between(0.2, 1.0)  # a person clicking, not a script hammering
+    wait_time = between(*WAIT)  # a person clicking, not a script hammering
 
     def use(self, session: dict) -> None:
         self.client.cookies.set("sessionid", session["sessionid"])
