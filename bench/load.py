@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -147,6 +148,50 @@ def _warm_up(base: str, session: dict) -> None:
                 urllib.request.urlopen(request, timeout=30).close()
 
 
+def _cpu(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu(pid: int, before: dict[int, float] | None = None):
+    """CPU seconds of a process and its children: a map pid -> seconds, or with ``before`` the seconds
+    spent since then by the processes there both times (a worker replaced mid-run is left out)."""
+    import psutil
+
+    try:
+        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        processes = []
+    now: dict[int, float] = {}
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            now[process.pid] = times.user + times.system
+    if before is None:
+        return now
+    return sum(seconds - before[pid] for pid, seconds in now.items() if pid in before)
+
+
+def _database_cpu(before: dict[int, float] | None = None):
+    """The same for every PostgreSQL server process on this machine (0 when the server is elsewhere)."""
+    import psutil
+
+    now: dict[int, float] = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] in {"postgres", "postmaster"} and process.info["cpu_times"] is not None:
+            now[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    if before is None:
+        return now
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+
+
+def _machine_cpu() -> float:
+    """Seconds of CPU the whole machine spent (user, nice, system, irq, softirq), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: int) -> float:
     if len(values) == 1:
         return values[0]
@@ -202,6 +247,8 @@ def bench_load(args, report, people: dict) -> None:
         _warm_up(f"http://127.0.0.1:{port}", sessions["officers"][0])
         say(f"[load] gunicorn ({WORKERS} workers) on 127.0.0.1:{port}; locust: {users} users for {seconds} s ...")
         started = time.perf_counter()
+        machine_before, children_before = _machine_cpu(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        app_before, database_before = _tree_cpu(server.pid), _database_cpu()
         subprocess.run(
             [
                 str(bin_dir / "locust"),
@@ -230,6 +277,12 @@ def bench_load(args, report, people: dict) -> None:
             timeout=seconds + 120,
         )
         elapsed = time.perf_counter() - started
+        cpu = {
+            "app": _tree_cpu(server.pid, app_before),
+            "locust": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children_before),
+            "database": _database_cpu(database_before),
+        }
+        cpu["machine"] = _machine_cpu() - machine_before
         load_during = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -249,6 +302,22 @@ def bench_load(args, report, people: dict) -> None:
         report.notes.append("load: locust warned that its own CPU use went above 90%: the client was a bottleneck too")
     shutil.rmtree(work, ignore_errors=True)
     _report(report, result, seconds=seconds, elapsed=elapsed, users=users)
+    answered = len(result["times"]) or 1
+    other = cpu["machine"] - cpu["app"] - cpu["locust"] - cpu["database"]
+    report.notes.append(
+        "load: CPU a request: "
+        + ", ".join(
+            f"{name} {seconds / answered * 1000:.1f} ms"
+            for name, seconds in (
+                ("gunicorn workers (the app)", cpu["app"]),
+                ("PostgreSQL", cpu["database"]),
+                ("locust", cpu["locust"]),
+                ("anything else on the machine", max(other, 0.0)),
+            )
+        )
+        + f"; the machine was busy {cpu['machine'] / elapsed / (os.cpu_count() or 1):.0%} of its "
+        f"{os.cpu_count()} cores during the run"
+    )
     counts: dict[str, int] = defaultdict(int)
     for _name, kind, count in result["status"]:
         counts[kind] += count
