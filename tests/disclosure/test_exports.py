@@ -472,6 +472,60 @@ def test_a_phone_number_or_address_of_no_account_is_answered_without_the_databas
     assert lookup("phone", "+82 10-2345-6789").uid == known.uid
 
 
+def test_the_accounts_a_batch_names_by_phone_or_address_are_asked_at_once_and_the_package_is_the_same(
+    approved_warrant, monkeypatch, tmp_path
+):
+    """The phone numbers and addresses of accounts outside the participants that a batch's texts name are
+    asked in one question before the batch is redacted (a round trip per value was about 1.5 s of the
+    1,000,000-message pass on PostgreSQL). The files are byte for byte those of the look-up per value,
+    pseudonyms and their aliases' numbering (order of first appearance) included; a number two accounts
+    share is still asked alone, as before."""
+    monkeypatch.setattr(exports, "_write_report", lambda *args, **kwargs: [])  # the files, not the PDF
+    monkeypatch.setattr(exports, "BATCH", 40)  # several batches, values first named in later ones
+    scope = warrant_scope(approved_warrant)
+    target = next(iter(scope.target_accounts.values()))
+    outsiders = [AccountFactory(phone=f"010-2468-{n:04d}", email=f"outsider.{n}@mail.example") for n in range(6)]
+    AccountFactory.create_batch(2, phone="010-1357-9753")  # one number, two accounts
+    anchors = list(scope.messages().filter(sender=target).order_by("sent_at")[:3])
+    bodies = [
+        "물어봐 010-2468-0003 아니면 outsider.1@mail.example",
+        "+82 10 2468 0000, OUTSIDER.5@MAIL.EXAMPLE 그리고 010-1357-9753",
+        "번호 ０１０－２４６８－０００２, 없는 번호 010-9876-5432, nobody@mail.example",
+        "01024680004 or 010 2468 0003, mail outsider.4@mail.example",
+    ]
+    for offset, body in enumerate(bodies):
+        anchor = anchors[offset % len(anchors)]
+        Message.objects.create(
+            room=anchor.room, sender=target, sent_at=anchor.sent_at + dt.timedelta(microseconds=offset + 1), body=body
+        )
+    asked_alone = []
+    ask_one = exports._Lookup.ask_one
+    monkeypatch.setattr(
+        exports._Lookup, "ask_one", lambda lookup, *args: asked_alone.append(args[1]) or ask_one(lookup, *args)
+    )
+
+    def files(out: Path) -> dict[str, bytes]:
+        out.mkdir()
+        built = exports.build_package(warrant_scope(approved_warrant), out_dir=out)
+        with zipfile.ZipFile(built.path) as archive:
+            return {name: archive.read(name) for name in (layout.CONVERSATIONS, layout.MESSAGES_CSV)}
+
+    at_once = files(tmp_path / "at-once")
+    assert asked_alone == ["+821013579753"]
+    asked_alone.clear()
+    monkeypatch.setattr(exports._Lookup, "prefetch", lambda lookup, contacts: None)
+    one_by_one = files(tmp_path / "one-by-one")
+    assert len(asked_alone) > len(outsiders)
+
+    assert at_once == one_by_one
+    key_id, key = keys.case_key(approved_warrant)
+    named = {
+        pseudonyms.reidentify(person["token"], scope=approved_warrant.reference, keys={key_id: key})
+        for person in json.loads(at_once[layout.CONVERSATIONS])["participants"]["pseudonymised"]
+    }
+    assert {account.uid for account in outsiders} <= named
+
+
 def test_the_files_are_the_same_whatever_the_rows_written_at_a_time(approved_warrant, monkeypatch, tmp_path):
     """The pass writes its JSON and CSV WRITE_ROWS rows at a time (the export process's memory): the
     files do not depend on it, also when a write falls inside a room or a batch."""

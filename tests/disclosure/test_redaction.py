@@ -172,6 +172,63 @@ def test_participants_numbers_may_be_given_unnormalised():
     assert redactor.redact("+82 10 6666 7777") == f"[[{token(Person('u-x', 'X Y'))}]]"
 
 
+# --- contacts: what a caller may ask for at once, before redacting --------------------------------
+
+CONTACT_TEXTS = [
+    "이 사람한테 물어봐 010-9999-8888, again: +82 10 9999 8888",
+    "mail SomeOne@Example.NET or x.y+z@mail.example.co.kr",
+    "+44 20 7946 0958 2 times",
+    "번호 ０１０－９８７６－５４３２ 입니다",
+    "call ٠١٠-١٢٣٤-٥٦٧٨ now",
+    "(02) 123-4567, 0082-10-4444-5555, 82 10 2345 6789, +1 (415) 555-0100",
+    "ｓｏｍｅｏｎｅ＠ｅｘａｍｐｌｅ．ｎｅｔ",
+]
+
+
+@pytest.mark.parametrize("text", CONTACT_TEXTS)
+def test_contacts_lists_every_value_redact_looks_up(text):
+    calls = []
+    redactor = make(calls=calls)
+
+    listed = redactor.contacts(text)
+    redactor.redact(text)
+
+    assert calls and set(calls) <= set(listed)
+
+
+def test_contacts_are_normalised_and_leave_out_participants_and_values_looked_up():
+    redactor = make()
+
+    assert redactor.contacts("010-9999-8888 / SomeOne@Example.NET / +44 20 7946 0958 2") == [
+        ("phone", "+821099998888"),
+        ("email", "someone@example.net"),
+        ("phone", "+4420794609582"),  # what the free grouping may be, longest first ("2" may be part of it)
+        ("phone", "+442079460958"),
+        ("phone", "+44207946"),
+    ]
+    assert redactor.contacts("KIM 010-3333-4444 kim@example.org, Kim Minsu 010-1111-2222") == []
+    redactor.redact("010-9999-8888")
+    assert redactor.contacts("+82 10 9999 8888 or 010-2222-3333") == [("phone", "+821022223333")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "see you at 7", "3시에 보자", "email me @ your convenience", "ㅋㅋㅋ", "@Kim 고마워", "[[p1.ab12.xyz]]"],
+)
+def test_contacts_of_text_without_a_number_or_an_address_are_none(redactor, text):
+    assert redactor.contacts(text) == []
+
+
+def test_the_class_of_other_digits_is_the_table_of_other_digits():
+    """The fast check's class of decimal digits other than ASCII and full-width is written as a negated
+    class (the engine tests it in constant time): it holds exactly the characters the slow path maps."""
+    from disclosure.redaction import _OTHER_DIGIT_CLASS, _OTHER_DIGITS
+
+    everything = "".join(map(chr, range(0x110000)))
+
+    assert {ord(c) for c in re.findall(_OTHER_DIGIT_CLASS, everything)} == set(_OTHER_DIGITS)
+
+
 # --- e-mail addresses ------------------------------------------------------------------------------
 
 
