@@ -170,6 +170,16 @@ class ExportViewSet(viewsets.GenericViewSet):
         return Response(LinkSerializer(link).data, status=status.HTTP_201_CREATED)
 
 
+class RetiredOperatorKeySerializer(serializers.Serializer):
+    algorithm = serializers.CharField(help_text="Always Ed25519.")
+    public_key_pem = serializers.CharField(help_text="The retired public key, PEM (SubjectPublicKeyInfo).")
+    fingerprint_sha256 = serializers.CharField(
+        help_text="SHA-256 of the key's DER SubjectPublicKeyInfo, 64 hex digits."
+    )
+    fingerprint = serializers.CharField(help_text="The same fingerprint in groups of four hex digits, for people.")
+    retired_on = serializers.DateField(allow_null=True, help_text="The day the key was retired, when recorded.")
+
+
 class OperatorKeySerializer(serializers.Serializer):
     algorithm = serializers.CharField(help_text="Always Ed25519.")
     public_key_pem = serializers.CharField(help_text="The operator's public key, PEM (SubjectPublicKeyInfo).")
@@ -177,11 +187,17 @@ class OperatorKeySerializer(serializers.Serializer):
         help_text="SHA-256 of the key's DER SubjectPublicKeyInfo, 64 hex digits."
     )
     fingerprint = serializers.CharField(help_text="The same fingerprint in groups of four hex digits, for people.")
+    retired_keys = RetiredOperatorKeySerializer(
+        many=True,
+        help_text="Keys the operator signed with before replacing its key (packages, identity sheets and "
+        "reports signed before the change verify with them); empty when it never did.",
+    )
 
 
 class OperatorKeyView(APIView):
     """The key that signs every package's manifest: public (no account needed), for agencies to pin
-    when they run ``verify_package.py --public-key`` or ``--fingerprint``."""
+    when they run ``verify_package.py --public-key`` or ``--fingerprint``. The keys it replaced are
+    listed beside it (``retired_keys``), for packages signed before the change."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
@@ -196,6 +212,7 @@ class OperatorKeyView(APIView):
         except keys.KeyUnavailable as exc:
             return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         fingerprint = keys.public_key_fingerprint(public)
+        retired = [key for key in keys.verification_keys() if not key.current]
         return Response(
             OperatorKeySerializer(
                 {
@@ -203,6 +220,16 @@ class OperatorKeyView(APIView):
                     "public_key_pem": keys.public_key_pem(public).decode(),
                     "fingerprint_sha256": fingerprint,
                     "fingerprint": keys.format_fingerprint(fingerprint),
+                    "retired_keys": [
+                        {
+                            "algorithm": "Ed25519",
+                            "public_key_pem": key.pem.decode(),
+                            "fingerprint_sha256": key.fingerprint,
+                            "fingerprint": key.fingerprint_grouped,
+                            "retired_on": key.retired_on,
+                        }
+                        for key in retired
+                    ],
                 }
             ).data
         )

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from warrantdesk import keystore
+from warrantdesk import keystore, operator_keys
 from warrantdesk.audit import audit_record
 from warrantdesk.models import AuditAction
 
@@ -129,6 +129,17 @@ def signing_key() -> Ed25519PrivateKey:
 def operator_public_key() -> Ed25519PublicKey:
     """The public half of the configured signing key: what the operator publishes for agencies to pin."""
     return signing_key().public_key()
+
+
+def verification_keys() -> list[operator_keys.OperatorKey]:
+    """The keys the operator's past signatures verify with: the current key (first, when one is
+    configured), then the retired ones (``WARRANTDESK_RETIRED_SIGNING_KEYS``). Signing uses the current
+    key alone (``sign``)."""
+    try:
+        current = operator_public_key()
+    except KeyUnavailable:
+        current = None
+    return operator_keys.keyring(current)
 
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:

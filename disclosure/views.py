@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from requests_app.permissions import can
 from requests_app.services import signature_gate
 from requests_app.shortcuts import warrant_or_404
 from requests_app.workflow import Status
+from warrantdesk import operator_keys
 from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
@@ -252,28 +253,34 @@ def link_download(request: HttpRequest, token: str) -> HttpResponseBase:
 # --- the operator's public key, for anyone to pin (no account needed) ------------------------------
 
 
-def _operator_key() -> tuple[bytes, str] | None:
-    """(PEM, fingerprint) of the configured operator key, or None when none is configured."""
-    try:
-        public = keys.operator_public_key()
-    except keys.KeyUnavailable:
-        return None
-    return keys.public_key_pem(public), keys.public_key_fingerprint(public)
+def _operator_keys() -> list[operator_keys.OperatorKey] | None:
+    """The configured operator key first, then the retired ones; None when no key is configured."""
+    found = keys.verification_keys()
+    return found if found and found[0].current else None
 
 
 @login_not_required
 @require_GET
 def operator_key(request: HttpRequest) -> HttpResponse:
-    """The key that signs every package, its fingerprint and how to check a package with it: public,
-    so that a receiving agency without an account can pin it."""
-    found = _operator_key()
-    context = {"key_available": found is not None, "api_url": request.build_absolute_uri(reverse("operator-key-api"))}
+    """The key that signs every package, its fingerprint and how to check a package with it, and the
+    retired keys that signed older ones: public, so that a receiving agency without an account can pin
+    them."""
+    found = _operator_keys()
+    context: dict = {
+        "key_available": found is not None,
+        "api_url": request.build_absolute_uri(reverse("operator-key-api")),
+    }
     if found is not None:
-        pem, fingerprint = found
+        current, *retired = found
+        pem_url = reverse("operator-key-pem")
         context |= {
-            "pem": pem.decode(),
-            "fingerprint": fingerprint,
-            "fingerprint_grouped": keys.format_fingerprint(fingerprint),
+            "pem": current.pem.decode(),
+            "fingerprint": current.fingerprint,
+            "fingerprint_grouped": current.fingerprint_grouped,
+            "retired_keys": [
+                {"key": key, "pem": key.pem.decode(), "pem_url": f"{pem_url}?fingerprint={key.fingerprint}"}
+                for key in retired
+            ],
         }
     return render(request, "disclosure/operator_key.html", context, status=200 if found else 503)
 
@@ -281,11 +288,19 @@ def operator_key(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def operator_key_pem(request: HttpRequest) -> HttpResponse:
-    found = _operator_key()
+    """The current operator key (PEM); ``?fingerprint=`` one of the published keys, current or retired."""
+    found = _operator_keys()
     if found is None:
         return HttpResponse(_("No operator key is configured."), status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(found[0], content_type="application/x-pem-file")
-    response["Content-Disposition"] = 'attachment; filename="operator-public-key.pem"'
+    key = found[0]
+    if "fingerprint" in request.GET:
+        named = operator_keys.lookup(found, request.GET["fingerprint"])
+        if named is None:
+            raise Http404
+        key = named
+    filename = "operator-public-key.pem" if key.current else f"operator-public-key-retired-{key.fingerprint[:16]}.pem"
+    response = HttpResponse(key.pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

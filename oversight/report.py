@@ -63,6 +63,7 @@ from requests_app.models import (
     WarrantTarget,
 )
 from requests_app.workflow import Status
+from warrantdesk import operator_keys
 from warrantdesk.audit import audit_record
 from warrantdesk.models import AuditAction
 
@@ -503,14 +504,25 @@ def report_publish(*, period: Period, language: str, actor):
     return report_row
 
 
-def signature_valid(report_row) -> bool:
-    """Whether the stored document still carries the operator's signature (checked with the key
-    published at ``/operator-key/``)."""
+def signature_key(report_row) -> operator_keys.OperatorKey | None:
+    """The operator key the stored document's signature verifies with, or None when it does not: the
+    current key or a retired one (both published at ``/operator-key/``), the one whose fingerprint was
+    recorded at publication; a report signed by any other key does not verify."""
     from cryptography.exceptions import InvalidSignature
 
     try:
         signature = base64.b64decode(report_row.signature, validate=True)
-        keys.operator_public_key().verify(signature, report_row.document.encode())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    except ValueError:
+        return None
+    for key in operator_keys.candidates(keys.verification_keys(), report_row.key_fingerprint):
+        try:
+            key.public_key.verify(signature, report_row.document.encode())
+        except InvalidSignature:
+            continue
+        return key
+    return None
+
+
+def signature_valid(report_row) -> bool:
+    """Whether the stored document still carries the operator's signature (``signature_key``)."""
+    return signature_key(report_row) is not None

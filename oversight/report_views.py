@@ -353,10 +353,21 @@ def _published(reference: str) -> PublishedReport:
 
 def _public_extra(published: PublishedReport) -> tuple[dict, dict]:
     body = json.loads(published.document)
+    signer = report.signature_key(published)
+    key_pem_url = reverse("operator-key-pem")
+    if signer is not None and not signer.current:
+        key_pem_url += f"?fingerprint={signer.fingerprint}"
     return body, {
         "published": published,
-        "signature_valid": report.signature_valid(published),
+        "signature_valid": signer is not None,
+        "signer": signer,
         "fingerprint": keys.format_fingerprint(published.key_fingerprint),
+        "key_pem_url": key_pem_url,
+        "key_pem_name": (
+            f"operator-public-key-retired-{signer.fingerprint[:16]}.pem"
+            if signer is not None and not signer.current
+            else "operator-public-key.pem"
+        ),
     }
 
 
@@ -405,5 +416,5 @@ def transparency_csv(request: HttpRequest, reference: str) -> HttpResponse:
 def transparency_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     published = _published(reference)
     body, extra = _public_extra(published)
-    extra["key_url"] = request.build_absolute_uri(reverse("operator-key-pem"))
+    extra["key_url"] = request.build_absolute_uri(extra["key_pem_url"])
     return _download(render_pdf(body, published.language, extra=extra), "application/pdf", f"{published.reference}.pdf")

@@ -11,6 +11,7 @@ the entries themselves.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -21,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import merkle
+from . import merkle, operator_keys
 from . import verify_checkpoint as notes
 from .exceptions import DomainError
 from .models import Checkpoint
@@ -61,6 +62,12 @@ def signing_key() -> Ed25519PrivateKey:
 
 def public_key() -> Ed25519PublicKey:
     return signing_key().public_key()
+
+
+def verification_keys() -> list[operator_keys.OperatorKey]:
+    """The keys a stored checkpoint may be signed with: the current key, then the retired ones
+    (``WARRANTDESK_RETIRED_SIGNING_KEYS``). AuditKeyUnavailable without a usable current key."""
+    return operator_keys.keyring(public_key())
 
 
 def public_key_pem(key: Ed25519PublicKey) -> bytes:
@@ -114,25 +121,45 @@ class CheckpointProblem:
     message: str
 
 
-def checkpoint_check(checkpoint: Checkpoint, *, key: Ed25519PublicKey, recomputed_root: bytes | None) -> str | None:
-    """What is wrong with one stored checkpoint, or None: the note must parse, carry a valid
-    signature by the audit key, state the stored size and root, and that root must be the one the
-    entries give now (``recomputed_root``; None when the log no longer reaches that size)."""
+@dataclass(frozen=True)
+class CheckpointCheck:
+    problem: str | None  # None: the checkpoint holds
+    key: operator_keys.OperatorKey | None  # the key whose signature the note carries, when one does
+
+
+def checkpoint_check(
+    checkpoint: Checkpoint, *, keys: Sequence[operator_keys.OperatorKey], recomputed_root: bytes | None
+) -> CheckpointCheck:
+    """What is wrong with one stored checkpoint, if anything, and which key signed it: the note must
+    parse and carry a valid signature by one of ``keys`` (the current and retired operator keys; the
+    note's key id picks the key), the one whose fingerprint is stored with it; it must state the stored
+    size and root, and that root must be the one the entries give now (``recomputed_root``; None when
+    the log no longer reaches that size)."""
     try:
         parsed = notes.parse_checkpoint(checkpoint.note)
-        notes.verify_note_signature(parsed, key)
+        signer = notes.note_signer(parsed, [key.public_key for key in keys])
     except notes.ProofError as exc:
-        return str(exc)
+        return CheckpointCheck(str(exc), None)
+    key = next(key for key in keys if key.public_key is signer)
+
+    def failed(problem: str) -> CheckpointCheck:
+        return CheckpointCheck(problem, key)
+
+    if checkpoint.key_fingerprint != key.fingerprint:
+        return failed(
+            f"the key fingerprint stored with it ({checkpoint.key_fingerprint[:16]}…) is not that of the key "
+            f"that signed the note ({key.fingerprint[:16]}…)"
+        )
     if parsed.size != checkpoint.tree_size or parsed.root.hex() != checkpoint.root_hash:
-        return "the signed note does not state the size and root stored with it"
+        return failed("the signed note does not state the size and root stored with it")
     if recomputed_root is None:
-        return f"the log no longer holds {checkpoint.tree_size} entries"
+        return failed(f"the log no longer holds {checkpoint.tree_size} entries")
     if recomputed_root != parsed.root:
-        return (
+        return failed(
             f"the first {checkpoint.tree_size} entries no longer give the signed root: an entry covered by "
             "this checkpoint was changed"
         )
-    return None
+    return CheckpointCheck(None, key)
 
 
 def inclusion(*, checkpoint: Checkpoint, seq: int) -> dict:

@@ -24,3 +24,36 @@ def key_files_exist(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.security, deploy=False)
+def current_key_not_retired(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The current signing key listed among the retired ones is a rotation half done: the new key was
+    not put in place (or the old one is back)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from django.conf import settings
+
+    from . import operator_keys
+
+    pem = getattr(settings, "WARRANTDESK_SIGNING_KEY", "")
+    if not pem:
+        return []
+    try:
+        current = operator_keys.OperatorKey.of(
+            serialization.load_pem_private_key(pem.encode(), password=None).public_key()  # type: ignore[arg-type]
+        )
+        retired = operator_keys.retired_keys()
+    except (ValueError, TypeError, UnsupportedAlgorithm, AttributeError):
+        return []  # reported where the key is used
+    if operator_keys.find(retired, current.fingerprint) is None:
+        return []
+    return [
+        checks.Warning(
+            f"The current signing key (SHA-256 {current.fingerprint_grouped}) is also listed in "
+            f"{operator_keys.SETTING} as retired.",
+            hint='Put the new key in WARRANTDESK_SIGNING_KEY_FILE (README "Rotating keys"), or remove the '
+            "current key from the retired keys.",
+            id="warrantdesk.W001",
+        )
+    ]

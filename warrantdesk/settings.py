@@ -208,6 +208,27 @@ def _kek_list(value: str) -> list[bytes]:
 
 WARRANTDESK_KEKS = _kek_list(env_secret("WARRANTDESK_KEK", missing_ok=True) or "")
 WARRANTDESK_SIGNING_KEY = env_secret("WARRANTDESK_SIGNING_KEY", missing_ok=True) or ""
+
+
+# The public halves of the signing keys WARRANTDESK_SIGNING_KEY held before a rotation (PEM, each
+# optionally after a line "Retired: YYYY-MM-DD"; warrantdesk/operator_keys.py), configured apart from
+# the private key: what they signed still verifies and they are published, marked retired. Public keys
+# only: a private key there, or anything unreadable, stops every process at start.
+def _retired_signing_keys() -> str:
+    from warrantdesk.operator_keys import SETTING, parse_retired
+
+    try:
+        text = env_secret("WARRANTDESK_RETIRED_SIGNING_KEYS") or ""
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{SETTING}_FILE: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        parse_retired(text)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
+    return text
+
+
+WARRANTDESK_RETIRED_SIGNING_KEYS = _retired_signing_keys()
 # The key store of data keys (warrantdesk/keystore.py): "dir" (a 0700 directory of 0600 files, on
 # storage every worker machine reads and outside the database's backups) or "vault" (HashiCorp Vault
 # KV v2 via hvac: WARRANTDESK_VAULT_URL, WARRANTDESK_VAULT_TOKEN[_FILE], _MOUNT, _PATH).

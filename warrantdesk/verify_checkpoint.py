@@ -22,6 +22,10 @@ operator rewrote any entry covered by the old checkpoint, no such proof exists.
 with ``--key`` instead of ``--public-key``. Without a pinned key this checker never says VALID: a
 note can be signed by anyone with a key of their own.
 
+After the operator replaced its key, notes signed before are signed by the retired key (published,
+marked retired, at ``/audit/key/``): pin both, ``--public-key NEW.pem --public-key RETIRED.pem``; each
+note is checked with the key its signature line names, and the output says which.
+
 Exit status: 0 VALID, 1 INVALID (each failure named), 2 usage error, 3 ORIGIN UNPROVEN (the proofs
 hold but no key was pinned).
 """
@@ -275,17 +279,30 @@ def parse_checkpoint(text: str) -> Checkpoint:
 def verify_note_signature(checkpoint: Checkpoint, key: Ed25519PublicKey, *, name: str | None = None) -> None:
     """Raise ProofError unless the note carries a valid signature by ``key`` under ``name`` (default:
     the checkpoint's origin, the name warrantdesk signs with)."""
+    note_signer(checkpoint, [key], name=name)
+
+
+def note_signer(
+    checkpoint: Checkpoint, keys: Sequence[Ed25519PublicKey], *, name: str | None = None
+) -> Ed25519PublicKey:
+    """The key among ``keys`` (the operator's current and retired keys, say) whose valid signature the
+    note carries under ``name``: each signature line names its key by key id, so only the keys with
+    that id are tried. Raise ProofError when none of them signed it."""
     name = name or checkpoint.origin
-    expected_id = key_id(name, key)
-    candidates = [s for s in checkpoint.signatures if s.name == name and s.key_id == expected_id]
-    if not candidates:
-        raise ProofError(f"the note carries no signature by the pinned key under the name {name!r}")
-    for candidate in candidates:
-        try:
-            key.verify(candidate.signature, checkpoint.body.encode())
-            return
-        except InvalidSignature:
-            continue
+    signed_by_one = False
+    for key in keys:
+        expected_id = key_id(name, key)
+        candidates = [s for s in checkpoint.signatures if s.name == name and s.key_id == expected_id]
+        signed_by_one = signed_by_one or bool(candidates)
+        for candidate in candidates:
+            try:
+                key.verify(candidate.signature, checkpoint.body.encode())
+                return key
+            except InvalidSignature:
+                continue
+    if not signed_by_one:
+        pinned = "the pinned key" if len(keys) == 1 else f"any of the {len(keys)} pinned keys"
+        raise ProofError(f"the note carries no signature by {pinned} under the name {name!r}")
     raise ProofError(f"the signature by {name!r} does not match the note (it was altered or signed by another key)")
 
 
@@ -296,17 +313,23 @@ def verify_note_signature(checkpoint: Checkpoint, key: Ed25519PublicKey, *, name
 class Report:
     checked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    pinned_fingerprint: str = ""
+    pinned_fingerprint: str = ""  # the pinned key, when one is
+    pinned_count: int = 0  # keys pinned: several after a key rotation (the current and retired keys)
 
     def status(self) -> int:
         if self.problems:
             return EXIT_INVALID
-        return EXIT_VALID if self.pinned_fingerprint else EXIT_UNPROVEN
+        return EXIT_VALID if self.pinned_count else EXIT_UNPROVEN
 
     def summary(self) -> str:
         if self.problems:
             return f"INVALID: {len(self.problems)} problem(s), listed above"
-        if self.pinned_fingerprint:
+        if self.pinned_count > 1:
+            return (
+                f"VALID: {len(self.checked)} checks passed; each note signed by one of the {self.pinned_count} "
+                "pinned audit keys (named above)"
+            )
+        if self.pinned_count:
             return (
                 f"VALID: {len(self.checked)} checks passed; signed by the pinned audit key "
                 f"(SHA-256 {format_fingerprint(self.pinned_fingerprint)})"
@@ -325,6 +348,16 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise UsageError("the key is not an Ed25519 public key")
     return key
+
+
+_PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----\r?\n.*?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def load_public_keys(pem: bytes) -> list[Ed25519PublicKey]:
+    """Every Ed25519 public key of a PEM file: one, or several (the operator's current and retired keys;
+    text between the keys, such as ``Retired: 2026-12-01``, is ignored)."""
+    blocks = _PEM_PUBLIC_KEY.findall(pem)
+    return [load_public_key(block) for block in blocks] if blocks else [load_public_key(pem)]
 
 
 def _read(path: str) -> bytes:
@@ -356,33 +389,45 @@ def _load_json(path: str) -> dict:
     return data
 
 
-def _pinned_key(args: argparse.Namespace, report: Report) -> Ed25519PublicKey | None:
+def _pinned_keys(args: argparse.Namespace, report: Report) -> list[Ed25519PublicKey]:
+    """The keys to check signatures with: every key of the --public-key files (pinned), or the key of
+    the --key file whose fingerprint is --fingerprint (pinned), or the --key file's keys unpinned."""
     if args.public_key and args.key:
         raise UsageError("give the key once: --public-key (pinned) or --key with --fingerprint")
     if args.fingerprint and not args.key:
         raise UsageError("--fingerprint pins the key given with --key")
     if args.public_key:
-        key = load_public_key(_read(args.public_key))
-        report.pinned_fingerprint = key_fingerprint(key)
-        return key
+        keys = [key for path in args.public_key for key in load_public_keys(_read(path))]
+        _pin(report, keys)
+        return keys
     if args.key:
-        key = load_public_key(_read(args.key))
+        keys = load_public_keys(_read(args.key))
         if args.fingerprint:
             pinned = parse_fingerprint(args.fingerprint)
-            if key_fingerprint(key) != pinned:
+            matching = [key for key in keys if key_fingerprint(key) == pinned]
+            if not matching:
+                found = ", ".join(format_fingerprint(key_fingerprint(key)) for key in keys)
                 report.problems.append(
-                    f"the key file's fingerprint (SHA-256 {format_fingerprint(key_fingerprint(key))}) is not the "
-                    f"pinned one ({format_fingerprint(pinned)})"
+                    f"the key file's fingerprint (SHA-256 {found}) is not the pinned one ({format_fingerprint(pinned)})"
                 )
-                return None
-            report.pinned_fingerprint = pinned
-        else:
+                return []
+            _pin(report, matching)
+            return matching
+        for key in keys:
             print(f"key not pinned; its fingerprint is SHA-256 {format_fingerprint(key_fingerprint(key))}")
-        return key
-    return None
+        return keys
+    return []
 
 
-def _checkpoint(path: str, key: Ed25519PublicKey | None, name: str | None, report: Report) -> Checkpoint | None:
+def _pin(report: Report, keys: list[Ed25519PublicKey]) -> None:
+    report.pinned_count = len(keys)
+    report.pinned_fingerprint = key_fingerprint(keys[0]) if len(keys) == 1 else ""
+    if len(keys) > 1:
+        for key in keys:
+            print(f"pinned key SHA-256 {format_fingerprint(key_fingerprint(key))}")
+
+
+def _checkpoint(path: str, keys: list[Ed25519PublicKey], name: str | None, report: Report) -> Checkpoint | None:
     try:
         checkpoint = parse_checkpoint(_read(path).decode("utf-8"))
     except UnicodeDecodeError:
@@ -391,12 +436,13 @@ def _checkpoint(path: str, key: Ed25519PublicKey | None, name: str | None, repor
     except ProofError as exc:
         report.problems.append(f"{path}: {exc}")
         return None
-    if key is None:
+    if not keys:
         report.problems.append(f"{path}: no key given (--public-key, or --key with --fingerprint)")
         return checkpoint
     try:
-        verify_note_signature(checkpoint, key, name=name)
-        report.checked.append(f"{path}: signature of {checkpoint.origin}, tree size {checkpoint.size}")
+        signer = note_signer(checkpoint, keys, name=name)
+        by = f" by the key SHA-256 {format_fingerprint(key_fingerprint(signer))}" if len(keys) > 1 else ""
+        report.checked.append(f"{path}: signature of {checkpoint.origin}, tree size {checkpoint.size}{by}")
     except ProofError as exc:
         report.problems.append(f"{path}: {exc}")
     return checkpoint
@@ -407,7 +453,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("mode", choices=["checkpoint", "consistency", "inclusion"])
     parser.add_argument("checkpoints", nargs="+", help="one checkpoint file (two for consistency: old then new)")
     parser.add_argument("--proof", help="the proof, as the API returns it (JSON)")
-    parser.add_argument("--public-key", help="the operator's audit public key (PEM) you pinned")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        help="the operator's audit public key (PEM) you pinned; after a key rotation give the retired key too "
+        "(repeat the option, or one file holding several keys): each note is checked with the key it names",
+    )
     parser.add_argument("--key", help="a key file (PEM) to check against --fingerprint")
     parser.add_argument("--fingerprint", help="the SHA-256 fingerprint of the audit key, as published")
     parser.add_argument("--name", help="the key name in the signature lines (default: the checkpoint's origin)")
@@ -419,8 +470,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"{args.mode}: give {expected} checkpoint file(s)")
         if args.mode != "checkpoint" and not args.proof:
             raise UsageError(f"{args.mode}: --proof is required")
-        key = _pinned_key(args, report)
-        checkpoints = [_checkpoint(path, key, args.name, report) for path in args.checkpoints]
+        keys = _pinned_keys(args, report)
+        checkpoints = [_checkpoint(path, keys, args.name, report) for path in args.checkpoints]
         proof = _load_json(args.proof) if args.proof else {}
         if all(checkpoints) and args.mode != "checkpoint":
             try:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from . import checkpoints, verify_checkpoint
+from . import checkpoints, operator_keys, verify_checkpoint
 from .models import Checkpoint
 from .views import _auditor_only
 
@@ -31,31 +31,38 @@ def checkpoint_note(request: HttpRequest, size: int) -> HttpResponse:
     return response
 
 
-def _audit_key() -> tuple[str, str, str] | None:
+def _audit_keys() -> tuple[list[operator_keys.OperatorKey], str] | None:
+    """The current audit key then the retired ones, and the log's origin; None when no key is configured."""
     try:
-        key = checkpoints.public_key()
-        name = checkpoints.origin()
+        return checkpoints.verification_keys(), checkpoints.origin()
     except checkpoints.AuditKeyUnavailable:
         return None
-    return checkpoints.public_key_pem(key).decode(), verify_checkpoint.key_fingerprint(key), name
 
 
 @login_not_required
 @require_GET
 def audit_key(request: HttpRequest) -> HttpResponse:
-    """The key that signs the audit checkpoints: public, so that an outside auditor can pin it."""
-    found = _audit_key()
-    context: dict = {
-        "key_available": found is not None,
-        "pem_url": request.build_absolute_uri(reverse("audit-key-pem")),
-    }
+    """The key that signs the audit checkpoints, and the retired keys that signed the older ones:
+    public, so that an outside auditor can pin them."""
+    found = _audit_keys()
+    pem_url = reverse("audit-key-pem")
+    context: dict = {"key_available": found is not None, "pem_url": request.build_absolute_uri(pem_url)}
     if found is not None:
-        pem, fingerprint, name = found
+        (current, *retired), name = found
         context |= {
-            "pem": pem,
-            "fingerprint_grouped": verify_checkpoint.format_fingerprint(fingerprint),
+            "pem": current.pem.decode(),
+            "fingerprint_grouped": current.fingerprint_grouped,
             "origin": name,
-            "verifier_key": verify_checkpoint.verifier_key(name, checkpoints.public_key()),
+            "verifier_key": verify_checkpoint.verifier_key(name, current.public_key),
+            "retired_keys": [
+                {
+                    "key": key,
+                    "pem": key.pem.decode(),
+                    "verifier_key": verify_checkpoint.verifier_key(name, key.public_key),
+                    "pem_url": f"{pem_url}?fingerprint={key.fingerprint}",
+                }
+                for key in retired
+            ],
         }
     return render(request, "warrantdesk/audit_key.html", context, status=200 if found else 503)
 
@@ -63,11 +70,20 @@ def audit_key(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def audit_key_pem(request: HttpRequest) -> HttpResponse:
-    found = _audit_key()
+    """The current audit key (PEM); ``?fingerprint=`` one of the published keys, current or retired."""
+    found = _audit_keys()
     if found is None:
         return HttpResponse(_("No audit key is configured."), status=503, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(found[0], content_type="application/x-pem-file")
-    response["Content-Disposition"] = 'attachment; filename="audit-public-key.pem"'
+    keys, _name = found
+    key = keys[0]
+    if "fingerprint" in request.GET:
+        named = operator_keys.lookup(keys, request.GET["fingerprint"])
+        if named is None:
+            raise Http404
+        key = named
+    filename = "audit-public-key.pem" if key.current else f"audit-public-key-retired-{key.fingerprint[:16]}.pem"
+    response = HttpResponse(key.pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -8,7 +8,9 @@ An agency can run it without the rest of warrantdesk, pinning the operator's key
 
 The operator publishes its public key and the key's fingerprint (SHA-256 of the key's DER
 SubjectPublicKeyInfo) on its ``/operator-key/`` page, at ``/api/v1/operator-key/`` and on the
-cover of every report. The copy of the key inside the package proves nothing on its own: anyone who
+cover of every report. After replacing its key it publishes the retired keys there too, marked: a
+package signed before the change is checked against the retired key (``--public-key`` with its PEM,
+or ``--fingerprint`` with its fingerprint). The copy of the key inside the package proves nothing on its own: anyone who
 alters a package can sign it again with a key of their own and put that key in. So without a pinned
 key this checker never says VALID: it checks that the package is consistent and prints the
 fingerprint of the key inside, for the reader to compare with the published one.
@@ -89,6 +91,16 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     return key
 
 
+_PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----\r?\n.*?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def load_public_keys(pem: bytes) -> list[Ed25519PublicKey]:
+    """Every Ed25519 public key of a PEM file: one, or several (the operator's current key and the
+    retired ones; text between the keys, such as ``Retired: 2026-12-01``, is ignored)."""
+    blocks = _PEM_PUBLIC_KEY.findall(pem)
+    return [load_public_key(block) for block in blocks] if blocks else [load_public_key(pem)]
+
+
 @dataclass
 class Report:
     problems: list[str] = field(default_factory=list)
@@ -155,9 +167,13 @@ def _check_signature(
     key: Ed25519PublicKey | None
     if public_key_pem is not None:
         try:
-            key = load_public_key(public_key_pem)
+            pinned = load_public_keys(public_key_pem)
         except ValueError as exc:
             raise UsageError(f"--public-key: {exc}") from exc
+        if len(pinned) > 1:
+            _check_signature_by_one_of(report, archive, manifest_bytes, embedded, pinned)
+            return
+        key = pinned[0]
         report.pinned_fingerprint = key_fingerprint(key)
         if embedded is not None and report.embedded_fingerprint != report.pinned_fingerprint:
             report.problems.append(
@@ -207,6 +223,42 @@ def _check_signature(
             "manifest.sig: the signature over manifest.json matches the key inside the package "
             "(which proves nothing on its own)"
         )
+
+
+def _check_signature_by_one_of(
+    report: Report,
+    archive: zipfile.ZipFile,
+    manifest_bytes: bytes,
+    embedded: Ed25519PublicKey | None,
+    pinned: list[Ed25519PublicKey],
+) -> None:
+    """Several pinned keys (the operator's current and retired ones): the one the package names by its
+    embedded key must have signed it; a package whose embedded key is none of them is INVALID, as with
+    one pinned key. The report names the key that verified."""
+    by_fingerprint = {key_fingerprint(key): key for key in pinned}
+    if embedded is None or report.embedded_fingerprint not in by_fingerprint:
+        listed = ", ".join(format_fingerprint(fingerprint) for fingerprint in by_fingerprint)
+        report.problems.append(
+            f"{EMBEDDED_KEY}: the package's embedded key is none of the pinned keys (embedded SHA-256 "
+            f"{format_fingerprint(report.embedded_fingerprint) if embedded else 'none'}, pinned {listed})"
+        )
+        return
+    report.pinned_fingerprint = report.embedded_fingerprint
+    key = by_fingerprint[report.embedded_fingerprint]
+    try:
+        signature = base64.b64decode(archive.read("manifest.sig").strip(), validate=True)
+    except (binascii.Error, ValueError):
+        report.problems.append("manifest.sig: not a base64-encoded signature")
+        return
+    try:
+        key.verify(signature, manifest_bytes)
+    except InvalidSignature:
+        report.problems.append("manifest.sig: the manifest signature does not verify with the pinned key it names")
+        return
+    report.checked.append(
+        "manifest.sig: the signature over manifest.json verifies with the pinned key "
+        f"SHA-256 {format_fingerprint(report.pinned_fingerprint)}"
+    )
 
 
 def verify(path: str, *, public_key_pem: bytes | None = None, fingerprint: str | None = None) -> Report:
@@ -308,7 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("package", help="the package (ZIP) to check")
     pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--public-key", metavar="PEM", help="the operator's Ed25519 public key (PEM file), as published")
+    pin.add_argument(
+        "--public-key",
+        metavar="PEM",
+        help="the operator's Ed25519 public key (PEM file), as published; a file of several keys (the current "
+        "and retired ones) pins them all, and the package must be signed by the one it names",
+    )
     pin.add_argument(
         "--fingerprint",
         metavar="HEX",

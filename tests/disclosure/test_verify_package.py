@@ -329,6 +329,7 @@ def test_the_operator_key_is_published_without_an_account(client):
         "public_key_pem": keys.public_key_pem(public).decode(),
         "fingerprint_sha256": fingerprint,
         "fingerprint": keys.format_fingerprint(fingerprint),
+        "retired_keys": [],  # the keys replaced by a rotation, beside the current one (none here)
     }
     assert pem.content == keys.public_key_pem(public)
     assert pem["Content-Disposition"] == 'attachment; filename="operator-public-key.pem"'

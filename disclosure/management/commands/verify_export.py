@@ -12,7 +12,8 @@ from warrantdesk.exceptions import DomainError
 class Command(BaseCommand):
     help = (
         "Check an export package or identity sheet: every file's hash against the signed manifest, and the "
-        "manifest's signature with the operator's own key (WARRANTDESK_SIGNING_KEY), never with the copy "
+        "manifest's signature with the operator's own key (WARRANTDESK_SIGNING_KEY, or for a package signed "
+        "before a key rotation the retired key it names, WARRANTDESK_RETIRED_SIGNING_KEYS), never with the copy "
         "inside the package. Exit status: 0 valid, 1 invalid, 2 usage error (no key to pin), "
         "3 consistent but origin unproven (never here: a key is always pinned). A package as stored under "
         "MEDIA_ROOT (encrypted at rest) is decrypted on the fly with the warrant's files key."
@@ -24,11 +25,12 @@ class Command(BaseCommand):
         pin.add_argument(
             "--public-key",
             metavar="PEM",
-            help="operator public key (PEM); default: the key this installation signs with",
+            help="operator public key (PEM); default: the key this installation signs with and its retired keys",
         )
         pin.add_argument("--fingerprint", metavar="HEX", help="SHA-256 fingerprint of the operator's public key")
 
     def handle(self, *args, package, public_key, fingerprint, **options):
+        self._keys = {key.fingerprint: key for key in keys.verification_keys()} if not public_key else {}
         try:
             pin = self._pin(public_key, fingerprint)
             with self._open(package) as source:
@@ -69,14 +71,21 @@ class Command(BaseCommand):
         if fingerprint:
             return None
         try:
-            return keys.public_key_pem(keys.operator_public_key())
+            current = keys.public_key_pem(keys.operator_public_key())
         except keys.KeyUnavailable as exc:
             raise UsageError(
                 f"{exc.message} Without it there is no key to pin: pass the operator's public key "
                 "(--public-key operator-public-key.pem)."
             ) from exc
+        # The current key, then the retired ones: the package's embedded key names the one that must
+        # have signed it, and a package signed by any other key is INVALID as before.
+        return current + b"".join(key.pem for key in self._keys.values() if not key.current)
 
     def _write(self, line: str) -> None:
+        if line.startswith("Pinned operator key:"):
+            key = self._keys.get(line.rsplit("SHA-256 ", 1)[-1].replace(" ", ""))
+            if key is not None:
+                line += f" ({key.state})"
         if line.startswith(("FAIL", "INVALID")):
             self.stdout.write(self.style.ERROR(line))
         elif line.startswith("VALID"):
