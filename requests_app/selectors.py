@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BigIntegerField, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user, get_users_with_perms
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import get_users_with_perms
 
 from warrantdesk.params import parse_id
 from warrantdesk.roles import Role
@@ -20,16 +23,31 @@ def warrant_list_visible_to(*, user) -> QuerySet[Warrant]:
     """Warrants assigned to ``user`` (object permission) or all of them for administrators."""
     if not user.is_authenticated or not user.is_active:
         return Warrant.objects.none()
-    visible = remembered(
-        user,
-        "visible",
-        lambda: get_objects_for_user(user, VIEW, klass=Warrant, accept_global_perms=True, with_superuser=True),
-    )
+    visible = remembered(user, "visible", lambda: _visible(user))
     # A correlated count, added after guardian's filter: a GROUP BY here would make the database
     # group every visible warrant (twice, inside guardian's subquery) to return one page.
     targets = WarrantTarget.objects.filter(warrant=OuterRef("pk")).order_by().values("warrant")
     return visible.select_related("agency").annotate(
         target_count=Subquery(targets.annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+    )
+
+
+def _visible(user) -> QuerySet[Warrant]:
+    """What guardian's ``get_objects_for_user(user, VIEW, klass=Warrant, accept_global_perms=True,
+    with_superuser=True)`` answers, asked so that the database can use the warrants' primary key: guardian
+    keeps object ids as text and compares ``warrant.id::varchar`` with them, which reads every warrant (a
+    sequential scan of the whole table for each page and its count); here the user's few granted ids are
+    cast to integers instead. Built without guardian's per-call look-ups (~3 ms a request)."""
+    if user.is_superuser or user.has_perm(VIEW):
+        return Warrant.objects.all()
+    granted = Q(permission__codename="view_warrant", content_type=ContentType.objects.get_for_model(Warrant))
+
+    def ids(permissions: QuerySet) -> QuerySet:
+        return permissions.annotate(warrant_id=Cast("object_pk", BigIntegerField())).values("warrant_id")
+
+    return Warrant.objects.filter(
+        Q(pk__in=ids(UserObjectPermission.objects.filter(granted, user=user)))
+        | Q(pk__in=ids(GroupObjectPermission.objects.filter(granted, group__user=user)))
     )
 
 

@@ -18,6 +18,7 @@ from requests_app import services
 from requests_app.models import Warrant
 from requests_app.permissions import can, can_view
 from requests_app.workflow import Status
+from tests.factories import warrant_fields
 from tests.helpers import client_for
 from warrantdesk.models import AuditAction, AuditEntry
 from warrantdesk.roles import Role, user_roles
@@ -107,3 +108,35 @@ def test_ui_tags_render_what_the_filters_rendered(language, settings):
             context = {"v": value, "s": Status.APPROVED, "label": Status.APPROVED.label}
             assert new.render(context) == old.render(context)
         assert new.render({"v": None, "s": "X", "label": "<b>"}) == '|<span class="badge badge--x">&lt;b&gt;</span>'
+
+
+def test_the_cases_one_sees_are_guardians_answer(warrant, legal_officer, reviewer, second_officer, outsider, auditor):
+    """The visible warrants, asked by primary key, are exactly guardian's own answer for every kind of user:
+    own grants, a group's grant, the global permission, a superuser, nobody's case, an inactive user."""
+    from guardian.shortcuts import assign_perm, get_objects_for_user
+
+    from requests_app.permissions import VIEW
+    from requests_app.selectors import warrant_list_visible_to
+
+    other = services.warrant_register(
+        actor=second_officer, targets=[services.TargetInput("UID", "t-2")], **warrant_fields(warrant.agency)
+    )
+    team = Group.objects.create(name="night desk")
+    team.user_set.add(outsider)
+    assign_perm("view_warrant", team, other)  # a grant to a group, which guardian honours too
+    superuser = get_user_model().objects.create_superuser("su", password="x" * 20)
+    idle = get_user_model().objects.create_user("idle", is_active=False)
+    assign_perm("view_warrant", idle, warrant)
+    for user in (legal_officer, reviewer, second_officer, outsider, auditor, superuser, idle):
+        user = get_user_model().objects.get(pk=user.pk)
+        expected = (
+            set(
+                get_objects_for_user(
+                    user, VIEW, klass=Warrant, accept_global_perms=True, with_superuser=True
+                ).values_list("pk", flat=True)
+            )
+            if user.is_active
+            else set()
+        )
+        assert set(warrant_list_visible_to(user=user).values_list("pk", flat=True)) == expected, user.username
+    assert {w.pk for w in warrant_list_visible_to(user=get_user_model().objects.get(pk=outsider.pk))} == {other.pk}
