@@ -134,6 +134,7 @@ def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], 
             _read_postgresql(send, source, queries, batch)
         else:
             raise ValueError(f"no reader for {source.vendor!r}")
+        send(None)
         out.send_bytes(_END)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the caller stopped reading
@@ -148,13 +149,29 @@ def _read(out: Connection, source: Source, queries: list[tuple[str, Sequence]], 
 
 
 def _sender(out: Connection, batch: int, transform) -> Callable[[object], None]:
-    """``send(cursor)``: every row of the cursor through the pipe, a batch at a time (transformed)."""
+    """``send(cursor)``: every row of the cursor through the pipe, a batch at a time (transformed);
+    ``send(None)`` at the end. The rows a query leaves over wait for the next query's: a scope of many
+    small rooms still goes in full batches (the 1,000,000-message benchmark's 500 rooms: 200 batches, not
+    590), and the caller's work per batch (its look-ups, its progress) is done a third as often."""
+    waiting: list[tuple] = []
+
+    def send_batch(rows: list[tuple]) -> None:
+        if transform is not None:
+            rows = transform(rows)
+        out.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
 
     def send(cursor) -> None:
-        while rows := cursor.fetchmany(batch):
-            if transform is not None:
-                rows = transform(rows)
-            out.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+        nonlocal waiting
+        if cursor is None:
+            if waiting:
+                send_batch(waiting)
+            waiting = []
+            return
+        while rows := cursor.fetchmany(batch - len(waiting)):
+            waiting = waiting + rows if waiting else rows
+            if len(waiting) >= batch:
+                send_batch(waiting)
+                waiting = []
 
     return send
 

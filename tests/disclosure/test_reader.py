@@ -51,6 +51,16 @@ def test_the_reader_gives_the_rows_in_order_in_batches(database):
     assert len(batches) > 2
 
 
+def test_the_rows_a_query_leaves_over_go_with_the_next_querys_in_full_batches(database):
+    """A scope of many small rooms (a query each) still goes in full batches: the export's work per
+    batch (its look-ups of the batch's phone numbers and addresses, its progress) is not done per room."""
+    batches = read(reader.Source("sqlite", name=str(database)), batch=300)
+
+    assert len(in_place(database)) % 300 and len(QUERIES) > 1
+    assert [len(batch) for batch in batches[:-1]] == [300] * (len(batches) - 1)
+    assert 0 < len(batches[-1]) < 300
+
+
 def test_a_reader_error_is_raised_in_the_caller_with_its_reason(database):
     with pytest.raises(reader.ReaderError, match="no such table: missing_table"):
         read(reader.Source("sqlite", name=str(database)), [("SELECT * FROM missing_table", ())])
