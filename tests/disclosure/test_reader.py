@@ -118,6 +118,36 @@ def test_an_export_read_by_the_reader_process_is_the_same_as_read_in_place(
     assert by_reader == in_process
 
 
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_rows_streamed_are_those_of_a_server_side_cursor(approved_warrant, monkeypatch):
+    """The reader streams each query's rows (libpq 17's chunked rows mode) and falls back on a server-side
+    cursor with an older libpq: the same rows, in the same order, either way."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL reader")
+    import psycopg
+
+    scope = warrant_scope(approved_warrant)
+    queries, source = list(exports._queries(scope)), exports._reader_source()
+    assert source is not None
+
+    def rows(chunked: bool) -> list[tuple]:
+        monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda check=False: chunked)
+        got: list[tuple] = []
+
+        def send(cursor) -> None:
+            while batch := cursor.fetchmany(7):
+                got.extend(batch)
+
+        reader._read_postgresql(send, source, queries, 7)
+        return got
+
+    streamed = rows(True)
+    assert len(streamed) == scope.message_count > 7
+    assert streamed == rows(False)
+
+
 def test_inside_a_transaction_the_export_reads_in_place(approved_warrant, tmp_path, settings, monkeypatch):
     """Another connection would not see uncommitted rows, so the reader is not used there."""
     monkeypatch.setattr(reader, "read_ahead", lambda *args, **kwargs: pytest.fail("reader used in a transaction"))
