@@ -24,6 +24,7 @@ from django.conf import settings as django_settings
 from django.core import checks
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from disclosure.exports import verify_package
 from oversight import report
@@ -350,3 +351,20 @@ def test_the_current_key_listed_as_retired_is_a_warning(settings):
     assert [(key.fingerprint, key.current) for key in keys] == [(fingerprint(KEY_A), True)]
     rotate(settings, to=KEY_B, retired=(KEY_A,))
     assert not [message for message in checks.run_checks() if message.id == "warrantdesk.W001"]
+
+
+def test_the_checkpoint_list_shows_which_key_signed_each_checkpoint(signed_under_a, auditor):
+    from tests.helpers import client_for
+
+    client = client_for(auditor)
+    rows = client.get(reverse("audit-checkpoints")).content.decode().split("<tr>")[2:]  # after the head
+    assert [row.split("<td>")[1].split("</td>")[0] for row in rows] == ["9", "7", "4"]
+    assert "Current key" in rows[0] and fingerprint(KEY_B)[:14] in rows[0]
+    for row in rows[1:]:
+        assert "Retired since 2026-12-01" in row and fingerprint(KEY_A)[:14] in row
+        assert f"?fingerprint={fingerprint(KEY_A)}" in row  # the retired key's PEM, to pin it
+    signed_under_a.WARRANTDESK_RETIRED_SIGNING_KEYS = ""  # the operator stopped publishing key A
+    rows = client.get(reverse("audit-checkpoints")).content.decode().split("<tr>")[2:]
+    assert "Not a published key" in rows[1] and "?fingerprint=" not in rows[1]
+    with translation.override("ko"):
+        assert "현재 키" in client.get(reverse("audit-checkpoints"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()

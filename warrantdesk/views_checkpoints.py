@@ -17,7 +17,11 @@ from .views import _auditor_only
 def checkpoint_list(request: HttpRequest) -> HttpResponse:
     _auditor_only(request)
     page = Paginator(Checkpoint.objects.order_by("-tree_size"), 50).get_page(request.GET.get("page"))
-    return render(request, "warrantdesk/audit_checkpoints.html", {"page": page})
+    # Which published key signed each checkpoint: after a rotation the list shows where the key changed.
+    found = _audit_keys()
+    published = {key.fingerprint: key for key in found[0]} if found else {}
+    rows = [(checkpoint, published.get(checkpoint.key_fingerprint)) for checkpoint in page.object_list]
+    return render(request, "warrantdesk/audit_checkpoints.html", {"page": page, "rows": rows})
 
 
 @require_GET
