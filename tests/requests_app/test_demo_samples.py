@@ -137,3 +137,18 @@ def test_two_samples_fetched_in_one_minute_are_two_warrants_not_a_duplicate(demo
 
     assert first.number != second.number
     assert first.received_at == second.received_at == minute.replace(second=0)  # the form shows minutes
+
+
+def test_the_sample_warrants_targets_can_be_emailed_and_are_no_demo_warrants_targets(demo_data):
+    """The sample's user notices go out by e-mail (the journey ends at the SMTP server), whatever the
+    time of day the store was generated at (which accounts are busiest depends on it)."""
+    from disclosure.models import Account
+    from requests_app.models import WarrantTarget
+
+    targets = samples.sample_warrant().targets
+    assert [target["kind"] for target in targets] == ["UID", "PHONE"]
+    first = Account.objects.get(uid=targets[0]["identifier"])
+    second = Account.objects.get(phone=targets[1]["identifier"])
+    assert first != second and first.email and second.email
+    named = set(WarrantTarget.objects.values_list("identifier", flat=True))
+    assert not named & {first.uid, second.uid, second.phone}

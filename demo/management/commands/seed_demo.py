@@ -167,12 +167,21 @@ class Command(BaseCommand):
 
     def seed_sample_targets(self) -> None:
         """Two accounts of the store, not named by the demo warrants, for the signed sample warrant that
-        the "Log a warrant" page offers in demo mode (demo.samples)."""
-        accounts = list(
+        the "Log a warrant" page offers in demo mode (demo.samples): busy ones with an e-mail address and
+        a phone number, so that the sample's user notices go out by e-mail (which accounts are busiest
+        depends on the time of day the store was generated at; an account without an address would get
+        a paper letter instead, and the walk through the demo would stop short of the e-mail)."""
+        busiest = (
             Account.objects.filter(uid__startswith=f"gen-{DEMO_SEED}-")
             .annotate(n=Count("messages"))
-            .order_by("-n", "uid")[12:14]
+            .order_by("-n", "uid")
         )
+        named = {target.identifier for index in range(6) for target in self.demo_targets(index)}
+        accounts = [
+            account
+            for account in busiest[12:60]
+            if account.email and account.phone and account.uid not in named and account.phone not in named
+        ][:2]
         samples.save_sample_targets(
             [{"kind": "UID", "identifier": accounts[0].uid}]
             + [{"kind": "PHONE", "identifier": account.phone} for account in accounts[1:] if account.phone]
