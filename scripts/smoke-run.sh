@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of `make run`: start the app exactly as scripts/serve.sh does, on PORT=$1, with a fresh
 # temporary data directory (SQLite, never $DATABASE_URL), wait until /accounts/login/ answers 200
-# (up to ${SMOKE_TIMEOUT:-60} s), print OK, then stop the server and the worker.
+# (up to ${SMOKE_TIMEOUT:-60} s), print OK, wait until the periodic jobs have started (as long again),
+# then stop the server, the worker and the periodic jobs.
 #
 #   scripts/smoke-run.sh PORT
 #
@@ -85,3 +86,12 @@ then
     fail "see above"
 fi
 echo "OK: $url answered 200"
+# make run starts the task worker and the periodic jobs beside the web server: wait (up to the same
+# timeout) until the periodic runner has said what it runs, so that stopping right after the login
+# page answered cannot cut its start short on a busy machine.
+for _ in $(seq 1 $((timeout_s * 5))); do
+    grep -q '^run_periodic: running ' "$log" && break
+    sleep 0.2
+done
+grep -q '^run_periodic: running ' "$log" || fail "the periodic jobs did not start within ${timeout_s} s"
+echo "OK: the periodic jobs started"
