@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from warrantdesk.access import deny
 from warrantdesk.exceptions import DomainError
 from warrantdesk.params import parse_id
 from warrantdesk.refusals import refused
+from warrantdesk.views_checkpoints import published_key_pem
 
 from . import keys, services, shredding
 from .exports import verify_package
@@ -292,16 +293,7 @@ def operator_key_pem(request: HttpRequest) -> HttpResponse:
     found = _operator_keys()
     if found is None:
         return HttpResponse(_("No operator key is configured."), status=503, content_type="text/plain; charset=utf-8")
-    key = found[0]
-    if "fingerprint" in request.GET:
-        named = operator_keys.lookup(found, request.GET["fingerprint"])
-        if named is None:
-            raise Http404
-        key = named
-    filename = "operator-public-key.pem" if key.current else f"operator-public-key-retired-{key.fingerprint[:16]}.pem"
-    response = HttpResponse(key.pem, content_type="application/x-pem-file")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return published_key_pem(request, found, stem="operator-public-key")
 
 
 @login_not_required

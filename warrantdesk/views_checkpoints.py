@@ -78,14 +78,19 @@ def audit_key_pem(request: HttpRequest) -> HttpResponse:
     found = _audit_keys()
     if found is None:
         return HttpResponse(_("No audit key is configured."), status=503, content_type="text/plain; charset=utf-8")
-    keys, _name = found
+    return published_key_pem(request, found[0], stem="audit-public-key")
+
+
+def published_key_pem(request: HttpRequest, keys: list[operator_keys.OperatorKey], *, stem: str) -> HttpResponse:
+    """One published key as a PEM download: the current one (``keys[0]``, ``<stem>.pem``), or with
+    ``?fingerprint=`` the published key it names, current or retired (404 for any other)."""
     key = keys[0]
     if "fingerprint" in request.GET:
         named = operator_keys.lookup(keys, request.GET["fingerprint"])
         if named is None:
             raise Http404
         key = named
-    filename = "audit-public-key.pem" if key.current else f"audit-public-key-retired-{key.fingerprint[:16]}.pem"
+    filename = f"{stem}.pem" if key.current else f"{stem}-retired-{key.fingerprint[:16]}.pem"
     response = HttpResponse(key.pem, content_type="application/x-pem-file")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
